@@ -1,0 +1,43 @@
+"""Clients (the paying tenants) and their API keys."""
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from rest_framework_api_key.models import AbstractAPIKey
+
+from apps.core.fields import CountryField, MoneyField, slug_validator
+
+
+class Client(models.Model):
+    """A paying party. It may spend while balance - price >= -credit_limit."""
+
+    slug = models.SlugField(max_length=60, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    country = CountryField(help_text="Prices and routes calls for this country by default.")
+    plan = models.ForeignKey("billing.Plan", on_delete=models.PROTECT, related_name="clients")
+    credit_limit = MoneyField(
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="How far below zero the balance may go.",
+    )
+    balance = MoneyField(default=Decimal("0"), editable=False)
+    is_active = models.BooleanField(default=True, help_text="Suspended clients get 403.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ClientApiKey(AbstractAPIKey):
+    """Only the key's prefix and hash are stored; the key itself is shown once."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="api_keys")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"

@@ -1,0 +1,168 @@
+"""What ops tune: services, methods, providers, offerings and routing policies.
+
+Services, methods and adapters are defined in code (apps.catalog.registry); these rows are
+synced from it and carry the configuration: enabled, priority, weight, cost, strategy.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from apps.core.fields import CountryField, EncryptedSecretsField, MoneyField, slug_validator
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Service(TimeStamped):
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Method(TimeStamped):
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="methods")
+    slug = models.SlugField(max_length=50)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    idempotent = models.BooleanField(default=True, editable=False)
+    cacheable = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["service__slug", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "slug"], name="method_unique_per_service")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def key(self) -> str:
+        return f"{self.service.slug}.{self.slug}"
+
+
+class Provider(TimeStamped):
+    slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=120)
+    adapter = models.CharField(
+        max_length=100, help_text="The adapter class from the code registry, e.g. currency.fixer."
+    )
+    base_url = models.CharField(max_length=500, help_text="The vendor's API root.")
+    timeout_ms = models.PositiveIntegerField(
+        default=2000,
+        validators=[MinValueValidator(50), MaxValueValidator(120_000)],
+        help_text="Per-attempt timeout.",
+    )
+    enabled = models.BooleanField(default=False)
+    credentials = EncryptedSecretsField(blank=True, default=dict)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def clean(self) -> None:
+        from apps.catalog.registry import registry
+
+        if self.adapter not in registry.adapters:
+            raise ValidationError({"adapter": f"Unknown adapter {self.adapter!r}."})
+
+
+class Offering(TimeStamped):
+    """A provider serving a method: whether it is used, in which order, at what cost to us."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="offerings")
+    method = models.ForeignKey(Method, on_delete=models.CASCADE, related_name="offerings")
+    enabled = models.BooleanField(default=True)
+    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower is tried first.")
+    weight = models.PositiveIntegerField(
+        default=1, help_text="Share of calls under the weighted strategy."
+    )
+    cost = MoneyField(default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))])
+
+    class Meta:
+        ordering = ["method__service__slug", "method__slug", "priority", "provider__slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "method"], name="offering_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider.slug} → {self.method.key}"
+
+    def clean(self) -> None:
+        from apps.catalog.registry import registry
+
+        adapter = registry.adapters.get(self.provider.adapter) if self.provider_id else None
+        if adapter is not None and self.method_id:
+            method = self.method
+            if adapter.service != method.service.slug or method.slug not in adapter.provided_methods:
+                raise ValidationError(f"{adapter.key} does not implement {method.key}.")
+
+
+class OfferingCountryCost(models.Model):
+    """What an offering costs us when the requester is in one country."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="country_costs")
+    country = CountryField()
+    cost = MoneyField(validators=[MinValueValidator(Decimal("0"))])
+
+    class Meta:
+        ordering = ["country"]
+        constraints = [
+            models.UniqueConstraint(fields=["offering", "country"], name="country_cost_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country}: {self.cost}"
+
+
+class RoutingPolicy(TimeStamped):
+    method = models.OneToOneField(Method, on_delete=models.CASCADE, related_name="routing")
+    strategy = models.CharField(max_length=50, default="priority")
+    failover = models.BooleanField(default=True)
+    max_attempts = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    deadline_ms = models.PositiveIntegerField(
+        default=10_000,
+        validators=[MinValueValidator(100), MaxValueValidator(300_000)],
+        help_text="Total time for all attempts of one call.",
+    )
+    cache_ttl_s = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Cacheable methods only; empty means no caching."
+    )
+
+    class Meta:
+        verbose_name_plural = "routing policies"
+        ordering = ["method__service__slug", "method__slug"]
+
+    def __str__(self) -> str:
+        return f"{self.method.key}: {self.strategy}"
+
+    def clean(self) -> None:
+        from apps.routing.strategies import strategies
+
+        if self.strategy not in strategies:
+            raise ValidationError(
+                {"strategy": f"Unknown strategy; choose one of {', '.join(sorted(strategies))}."}
+            )
+        if self.cache_ttl_s and self.method_id and not self.method.cacheable:
+            raise ValidationError({"cache_ttl_s": f"{self.method.key} is not cacheable."})

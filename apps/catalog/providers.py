@@ -1,0 +1,211 @@
+"""The base class every provider adapter implements, and the two ways a provider can fail.
+
+An adapter translates one normalised method call into a vendor's API and the vendor's answer
+back into the normalised response. It classifies every failure as either
+
+* ProviderFault: the provider could not serve (down, slow, 5xx, garbage, outage, quota,
+  our credentials refused). The router fails over to the next candidate.
+* InvalidInput: the provider says the client's input is wrong. No failover; the client
+  gets 422.
+
+The rest of the gateway sees only this interface.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+
+Handler = Callable[["ProviderAdapter", dict[str, Any], "CallContext"], Awaitable[dict[str, Any]]]
+HandlerT = TypeVar("HandlerT", bound=Handler)
+
+
+class ProviderFault(Exception):
+    """The provider failed to serve; another provider may.
+
+    `sent` says whether the request may have reached the provider: a timeout after the
+    request went out leaves the outcome unknown, which matters for non-idempotent methods.
+    """
+
+    def __init__(
+        self,
+        outcome: str,
+        detail: str,
+        *,
+        sent: bool = True,
+        retry_after_s: float | None = None,
+    ) -> None:
+        self.outcome = outcome
+        self.detail = detail
+        self.sent = sent
+        self.retry_after_s = retry_after_s
+        super().__init__(f"{outcome}: {detail}")
+
+
+class InvalidInput(Exception):
+    """The provider rejected the input itself (unknown currency, bad address...)."""
+
+    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None) -> None:
+        self.detail = detail
+        self.errors = errors
+        super().__init__(detail)
+
+
+# Outcomes recorded on attempts; faults are everything but "ok" and "rejected".
+OUTCOME_OK = "ok"
+OUTCOME_REJECTED = "rejected"
+OUTCOME_CONNECTION = "connection_error"
+OUTCOME_TIMEOUT = "timeout"
+OUTCOME_HTTP_ERROR = "http_error"
+OUTCOME_MALFORMED = "malformed"
+OUTCOME_OUTAGE = "outage"
+OUTCOME_QUOTA = "quota_exceeded"
+OUTCOME_AUTH = "auth_failed"
+OUTCOME_MISCONFIGURED = "misconfigured"
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """What ops configured for one provider row, as the adapter needs it."""
+
+    slug: str
+    adapter: str
+    base_url: str
+    timeout_ms: int
+    credentials: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def timeout_s(self) -> float:
+        return self.timeout_ms / 1000
+
+
+@dataclass(frozen=True)
+class CallContext:
+    request_id: str
+    method: str
+    client: str
+    country: str
+
+
+def provides(method_name: str) -> Callable[[HandlerT], HandlerT]:
+    """Mark an adapter coroutine as the implementation of one of its service's methods."""
+
+    def mark(handler: HandlerT) -> HandlerT:
+        handler._provides = method_name  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+class ProviderAdapter:
+    """How to talk to one vendor. Subclass per vendor, one module each.
+
+    Class attributes an integrator sets:
+      key               "service.vendor", what Provider.adapter refers to
+      service           the service slug this adapter serves
+      default_slug      slug of the Provider row created for it by the catalog sync
+      display_name      shown in the admin
+      default_base_url  the vendor's documented API root
+      credential_fields names of the secrets it needs, as the vendor names them
+    """
+
+    key: ClassVar[str]
+    service: ClassVar[str]
+    default_slug: ClassVar[str]
+    display_name: ClassVar[str]
+    default_base_url: ClassVar[str] = ""
+    credential_fields: ClassVar[tuple[str, ...]] = ()
+    default_timeout_ms: ClassVar[int] = 2000
+    provided_methods: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        provided = dict(getattr(cls, "provided_methods", {}))
+        for attr, value in vars(cls).items():
+            method_name = getattr(value, "_provides", None)
+            if method_name:
+                provided[method_name] = attr
+        cls.provided_methods = provided
+
+    def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
+        self.config = config
+        self.http = http
+
+    async def call(self, method_name: str, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
+        missing = [name for name in self.credential_fields if not self.config.credentials.get(name)]
+        if missing:
+            raise ProviderFault(
+                OUTCOME_MISCONFIGURED, f"missing credentials: {', '.join(missing)}", sent=False
+            )
+        handler = getattr(self, self.provided_methods[method_name])
+        try:
+            result: dict[str, Any] = await handler(payload, context)
+        except (ProviderFault, InvalidInput):
+            raise
+        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+            # The answer did not have the shape the vendor documents.
+            raise ProviderFault(OUTCOME_MALFORMED, f"unexpected answer: {exc!r}") from exc
+        return result
+
+    # -- helpers for subclasses ------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return self.config.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send one request to the vendor; network failures become ProviderFaults."""
+        kwargs.setdefault("timeout", self.config.timeout_s)
+        try:
+            return await self.http.request(method, self.url(path), **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False) from exc
+        except httpx.TimeoutException as exc:
+            raise ProviderFault(OUTCOME_TIMEOUT, _describe(exc), sent=True) from exc
+        except httpx.HTTPError as exc:
+            raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=True) from exc
+
+    @staticmethod
+    def json_of(response: httpx.Response) -> Any:
+        try:
+            return json.loads(response.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProviderFault(
+                OUTCOME_MALFORMED, f"HTTP {response.status_code} with a body that is not JSON"
+            ) from exc
+
+    @staticmethod
+    def raise_for_server_error(response: httpx.Response) -> None:
+        """5xx and 429 are the provider's trouble, whatever the body says."""
+        if response.status_code == 429:
+            raise ProviderFault(
+                OUTCOME_QUOTA,
+                "HTTP 429 Too Many Requests",
+                retry_after_s=retry_after_seconds(response),
+            )
+        if response.status_code >= 500:
+            raise ProviderFault(OUTCOME_HTTP_ERROR, f"HTTP {response.status_code}")
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        from django.utils import timezone
+
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,115 @@
+"""The code registry: services declare methods, provider adapters implement some of them.
+
+Code says what exists (a service, its methods and their schemas, the adapters that can serve
+them); the ORM rows synced from here say how it is configured (enabled, priority, cost).
+
+    @registry.service
+    class CurrencyService(ServiceDefinition):
+        slug = "currency"
+        name = "Currency exchange rates"
+        latest_rates = MethodSpec(request=LatestRatesIn, response=LatestRatesOut, ...)
+
+    @registry.provider
+    class Fixer(ProviderAdapter):
+        key = "currency.fixer"
+
+        @provides("latest_rates")
+        async def latest_rates(self, payload, context): ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from rest_framework import serializers
+
+if TYPE_CHECKING:
+    from apps.catalog.providers import ProviderAdapter
+
+
+@dataclass(eq=False)  # compared and hashed by identity: one spec per method
+class MethodSpec:
+    """One operation of a service, with its request and response contract."""
+
+    request: type[serializers.Serializer]
+    response: type[serializers.Serializer]
+    summary: str
+    description: str = ""
+    # Safe to send again to another provider after an attempt whose outcome is unknown.
+    idempotent: bool = True
+    # Its answer depends only on the payload, so it may be served from the response cache.
+    cacheable: bool = False
+    # HTTP status of a successful synchronous answer.
+    success_status: int = 200
+    name: str = ""
+    service: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.service}.{self.name}"
+
+
+class ServiceDefinition:
+    """A capability with a stable contract. Subclass, set slug and name, add MethodSpecs."""
+
+    slug: ClassVar[str]
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    methods: ClassVar[dict[str, MethodSpec]]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.methods = {}
+        for attr, value in vars(cls).items():
+            if isinstance(value, MethodSpec):
+                value.name = attr
+                value.service = cls.slug
+                cls.methods[attr] = value
+
+
+ServiceT = TypeVar("ServiceT", bound=type[ServiceDefinition])
+AdapterT = TypeVar("AdapterT", bound="type[ProviderAdapter]")
+
+
+@dataclass
+class Registry:
+    services: dict[str, type[ServiceDefinition]] = field(default_factory=dict)
+    adapters: dict[str, type[ProviderAdapter]] = field(default_factory=dict)
+
+    def service(self, cls: ServiceT) -> ServiceT:
+        if cls.slug in self.services and self.services[cls.slug] is not cls:
+            raise ValueError(f"service {cls.slug!r} is registered twice")
+        self.services[cls.slug] = cls
+        return cls
+
+    def provider(self, cls: AdapterT) -> AdapterT:
+        service = self.services.get(cls.service)
+        if service is None:
+            raise ValueError(f"{cls.key}: register service {cls.service!r} before its providers")
+        unknown = set(cls.provided_methods) - set(service.methods)
+        if unknown:
+            raise ValueError(f"{cls.key} provides methods {service.slug} lacks: {sorted(unknown)}")
+        if cls.key in self.adapters and self.adapters[cls.key] is not cls:
+            raise ValueError(f"adapter {cls.key!r} is registered twice")
+        self.adapters[cls.key] = cls
+        return cls
+
+    def method(self, key: str) -> MethodSpec | None:
+        service_slug, _, method_name = key.partition(".")
+        service = self.services.get(service_slug)
+        return service.methods.get(method_name) if service else None
+
+    def all_methods(self) -> list[MethodSpec]:
+        return [m for s in self.services.values() for m in s.methods.values()]
+
+    def adapters_for(self, method_key: str) -> list[type[ProviderAdapter]]:
+        service_slug, _, method_name = method_key.partition(".")
+        return [
+            a
+            for a in self.adapters.values()
+            if a.service == service_slug and method_name in a.provided_methods
+        ]
+
+
+registry = Registry()

@@ -1,0 +1,96 @@
+"""One error hierarchy for the whole gateway.
+
+Each error knows its HTTP status and problem type; the API layer renders any of them as
+`application/problem+json` (RFC 9457). Code raises the most specific class and never builds
+HTTP responses for errors itself.
+"""
+
+from typing import Any
+
+
+class GatewayError(Exception):
+    status: int = 500
+    code: str = "internal-error"
+    title: str = "Internal error"
+    ledger_status: str = "failed"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        attempts: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        self.errors = errors
+        self.attempts = attempts
+        self.headers = headers or {}
+        super().__init__(self.detail)
+
+
+class InvalidRequest(GatewayError):
+    status, code, title = 400, "invalid-request", "The request is not valid"
+    ledger_status = "rejected"
+
+
+class ValidationFailed(InvalidRequest):
+    code, title = "validation-error", "The payload does not match the method's schema"
+
+
+class NotAuthenticated(GatewayError):
+    status, code, title = 401, "not-authenticated", "Missing or invalid credentials"
+    ledger_status = "rejected"
+
+
+class CreditLimitExceeded(GatewayError):
+    status, code, title = 402, "credit-limit-exceeded", "The client's credit limit is reached"
+    ledger_status = "rejected"
+
+
+class PermissionDenied(GatewayError):
+    status, code, title = 403, "forbidden", "Not allowed to call this method"
+    ledger_status = "rejected"
+
+
+class NotFound(GatewayError):
+    status, code, title = 404, "not-found", "Not found"
+    ledger_status = "rejected"
+
+
+class MethodNotAllowed(GatewayError):
+    status, code, title = 405, "method-not-allowed", "HTTP method not allowed"
+    ledger_status = "rejected"
+
+
+class Conflict(GatewayError):
+    status, code, title = 409, "conflict", "Conflict"
+    ledger_status = "rejected"
+
+
+class PayloadTooLarge(GatewayError):
+    status, code, title = 413, "payload-too-large", "The request body is too large"
+    ledger_status = "rejected"
+
+
+class ProviderRejectedInput(GatewayError):
+    """The provider says the input is invalid: the client's fault, so no failover."""
+
+    status, code, title = 422, "invalid-input", "The provider rejected the input"
+
+
+class RateLimited(GatewayError):
+    status, code, title = 429, "rate-limited", "Rate limit or quota exceeded"
+    ledger_status = "rejected"
+
+
+class AllProvidersFailed(GatewayError):
+    status, code, title = 502, "providers-failed", "Every candidate provider failed"
+
+
+class NoProviderAvailable(GatewayError):
+    status, code, title = 503, "no-provider-available", "No provider is available"
+
+
+class DeadlineExceeded(GatewayError):
+    status, code, title = 504, "deadline-exceeded", "The call's deadline passed"

@@ -1,0 +1,90 @@
+"""Model fields shared by several apps."""
+
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.functional import cached_property
+from encrypted_fields.fields import EncryptedTextField
+
+from apps.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+
+country_code_validator = RegexValidator(
+    r"^[A-Z]{2}$", "Use an ISO 3166-1 alpha-2 country code in capitals, e.g. DE."
+)
+slug_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_\-]*$", "Lower-case letters, digits, '-' and '_' only."
+)
+
+
+class MoneyField(models.DecimalField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", MONEY_MAX_DIGITS)
+        kwargs.setdefault("decimal_places", MONEY_DECIMAL_PLACES)
+        super().__init__(*args, **kwargs)
+
+
+class CountryField(models.CharField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 2)
+        kwargs.setdefault("validators", [country_code_validator])
+        super().__init__(*args, **kwargs)
+
+
+def field_fernet() -> MultiFernet:
+    """Every configured key, newest first: encrypt with the first, decrypt with any."""
+    return MultiFernet([Fernet(key.encode()) for key in settings.FIELD_ENCRYPTION_KEYS])
+
+
+class UnreadableSecrets(dict[str, str]):
+    """Stands in for secrets that no configured key can decrypt (a key was dropped too soon).
+
+    It is empty, so no adapter ever sees ciphertext as a credential, and it is falsy-safe:
+    code checks `isinstance(value, UnreadableSecrets)` to tell the operator what happened.
+    """
+
+
+class EncryptedSecretsField(EncryptedTextField):
+    """A dict of secrets, stored as one Fernet token of its JSON.
+
+    django-fernet-encrypted-fields derives its keys from SECRET_KEY and, on a key it cannot
+    use, silently returns the ciphertext. Here the keys are FIELD_ENCRYPTION_KEY (rotated
+    through its older entries) and an undecryptable value becomes UnreadableSecrets.
+    """
+
+    @cached_property
+    def f(self) -> MultiFernet:  # type: ignore[override]
+        return field_fernet()
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value in (None, {}) or isinstance(value, UnreadableSecrets):
+            value = {}
+        if isinstance(value, str):
+            value = json.loads(value)
+        plain = json.dumps(value, sort_keys=True)
+        return self.f.encrypt(plain.encode()).decode()
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return self.to_python(value)
+
+    def to_python(self, value: Any) -> Any:
+        if value is None or value == "":
+            return {}
+        if isinstance(value, dict):
+            return value
+        try:
+            plain = self.f.decrypt(value.encode()).decode()
+        except InvalidToken:
+            return UnreadableSecrets()
+        decoded = json.loads(plain)
+        return decoded if isinstance(decoded, dict) else {}
+
+    def value_to_string(self, obj: models.Model) -> str:
+        # Serialisation (dumpdata) never writes secrets in clear.
+        return "<encrypted>"
+
+    def formfield(self, **kwargs: Any) -> Any:  # the admin uses its own write-only form field
+        return None

@@ -1,0 +1,56 @@
+"""Liveness and readiness probes."""
+
+import asyncio
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+from apps.core import state
+
+
+async def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:
+        return False
+
+
+async def _redis_ok() -> bool:
+    if not state.uses_redis():
+        return True
+    try:
+        return bool(await asyncio.wait_for(state.async_client().ping(), timeout=1.0))
+    except Exception:
+        return False
+
+
+def _broker_ok() -> bool:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return True
+    from gateway_project.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+        return True
+    except Exception:
+        return False
+
+
+async def readyz(request: HttpRequest) -> JsonResponse:
+    checks = {
+        "database": await sync_to_async(_database_ok)(),
+        "cache": await _redis_ok(),
+        "broker": await sync_to_async(_broker_ok)(),
+    }
+    ready = all(checks.values())
+    return JsonResponse({"status": "ready" if ready else "unavailable", "checks": checks},
+                        status=200 if ready else 503)

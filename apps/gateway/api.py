@@ -1,0 +1,106 @@
+"""The public call endpoint, POST /api/v1/services/{service}/{method}/ (async, ASGI)."""
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.catalog.registry import registry
+from apps.core.errors import MethodNotAllowed, PayloadTooLarge
+from apps.core.logging import request_id_var
+from apps.core.problems import problem_response
+from apps.gateway.pipeline import GatewayRequest, handle_call
+from apps.gateway.schemas import json_schema
+from apps.gateway.snapshot import current_snapshot_sync
+from apps.ledger.models import LedgerEntry
+
+
+@csrf_exempt
+async def call_method(request: HttpRequest, service: str, method: str) -> HttpResponse:
+    request_id = getattr(request, "request_id", None) or request_id_var.get()
+    if request.method != "POST":
+        error = MethodNotAllowed("Call a method with POST.", headers={"Allow": "POST"})
+        return problem_response(error, request_id)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return problem_response(PayloadTooLarge(), request_id)
+    result = await handle_call(
+        GatewayRequest(
+            request_id=request_id,
+            service=service,
+            method=method,
+            body=body,
+            headers=request.headers,
+            channel=LedgerEntry.Channel.HTTP,
+            source_ip=request.META.get("REMOTE_ADDR"),
+        )
+    )
+    response = HttpResponse(result.render(), status=result.status, content_type=result.content_type)
+    for name, value in result.headers.items():
+        response[name] = value
+    return response
+
+
+class ServiceListApi(APIView):
+    """GET /api/v1/services/: services, methods and their JSON Schemas (the meta-schema)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class MethodOutput(serializers.Serializer):
+        key = serializers.CharField()
+        name = serializers.CharField()
+        summary = serializers.CharField()
+        description = serializers.CharField()
+        path = serializers.CharField()
+        idempotent = serializers.BooleanField()
+        cacheable = serializers.BooleanField()
+        request_schema = serializers.JSONField()
+        response_schema = serializers.JSONField()
+
+    class ServiceOutput(serializers.Serializer):
+        slug = serializers.CharField()
+        name = serializers.CharField()
+        description = serializers.CharField()
+        methods = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(responses={200: ServiceOutput(many=True)}, tags=["catalog"])
+    def get(self, request: Request) -> Response:
+        snapshot = current_snapshot_sync()
+        services: dict[str, dict[str, Any]] = {}
+        for route in snapshot.methods.values():
+            spec = route.spec
+            definition = registry.services[spec.service]
+            service = services.setdefault(
+                spec.service,
+                {
+                    "slug": definition.slug,
+                    "name": definition.name,
+                    "description": definition.description,
+                    "methods": [],
+                },
+            )
+            service["methods"].append(
+                {
+                    "key": spec.key,
+                    "name": spec.name,
+                    "summary": spec.summary,
+                    "description": spec.description,
+                    "path": f"/api/v1/services/{spec.service}/{spec.name}/",
+                    "idempotent": spec.idempotent,
+                    "cacheable": spec.cacheable,
+                    "request_schema": json_schema(spec, "request"),
+                    "response_schema": json_schema(spec, "response"),
+                }
+            )
+        ordered = [services[slug] for slug in sorted(services)]
+        for service in ordered:
+            service["methods"].sort(key=lambda m: m["name"])
+        return Response(ordered)

@@ -1,0 +1,132 @@
+"""Adds one OpenAPI path per method (its own request and response) to drf-spectacular's doc."""
+
+from typing import Any
+
+from drf_spectacular.plumbing import ComponentRegistry
+
+from apps.catalog.registry import registry
+from apps.gateway.schemas import openapi_schema
+
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+_ERRORS = {
+    "400": "The payload does not match the method's schema, or is not JSON.",
+    "401": "Missing, unknown, revoked or expired API key.",
+    "402": "The client's credit limit would be exceeded.",
+    "403": "The plan may not call this method, or the client is suspended.",
+    "404": "Unknown or disabled service or method.",
+    "409": "The first call with this Idempotency-Key is still running.",
+    "413": "The body is larger than the configured limit.",
+    "422": "A provider rejected the input as invalid.",
+    "429": "Rate limit or quota exceeded.",
+    "502": "Every candidate provider failed; `attempts` lists them.",
+    "503": "No provider is available.",
+    "504": "The call's total deadline passed.",
+}
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "An error, as application/problem+json (RFC 9457).",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+        "attempts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "provider": {"type": "string"},
+                    "outcome": {"type": "string"},
+                    "latency_ms": {"type": "integer"},
+                    "error": {"type": "string"},
+                },
+            },
+        },
+    },
+    "required": ["type", "title", "status", "detail", "request_id"],
+}
+
+
+def _component_name(method_key: str, suffix: str) -> str:
+    return "".join(part.title() for part in method_key.replace(".", "_").split("_")) + suffix
+
+
+def add_method_paths(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook."""
+    components = result.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    security = components.setdefault("securitySchemes", {})
+    security["ApiKeyAuth"] = {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "`Api-Key <key>` (or send the key alone in `X-API-Key`).",
+    }
+    security["InternalJWT"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    schemas["Problem"] = PROBLEM_SCHEMA
+    nested = ComponentRegistry()
+    paths = result.setdefault("paths", {})
+    # The generic route is replaced by one concrete path per method.
+    paths.pop("/api/v1/services/{service}/{method}/", None)
+    for spec in registry.all_methods():
+        request_name = _component_name(spec.key, "Request")
+        response_name = _component_name(spec.key, "Response")
+        schemas[request_name] = openapi_schema(spec.request, "request", nested)
+        schemas[response_name] = openapi_schema(spec.response, "response", nested)
+        envelope = {
+            "type": "object",
+            "properties": {
+                "request_id": {"type": "string"},
+                "service": {"type": "string", "enum": [spec.service]},
+                "method": {"type": "string", "enum": [spec.name]},
+                "status": {"type": "string", "enum": ["succeeded"]},
+                "data": {"$ref": f"#/components/schemas/{response_name}"},
+            },
+            "required": ["request_id", "service", "method", "status", "data"],
+        }
+        responses: dict[str, Any] = {
+            str(spec.success_status): {
+                "description": "The method's normalised answer.",
+                "headers": {
+                    "X-Request-ID": {"schema": {"type": "string"}},
+                    "X-Provider": {"schema": {"type": "string"}, "description": "Who served."},
+                    "X-Price": {"schema": {"type": "string"}, "description": "What was charged."},
+                },
+                "content": {"application/json": {"schema": envelope}},
+            }
+        }
+        for status, description in _ERRORS.items():
+            responses[status] = {
+                "description": description,
+                "content": {"application/problem+json": {"schema": _PROBLEM}},
+            }
+        paths[f"/api/v1/services/{spec.service}/{spec.name}/"] = {
+            "post": {
+                "operationId": f"{spec.service}_{spec.name}",
+                "summary": spec.summary,
+                "description": spec.description,
+                "tags": [spec.service],
+                "security": [{"ApiKeyAuth": []}, {"InternalJWT": []}],
+                "parameters": [
+                    {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}},
+                    {"in": "header", "name": "X-Request-ID", "schema": {"type": "string"}},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": f"#/components/schemas/{request_name}"}
+                        }
+                    },
+                },
+                "responses": responses,
+            }
+        }
+    schemas.update(nested.build({}).get("schemas", {}))
+    return result

@@ -1,0 +1,139 @@
+"""Everything a call reads that ops tune, loaded once per catalog version per process.
+
+A call costs one Redis round trip to learn the current version (MGET with the principals
+version); the snapshot itself is rebuilt from the database only after a change.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+
+from apps.billing.models import Plan, Price
+from apps.catalog.models import Method, Offering, OfferingCountryCost
+from apps.catalog.registry import registry
+from apps.catalog.services import CATALOG_VERSION
+from apps.core import state
+from apps.catalog.providers import ProviderConfig
+from apps.core.fields import UnreadableSecrets
+from apps.routing.routes import MethodRoute, OfferingRoute, RoutingPolicy
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    methods: dict[str, MethodRoute]
+    prices: dict[tuple[int, str], Decimal]
+    charge_failed_calls: dict[int, bool]
+
+    def price(self, plan_id: int, method_key: str) -> Decimal | None:
+        return self.prices.get((plan_id, method_key))
+
+
+def build_snapshot(version: int) -> Snapshot:
+    country_costs: dict[int, dict[str, Decimal]] = {}
+    for row in OfferingCountryCost.objects.values_list("offering_id", "country", "cost"):
+        country_costs.setdefault(row[0], {})[row[1]] = row[2]
+
+    offerings_by_method: dict[int, list[OfferingRoute]] = {}
+    offerings = Offering.objects.filter(enabled=True, provider__enabled=True).select_related(
+        "provider"
+    )
+    for offering in offerings:
+        provider = offering.provider
+        adapter = registry.adapters.get(provider.adapter)
+        if adapter is None:
+            continue  # an adapter removed from code; the admin flags it
+        credentials = provider.credentials
+        offerings_by_method.setdefault(offering.method_id, []).append(
+            OfferingRoute(
+                offering_id=offering.pk,
+                provider=ProviderConfig(
+                    slug=provider.slug,
+                    adapter=provider.adapter,
+                    base_url=provider.base_url,
+                    timeout_ms=provider.timeout_ms,
+                    credentials=dict(credentials),
+                ),
+                adapter=adapter,
+                priority=offering.priority,
+                weight=offering.weight,
+                cost=offering.cost,
+                country_costs=country_costs.get(offering.pk, {}),
+                credentials_readable=not isinstance(credentials, UnreadableSecrets),
+            )
+        )
+
+    methods: dict[str, MethodRoute] = {}
+    for method in Method.objects.filter(enabled=True, service__enabled=True).select_related(
+        "service", "routing"
+    ):
+        spec = registry.method(method.key)
+        if spec is None:
+            continue
+        policy_row = getattr(method, "routing", None)
+        policy = (
+            RoutingPolicy(
+                strategy=policy_row.strategy,
+                failover=policy_row.failover,
+                max_attempts=policy_row.max_attempts,
+                deadline_ms=policy_row.deadline_ms,
+                cache_ttl_s=policy_row.cache_ttl_s,
+            )
+            if policy_row
+            else RoutingPolicy()
+        )
+        methods[method.key] = MethodRoute(
+            key=method.key,
+            spec=spec,
+            policy=policy,
+            offerings=tuple(offerings_by_method.get(method.pk, ())),
+        )
+
+    prices = {
+        (plan_id, f"{service}.{method}"): price
+        for plan_id, service, method, price in Price.objects.values_list(
+            "plan_id", "method__service__slug", "method__slug", "price"
+        )
+    }
+    charge_failed = dict(Plan.objects.values_list("id", "charge_failed_calls"))
+    return Snapshot(
+        version=version, methods=methods, prices=prices, charge_failed_calls=charge_failed
+    )
+
+
+_lock = threading.Lock()
+_current: Snapshot | None = None
+
+
+def _snapshot_for(version: int) -> Snapshot:
+    global _current
+    with _lock:
+        if _current is None or _current.version != version:
+            _current = build_snapshot(version)
+        return _current
+
+
+async def current_snapshot(version: int | None = None) -> Snapshot:
+    """The snapshot for `version` (read from shared state when not given)."""
+    if version is None:
+        (version,) = await state.read_versions(CATALOG_VERSION)
+    snapshot = _current
+    if snapshot is not None and snapshot.version == version:
+        return snapshot
+    return await sync_to_async(_snapshot_for)(version)
+
+
+def current_snapshot_sync() -> Snapshot:
+    (version,) = state.read_versions_sync(CATALOG_VERSION)
+    return _snapshot_for(version)
+
+
+def forget_snapshot() -> None:
+    """Drop this process's snapshot (tests, and after a bulk change without signals)."""
+    global _current
+    with _lock:
+        _current = None

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from apps.gateway import api
+
+urlpatterns = [
+    path("services/", api.ServiceListApi.as_view(), name="service-list"),
+    path("services/<slug:service>/<slug:method>/", api.call_method, name="call-method"),
+]

@@ -1,0 +1,1 @@
+"""Placeholder until the vendor adapter lands in this change."""

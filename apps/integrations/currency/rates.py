@@ -1,0 +1,64 @@
+"""Arithmetic shared by the currency adapters: cross rates, conversions, minor units."""
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from apps.catalog.providers import InvalidInput
+
+# ISO 4217 minor units that are not 2. Amounts are rounded to the target's minor unit.
+_MINOR_UNITS = {
+    "BHD": 3, "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0, "JOD": 3,
+    "JPY": 0, "KMF": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0,
+    "TND": 3, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+}  # fmt: skip
+
+
+def minor_units(currency: str) -> int:
+    return _MINOR_UNITS.get(currency, 2)
+
+
+def rebase(rates: dict[str, Decimal], source: str, base: str) -> dict[str, Decimal]:
+    """Rates quoted against `source` turned into rates against `base`.
+
+    `rates` maps currency -> units per one `source`; `source` itself need not be in it.
+    """
+    table = {**rates, source: Decimal(1)}
+    if base not in table:
+        raise InvalidInput(
+            f"Unknown base currency {base}.", errors={"base": [f"Unknown currency: {base}"]}
+        )
+    divisor = table[base]
+    return {code: value / divisor for code, value in table.items()}
+
+
+def pick(
+    rates: dict[str, Decimal], symbols: list[str] | None, field: str = "symbols"
+) -> dict[str, Decimal]:
+    if not symbols:
+        return rates
+    unknown = [s for s in symbols if s not in rates]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown currencies: {', '.join(unknown)}.",
+            errors={field: [f"Unknown: {', '.join(unknown)}"]},
+        )
+    return {s: rates[s] for s in symbols}
+
+
+def as_floats(rates: dict[str, Decimal]) -> dict[str, float]:
+    """Rates are measurements, not money: JSON numbers rounded to 6 significant places."""
+    return {code: float(f"{value:.6g}") for code, value in sorted(rates.items())}
+
+
+def conversion(
+    *, source: str, target: str, amount: Decimal, rate: Decimal, date: str
+) -> dict[str, Any]:
+    result = (amount * rate).quantize(Decimal(1).scaleb(-minor_units(target)), ROUND_HALF_EVEN)
+    return {
+        "from": source,
+        "to": target,
+        "amount": str(amount),
+        "rate": float(f"{rate:.6g}"),
+        "result": str(result),
+        "date": date,
+    }

@@ -1,0 +1,97 @@
+"""The currency service: latest exchange rates and conversions."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
+
+
+class CurrencyCodeField(serializers.RegexField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "ISO 4217 currency code, e.g. EUR.")
+        super().__init__(
+            r"^[A-Z]{3}$",
+            error_messages={"invalid": "Use a three-letter ISO 4217 code in capitals, e.g. EUR."},
+            **kwargs,
+        )
+
+
+class LatestRatesRequest(serializers.Serializer):
+    base = CurrencyCodeField(required=False, default="USD")
+    symbols = serializers.ListField(
+        child=CurrencyCodeField(),
+        required=False,
+        min_length=1,
+        max_length=200,
+        help_text="Only these currencies; all that the provider knows when absent.",
+    )
+
+    def validate_symbols(self, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class LatestRatesResponse(serializers.Serializer):
+    base = CurrencyCodeField()
+    date = serializers.DateField(help_text="The date the rates were published for.")
+    rates = serializers.DictField(
+        child=serializers.FloatField(), help_text="Units of each currency for one unit of base."
+    )
+
+
+class _RenamesFrom:
+    """'from' is a Python keyword: declare from_ and expose it as 'from'."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()  # type: ignore[misc]
+        fields["from"] = fields.pop("from_")
+        return {"from": fields.pop("from"), **fields}
+
+
+class ConvertRequest(_RenamesFrom, serializers.Serializer):
+    """Convert `amount` of `from` into `to`."""
+
+    from_ = CurrencyCodeField()
+    to = CurrencyCodeField()
+    amount = serializers.DecimalField(
+        max_digits=30,
+        decimal_places=None,  # keep the amount exactly as sent ("10.50" stays "10.50")
+        min_value=0,
+        coerce_to_string=True,
+        help_text="A decimal string, e.g. \"10.50\".",
+    )
+
+
+class ConvertResponse(_RenamesFrom, serializers.Serializer):
+    """The converted amount and the rate used."""
+
+    from_ = CurrencyCodeField()
+    to = CurrencyCodeField()
+    amount = serializers.CharField(help_text="The amount converted, as sent.")
+    rate = serializers.FloatField(help_text="Units of `to` for one unit of `from`.")
+    result = serializers.CharField(help_text="Decimal string, rounded to the minor unit of `to`.")
+    date = serializers.DateField()
+
+
+@registry.service
+class CurrencyService(ServiceDefinition):
+    slug = "currency"
+    name = "Currency exchange rates"
+    description = "Reference exchange rates and conversions from several rate suppliers."
+
+    latest_rates = MethodSpec(
+        request=LatestRatesRequest,
+        response=LatestRatesResponse,
+        summary="Latest exchange rates",
+        description="The latest rates for a base currency, optionally only some symbols.",
+        idempotent=True,
+        cacheable=True,
+    )
+    convert = MethodSpec(
+        request=ConvertRequest,
+        response=ConvertResponse,
+        summary="Convert an amount",
+        description="Convert an amount between two currencies at the latest rate.",
+        idempotent=True,
+        cacheable=True,
+    )

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class LedgerConfig(AppConfig):
+    name = "apps.ledger"
+    label = "ledger"
+    verbose_name = "Ledger"

@@ -1,0 +1,45 @@
+"""The routing view of the catalog: immutable, cached per process, rebuilt on any change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from apps.catalog.providers import ProviderAdapter, ProviderConfig
+from apps.catalog.registry import MethodSpec
+
+
+@dataclass(frozen=True)
+class OfferingRoute:
+    offering_id: int
+    provider: ProviderConfig
+    adapter: type[ProviderAdapter]
+    priority: int
+    weight: int
+    cost: Decimal
+    country_costs: dict[str, Decimal] = field(default_factory=dict)
+    # False when the provider's credentials cannot be decrypted with any configured key.
+    credentials_readable: bool = True
+
+    def cost_for(self, country: str) -> Decimal:
+        return self.country_costs.get(country, self.cost)
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    strategy: str = "priority"
+    failover: bool = True
+    max_attempts: int = 3
+    deadline_ms: int = 10_000
+    cache_ttl_s: int | None = None
+
+
+@dataclass(frozen=True)
+class MethodRoute:
+    """A method as routing sees it: its contract, policy and the enabled offerings."""
+
+    key: str
+    spec: MethodSpec
+    policy: RoutingPolicy
+    # Only offerings that are enabled, of enabled providers.
+    offerings: tuple[OfferingRoute, ...]

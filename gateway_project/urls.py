@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core import health
+from apps.core.problems import not_found_view
+
+handler404 = "apps.core.problems.not_found_view"
+handler500 = "apps.core.problems.server_error_view"
+
+admin.site.site_header = "Service Gateway"
+admin.site.site_title = "Service Gateway admin"
+admin.site.index_title = "Catalog, clients and ledger"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("apps.gateway.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    # Unknown API routes answer problem+json even with DEBUG on.
+    re_path(r"^api/", not_found_view),
+]
