@@ -17,7 +17,7 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 INSECURE_SECRET_KEY = "insecure-embedded-default-secret-key-change-me"  # noqa: S105
 # A valid Fernet key that is public: fine for a laptop demo, refused in production.
-INSECURE_FIELD_ENCRYPTION_KEY = "pJq0HgZ0qDq6Yh2bRmR8t1a9Jm3O0t3rYd4b1m2Q6xE="  # noqa: S105
+INSECURE_FIELD_ENCRYPTION_KEY = "pJq0HgZ0qDq6Yh2bRmR8t1a9Jm3O0t3rYd4b1m2Q6xE="
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_SECRET_KEY)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.db import connections
-from django.test import AsyncClient
+from django.test import Client
 
 from apps.accounts import authentication
 from apps.catalog.models import Offering, Provider
@@ -38,8 +38,15 @@ def fresh_shared_state() -> Iterator[None]:
 
 
 @pytest.fixture
-def api() -> AsyncClient:
-    return AsyncClient()
+def api() -> Client:
+    """Django's test client, used from SYNC tests even for the async call view.
+
+    It runs the async view through async_to_sync, so the view's thread-sensitive ORM work
+    runs on the test's own thread and connection and sees the test's uncommitted rows, and
+    django_assert_num_queries counts its queries. (An async test's ORM work runs in another
+    thread with another connection: such tests need django_db(transaction=True).)
+    """
+    return Client()
 
 
 class Caller:

@@ -16,10 +16,9 @@ def credit_hold(*, client_id: int, amount: Decimal) -> bool:
     """Take `amount` from the balance if balance - amount >= -credit_limit. True if taken."""
     if amount <= 0:
         return True
-    updated = (
-        Client.objects.filter(pk=client_id, balance__gte=Value(amount) - F("credit_limit"))
-        .update(balance=F("balance") - amount)
-    )
+    updated = Client.objects.filter(
+        pk=client_id, balance__gte=Value(amount) - F("credit_limit")
+    ).update(balance=F("balance") - amount)
     return updated == 1
 
 

@@ -5,6 +5,7 @@ synced from it and carry the configuration: enabled, priority, weight, cost, str
 """
 
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -70,7 +71,8 @@ class Provider(TimeStamped):
         help_text="Per-attempt timeout.",
     )
     enabled = models.BooleanField(default=False)
-    credentials = EncryptedSecretsField(blank=True, default=dict)
+    # A dict of secrets; annotated because the field's base class is untyped.
+    credentials: Any = EncryptedSecretsField(blank=True, default=dict)
     notes = models.TextField(blank=True)
 
     class Meta:
@@ -113,7 +115,10 @@ class Offering(TimeStamped):
         adapter = registry.adapters.get(self.provider.adapter) if self.provider_id else None
         if adapter is not None and self.method_id:
             method = self.method
-            if adapter.service != method.service.slug or method.slug not in adapter.provided_methods:
+            if (
+                adapter.service != method.service.slug
+                or method.slug not in adapter.provided_methods
+            ):
                 raise ValidationError(f"{adapter.key} does not implement {method.key}.")
 
 

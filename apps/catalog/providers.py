@@ -20,8 +20,7 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 
-Handler = Callable[["ProviderAdapter", dict[str, Any], "CallContext"], Awaitable[dict[str, Any]]]
-HandlerT = TypeVar("HandlerT", bound=Handler)
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[dict[str, Any]]])
 
 
 class ProviderFault(Exception):
@@ -135,7 +134,9 @@ class ProviderAdapter:
         self.config = config
         self.http = http
 
-    async def call(self, method_name: str, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
+    async def call(
+        self, method_name: str, payload: dict[str, Any], context: CallContext
+    ) -> dict[str, Any]:
         missing = [name for name in self.credential_fields if not self.config.credentials.get(name)]
         if missing:
             raise ProviderFault(

@@ -18,9 +18,7 @@ def catalog_cache_invalidate() -> None:
     transaction.on_commit(lambda: state.bump(CATALOG_VERSION))
 
 
-def offering_update(
-    *, offering: Offering, priority: int, weight: int, enabled: bool
-) -> Offering:
+def offering_update(*, offering: Offering, priority: int, weight: int, enabled: bool) -> Offering:
     offering.priority, offering.weight, offering.enabled = priority, weight, enabled
     offering.full_clean()
     offering.save(update_fields=["priority", "weight", "enabled", "updated_at"])

@@ -4,7 +4,14 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from apps.catalog.models import Method, Offering, OfferingCountryCost, Provider, RoutingPolicy, Service
+from apps.catalog.models import (
+    Method,
+    Offering,
+    OfferingCountryCost,
+    Provider,
+    RoutingPolicy,
+    Service,
+)
 from apps.catalog.services import catalog_cache_invalidate
 
 

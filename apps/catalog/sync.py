@@ -26,7 +26,10 @@ def catalog_sync(*, source: Registry = registry) -> dict[str, int]:
             defaults={"name": definition.name, "description": definition.description},
         )
         created["services"] += new
-        if not new and (service.name, service.description) != (definition.name, definition.description):
+        if not new and (service.name, service.description) != (
+            definition.name,
+            definition.description,
+        ):
             service.name, service.description = definition.name, definition.description
             service.save(update_fields=["name", "description", "updated_at"])
         for spec in definition.methods.values():

@@ -55,6 +55,10 @@ class EncryptedSecretsField(EncryptedTextField):
     through its older entries) and an undecryptable value becomes UnreadableSecrets.
     """
 
+    # What django-stubs should take the attribute's type to be.
+    _pyi_private_set_type: dict[str, str]
+    _pyi_private_get_type: dict[str, str]
+
     @cached_property
     def f(self) -> MultiFernet:  # type: ignore[override]
         return field_fernet()

@@ -52,5 +52,7 @@ async def readyz(request: HttpRequest) -> JsonResponse:
         "broker": await sync_to_async(_broker_ok)(),
     }
     ready = all(checks.values())
-    return JsonResponse({"status": "ready" if ready else "unavailable", "checks": checks},
-                        status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )

@@ -100,7 +100,9 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if handled is None:
             return None
         error = _translate_drf(
-            drf_exceptions.NotFound() if handled.status_code == 404 else drf_exceptions.PermissionDenied()
+            drf_exceptions.NotFound()
+            if handled.status_code == 404
+            else drf_exceptions.PermissionDenied()
         )
     response = Response(
         problem_body(error, request_id_var.get()),

@@ -57,7 +57,9 @@ def _component_name(method_key: str, suffix: str) -> str:
     return "".join(part.title() for part in method_key.replace(".", "_").split("_")) + suffix
 
 
-def add_method_paths(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+def add_method_paths(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
     """drf-spectacular postprocessing hook."""
     components = result.setdefault("components", {})
     schemas = components.setdefault("schemas", {})

@@ -93,10 +93,10 @@ async def handle_call(request: GatewayRequest) -> GatewayResponse:
         return _error_response(call, error)
     except Exception:
         logger.exception("call %s failed inside the gateway", request.request_id)
-        error = GatewayError("The gateway failed to handle this call.")
+        internal = GatewayError("The gateway failed to handle this call.")
         if call.principal is not None:
-            await _record(call, error=error)
-        return _error_response(call, error)
+            await _record(call, error=internal)
+        return _error_response(call, internal)
 
 
 async def _run(call: _Call) -> GatewayResponse:
@@ -119,8 +119,7 @@ async def _run(call: _Call) -> GatewayResponse:
 
     if not await sync_to_async(credit_hold)(client_id=principal.client_id, amount=price):
         raise CreditLimitExceeded(
-            f"Charging {money_str(price)} would exceed the credit limit of "
-            f"{principal.client_slug}."
+            f"Charging {money_str(price)} would exceed the credit limit of {principal.client_slug}."
         )
     call.held = price
 
@@ -161,16 +160,19 @@ def _resolve(snapshot: Snapshot, service: str, method: str) -> MethodRoute:
 
 def _validate(route: MethodRoute, body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body or b"{}")
+        # Decimals stay exact: a JSON number like 10.50 never passes through a float.
+        payload = json.loads(body or b"{}", parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(payload, dict):
-        raise ValidationFailed(
-            errors={"non_field_errors": ["The payload must be a JSON object."]}
-        )
+        raise ValidationFailed(errors={"non_field_errors": ["The payload must be a JSON object."]})
     serializer = route.spec.request(data=payload)
-    if not serializer.is_valid():
-        raise ValidationFailed(errors=flatten_validation_errors(serializer.errors))
+    valid = serializer.is_valid()
+    # A misspelt optional field would otherwise be ignored without a word.
+    unknown = {name: ["Unknown field."] for name in payload if name not in serializer.fields}
+    if not valid or unknown:
+        errors = flatten_validation_errors(serializer.errors) if not valid else {}
+        raise ValidationFailed(errors={**errors, **unknown})
     return dict(serializer.validated_data)
 
 
@@ -196,6 +198,7 @@ async def _record(
     assert call.principal is not None
     request, principal = call.request, call.principal
     service, _, method = (call.route.key if call.route else "").partition(".")
+    status: str
     if outcome is not None:
         assert call.route is not None
         status, http_status = LedgerEntry.Status.SUCCEEDED, call.route.spec.success_status

@@ -21,7 +21,7 @@ def _auto_schema(component_registry: ComponentRegistry) -> AutoSchema:
     auto.method = "POST"
     auto.path = "/"
     view = APIView()
-    view.request = None
+    view.request = None  # type: ignore[assignment]
     view.kwargs = {}
     view.format_kwarg = None
     auto.view = view
@@ -31,8 +31,14 @@ def _auto_schema(component_registry: ComponentRegistry) -> AutoSchema:
 def openapi_schema(
     serializer: type[serializers.Serializer], direction: str, component_registry: ComponentRegistry
 ) -> dict[str, Any]:
-    """The OpenAPI schema object; nested serializers go to `component_registry`."""
-    return _auto_schema(component_registry)._map_serializer(serializer(), direction)
+    """The OpenAPI schema object; nested serializers go to `component_registry`.
+
+    Requests are closed (`additionalProperties: false`): the pipeline refuses unknown fields.
+    """
+    schema = _auto_schema(component_registry)._map_serializer(serializer(), direction)
+    if direction == "request":
+        schema["additionalProperties"] = False
+    return schema
 
 
 def _refs_to_defs(node: Any) -> Any:

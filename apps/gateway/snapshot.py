@@ -14,10 +14,10 @@ from asgiref.sync import sync_to_async
 
 from apps.billing.models import Plan, Price
 from apps.catalog.models import Method, Offering, OfferingCountryCost
+from apps.catalog.providers import ProviderConfig
 from apps.catalog.registry import registry
 from apps.catalog.services import CATALOG_VERSION
 from apps.core import state
-from apps.catalog.providers import ProviderConfig
 from apps.core.fields import UnreadableSecrets
 from apps.routing.routes import MethodRoute, OfferingRoute, RoutingPolicy
 

@@ -103,7 +103,9 @@ async def execute(
     http = http_client()
     for offering in ordered:
         if len(attempts) >= budget:
-            decision["skipped"].append({"provider": offering.provider.slug, "reason": "max_attempts"})
+            decision["skipped"].append(
+                {"provider": offering.provider.slug, "reason": "max_attempts"}
+            )
             continue
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -142,9 +144,7 @@ async def execute(
             attempts.append(
                 Attempt(offering.provider.slug, fault.outcome, _ms_since(started), fault.detail)
             )
-            logger.warning(
-                "provider %s failed %s: %s", offering.provider.slug, route.key, fault
-            )
+            logger.warning("provider %s failed %s: %s", offering.provider.slug, route.key, fault)
             if fault.sent and fault.outcome == OUTCOME_TIMEOUT and not route.spec.idempotent:
                 decision["stopped"] = "outcome unknown on a non-idempotent method"
                 break

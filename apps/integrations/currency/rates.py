@@ -1,5 +1,7 @@
 """Arithmetic shared by the currency adapters: cross rates, conversions, minor units."""
 
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -17,15 +19,51 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency, 2)
 
 
-def rebase(rates: dict[str, Decimal], source: str, base: str) -> dict[str, Decimal]:
+def to_decimal(value: Any) -> Decimal:
+    """A rate as a vendor sent it (a JSON number or a string) -> a positive, finite Decimal.
+
+    Raises ValueError otherwise, which the adapter base class reports as a malformed answer.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not a rate: {value!r}")
+    # str() first: a float's shortest repr is the number the vendor wrote.
+    rate = Decimal(str(value))
+    if not rate.is_finite() or rate <= 0:
+        raise ValueError(f"not a rate: {value!r}")
+    return rate
+
+
+def decimals(rates: Mapping[str, Any]) -> dict[str, Decimal]:
+    return {code: to_decimal(value) for code, value in rates.items()}
+
+
+def iso_date(value: Any) -> str:
+    """A vendor's "YYYY-MM-DD", checked (a ValueError or TypeError is a malformed answer)."""
+    return date.fromisoformat(value).isoformat()
+
+
+def utc_date(timestamp: Any) -> str:
+    """The UTC date of a vendor's Unix timestamp (for vendors that send no date)."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int):
+        raise ValueError(f"not a timestamp: {timestamp!r}")
+    try:
+        return datetime.fromtimestamp(timestamp, tz=UTC).date().isoformat()
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"not a timestamp: {timestamp!r}") from exc
+
+
+def rebase(
+    rates: dict[str, Decimal], source: str, base: str, field: str = "base"
+) -> dict[str, Decimal]:
     """Rates quoted against `source` turned into rates against `base`.
 
     `rates` maps currency -> units per one `source`; `source` itself need not be in it.
+    `field` names the input the base came from, for the error when it is unknown.
     """
     table = {**rates, source: Decimal(1)}
     if base not in table:
         raise InvalidInput(
-            f"Unknown base currency {base}.", errors={"base": [f"Unknown currency: {base}"]}
+            f"Unknown base currency {base}.", errors={field: [f"Unknown currency: {base}"]}
         )
     divisor = table[base]
     return {code: value / divisor for code, value in table.items()}
@@ -43,6 +81,19 @@ def pick(
             errors={field: [f"Unknown: {', '.join(unknown)}"]},
         )
     return {s: rates[s] for s in symbols}
+
+
+def latest_rates(
+    *, base: str, date: str, rates: dict[str, Decimal], symbols: list[str] | None
+) -> dict[str, Any]:
+    """The normalised latest_rates answer from a table against `base`.
+
+    Without symbols every currency but the base itself; a symbol naming the base gets 1.
+    """
+    table = {**rates, base: Decimal(1)}
+    if not symbols:
+        del table[base]
+    return {"base": base, "date": date, "rates": as_floats(pick(table, symbols))}
 
 
 def as_floats(rates: dict[str, Decimal]) -> dict[str, float]:

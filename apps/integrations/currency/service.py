@@ -58,7 +58,7 @@ class ConvertRequest(_RenamesFrom, serializers.Serializer):
         decimal_places=None,  # keep the amount exactly as sent ("10.50" stays "10.50")
         min_value=0,
         coerce_to_string=True,
-        help_text="A decimal string, e.g. \"10.50\".",
+        help_text='A decimal string, e.g. "10.50".',
     )
 
 
