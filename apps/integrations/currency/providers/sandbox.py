@@ -28,24 +28,23 @@ class SandboxRates(ProviderAdapter):
     default_base_url = "sandbox://rates"
     default_timeout_ms = 500
 
-    def _table(self, base: str) -> dict[str, Decimal]:
+    def _table(self, base: str, field: str = "base") -> dict[str, Decimal]:
         table = {code: Decimal(value) for code, value in SANDBOX_RATES_EUR.items()}
-        return fx.rebase(table, "EUR", base)
+        return fx.rebase(table, "EUR", base, field=field)
 
     @provides("latest_rates")
     async def latest_rates(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
         base = payload["base"]
-        table = self._table(base)
-        table.pop(base, None)
-        return {
-            "base": base,
-            "date": timezone.now().date().isoformat(),
-            "rates": fx.as_floats(fx.pick(table, payload.get("symbols"))),
-        }
+        return fx.latest_rates(
+            base=base,
+            date=timezone.now().date().isoformat(),
+            rates=self._table(base),
+            symbols=payload.get("symbols"),
+        )
 
     @provides("convert")
     async def convert(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
-        table = self._table(payload["from"])
+        table = self._table(payload["from"], field="from")
         rate = fx.pick(table, [payload["to"]], field="to")[payload["to"]]
         return fx.conversion(
             source=payload["from"],
