@@ -108,7 +108,7 @@ def conversion(
     return {
         "from": source,
         "to": target,
-        "amount": str(amount),
+        "amount": f"{amount:f}",  # plain notation: "1e3" is echoed as "1000", not "1E+3"
         "rate": float(f"{rate:.6g}"),
         "result": str(result),
         "date": date,

@@ -62,3 +62,11 @@ async def test_convert_names_the_unknown_currency(sandbox, call, payload, field)
 
     # then
     assert list(raised.value.errors or {}) == [field]
+
+
+async def test_an_amount_in_exponent_notation_is_echoed_as_a_plain_decimal(sandbox, call):
+    # when
+    answer = await call(sandbox, "convert", {"from": "EUR", "to": "USD", "amount": "1e3"})
+
+    # then
+    assert (answer["amount"], answer["result"]) == ("1000", "1082.30")
