@@ -65,6 +65,7 @@ OUTCOME_OUTAGE = "outage"
 OUTCOME_QUOTA = "quota_exceeded"
 OUTCOME_AUTH = "auth_failed"
 OUTCOME_MISCONFIGURED = "misconfigured"
+OUTCOME_ADAPTER_ERROR = "adapter_error"  # a bug in our adapter, not the provider's fault
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ class ProviderAdapter:
     @staticmethod
     def json_of(response: httpx.Response) -> Any:
         try:
-            return json.loads(response.content)
+            return json.loads(response.content, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ProviderFault(
                 OUTCOME_MALFORMED, f"HTTP {response.status_code} with a body that is not JSON"
@@ -206,6 +207,10 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
             return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
         except (TypeError, ValueError):
             return None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _describe(exc: Exception) -> str:

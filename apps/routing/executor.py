@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from apps.catalog.providers import (
+    OUTCOME_ADAPTER_ERROR,
     OUTCOME_MISCONFIGURED,
     OUTCOME_OK,
     OUTCOME_REJECTED,
@@ -161,6 +162,15 @@ async def execute(
                 attempts,
                 decision,
             ) from None
+        except Exception as exc:
+            # A bug in one adapter must not take the call down: record it, try the next.
+            logger.exception("adapter %s raised on %s", offering.adapter.key, route.key)
+            attempts.append(
+                Attempt(
+                    offering.provider.slug, OUTCOME_ADAPTER_ERROR, _ms_since(started), repr(exc)
+                )
+            )
+            continue
         attempts.append(Attempt(offering.provider.slug, OUTCOME_OK, _ms_since(started)))
         return CallOutcome(
             data=data,
