@@ -1,0 +1,127 @@
+"""Admin forms for the catalog: choices from the code registry, write-only credentials."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+
+from apps.catalog.models import Provider, RoutingPolicy
+from apps.catalog.registry import registry
+from apps.core.fields import UnreadableSecrets
+
+CREDENTIAL_FIELD_PREFIX = "credential__"
+
+
+def adapter_choices(current: str = "") -> list[tuple[str, str]]:
+    """Every registered adapter; a stored one that left the code stays visible, marked."""
+    choices = [
+        (key, f"{key} — {adapter.display_name}")
+        for key, adapter in sorted(registry.adapters.items())
+    ]
+    if current and current not in registry.adapters:
+        choices.insert(0, (current, f"{current} — missing from the code registry"))
+    return choices
+
+
+def strategy_choices(current: str = "") -> list[tuple[str, str]]:
+    # Imported here: strategies register themselves as their modules load.
+    from apps.routing.strategies import strategies
+
+    choices = [(name, name) for name in sorted(strategies)]
+    if current and current not in strategies:
+        choices.insert(0, (current, f"{current} — not registered"))
+    return choices
+
+
+def credential_field_names(adapter_key: str) -> tuple[str, ...]:
+    adapter = registry.adapters.get(adapter_key)
+    return tuple(adapter.credential_fields) if adapter else ()
+
+
+class ProviderAdminForm(forms.ModelForm):
+    """Provider settings plus one write-only input per credential the adapter needs.
+
+    Stored secrets are never put back into the page: a blank input keeps the stored value,
+    a filled one replaces it, and "clear" drops them all.
+    """
+
+    adapter = forms.ChoiceField(
+        choices=(), help_text="The adapter class from the code registry, e.g. currency.fixer."
+    )
+    clear_credentials = forms.BooleanField(
+        required=False,
+        label="Clear all stored credentials",
+        help_text="Drops every stored secret; values typed above are then the only ones kept.",
+    )
+
+    # Set by provider_admin_form() on the subclass it builds for one adapter.
+    credential_names: ClassVar[tuple[str, ...]] = ()
+
+    class Meta:
+        model = Provider
+        fields = ["slug", "name", "adapter", "base_url", "timeout_ms", "enabled", "notes"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = self.instance.adapter if self.instance.pk else ""
+        self.fields["adapter"].choices = adapter_choices(current)  # type: ignore[attr-defined]
+        stored = self.instance.credentials if self.instance.pk else {}
+        for name in self.credential_names:
+            field = self.fields[CREDENTIAL_FIELD_PREFIX + name]
+            if isinstance(stored, UnreadableSecrets):
+                field.help_text = (
+                    "Stored value unreadable (encryption key rotated?): enter it again."
+                )
+            elif stored.get(name):
+                field.help_text = "Set. Leave blank to keep the stored value."
+            else:
+                field.help_text = "Not set."
+
+    def new_credentials(self) -> dict[str, str] | None:
+        """The secrets to store after this save, or None to leave the stored ones untouched."""
+        entered = {
+            name: value
+            for name in self.credential_names
+            if (value := self.cleaned_data.get(CREDENTIAL_FIELD_PREFIX + name))
+        }
+        clear = bool(self.cleaned_data.get("clear_credentials"))
+        if not entered and not clear:
+            return None
+        stored = self.instance.credentials
+        # Unreadable secrets cannot be merged: what was typed now is all there is.
+        kept = {} if clear or isinstance(stored, UnreadableSecrets) else dict(stored)
+        return {**kept, **entered}
+
+
+def provider_admin_form(adapter_key: str) -> type[ProviderAdminForm]:
+    """A ProviderAdminForm with a password input for each credential of `adapter_key`."""
+    names = credential_field_names(adapter_key)
+    attrs: dict[str, Any] = {
+        CREDENTIAL_FIELD_PREFIX + name: forms.CharField(
+            label=name,
+            required=False,
+            strip=True,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        )
+        for name in names
+    }
+    attrs["credential_names"] = names
+    return type("ProviderAdminForm", (ProviderAdminForm,), attrs)
+
+
+class RoutingPolicyForm(forms.ModelForm):
+    strategy = forms.ChoiceField(
+        choices=(), help_text="How the candidate offerings of a call are ordered."
+    )
+
+    class Meta:
+        model = RoutingPolicy
+        fields = ["method", "strategy", "failover", "max_attempts", "deadline_ms", "cache_ttl_s"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = self.instance.strategy if self.instance.pk else ""
+        self.fields["strategy"].choices = strategy_choices(current)  # type: ignore[attr-defined]
+        if not self.instance.pk:
+            self.fields["strategy"].initial = "priority"

@@ -1,0 +1,186 @@
+"""The client admin: pages render, keys are shown once, suspension and revocation work."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.test import Client as HttpClient
+from django.urls import reverse
+from rest_framework_api_key.models import APIKey
+
+from apps.accounts import admin as accounts_admin
+from apps.accounts.models import Client, ClientApiKey
+from apps.billing.services import credit_hold
+from tests import factories
+from tests.catalog.test_admin import admin_form_data
+
+pytestmark = pytest.mark.django_db
+
+
+def test_client_pages_render(admin_client: HttpClient) -> None:
+    # given
+    client = factories.ClientFactory()
+    factories.api_key_for(client, name="production")
+
+    # when
+    listing = admin_client.get(reverse("admin:accounts_client_changelist"))
+    detail = admin_client.get(reverse("admin:accounts_client_change", args=[client.pk]))
+    add = admin_client.get(reverse("admin:accounts_client_add"))
+
+    # then
+    assert (listing.status_code, detail.status_code, add.status_code) == (200, 200, 200)
+    assert "production" in detail.content.decode()
+
+
+def test_api_key_pages_render(admin_client: HttpClient) -> None:
+    # given
+    client = factories.ClientFactory()
+    factories.api_key_for(client)
+    key = ClientApiKey.objects.get(client=client)
+
+    # when
+    listing = admin_client.get(reverse("admin:accounts_clientapikey_changelist"))
+    detail = admin_client.get(reverse("admin:accounts_clientapikey_change", args=[key.pk]))
+    add = admin_client.get(reverse("admin:accounts_clientapikey_add"))
+
+    # then
+    assert (listing.status_code, detail.status_code, add.status_code) == (200, 200, 200)
+    assert client.slug in listing.content.decode()
+
+
+def test_client_search_by_slug(admin_client: HttpClient) -> None:
+    # given
+    factories.ClientFactory(slug="acme-corp", name="Acme")
+    factories.ClientFactory(slug="globex", name="Globex")
+
+    # when
+    response = admin_client.get(reverse("admin:accounts_client_changelist") + "?q=acme")
+
+    # then
+    assert [c.slug for c in response.context["cl"].result_list] == ["acme-corp"]
+
+
+def test_creating_a_key_shows_it_once(admin_client: HttpClient) -> None:
+    # given
+    client = factories.ClientFactory()
+
+    # when
+    response = admin_client.post(
+        reverse("admin:accounts_clientapikey_add"),
+        {"client": client.pk, "name": "backend", "expiry_date_0": "", "expiry_date_1": ""},
+        follow=True,
+    )
+    again = admin_client.get(response.request["PATH_INFO"])
+
+    # then
+    key = ClientApiKey.objects.get(client=client, name="backend")
+    shown = re.search(r"is: (\S+)\. Please store it", response.content.decode())
+    assert shown is not None
+    assert key.is_valid(shown[1])
+    assert shown[1] not in again.content.decode()
+
+
+@pytest.fixture
+def invalidations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records the principals cache drops of bulk actions (update() sends no post_save)."""
+    calls: list[str] = []
+    monkeypatch.setattr(
+        accounts_admin, "principals_cache_invalidate", lambda: calls.append("principals")
+    )
+    return calls
+
+
+def test_revoke_action_revokes_keys_and_drops_cached_principals(
+    admin_client: HttpClient, invalidations: list[str]
+) -> None:
+    # given
+    client = factories.ClientFactory()
+    factories.api_key_for(client, name="a")
+    factories.api_key_for(client, name="b")
+    keys = list(ClientApiKey.objects.filter(client=client))
+
+    # when
+    admin_client.post(
+        reverse("admin:accounts_clientapikey_changelist"),
+        {"action": "revoke_keys", "_selected_action": [k.pk for k in keys]},
+    )
+
+    # then
+    assert set(ClientApiKey.objects.filter(client=client).values_list("revoked", flat=True)) == {
+        True
+    }
+    assert invalidations == ["principals"]
+
+
+def test_suspend_and_reactivate_actions(admin_client: HttpClient, invalidations: list[str]) -> None:
+    # given
+    client = factories.ClientFactory()
+    url = reverse("admin:accounts_client_changelist")
+
+    # when
+    admin_client.post(url, {"action": "suspend_clients", "_selected_action": [client.pk]})
+    suspended = Client.objects.get(pk=client.pk).is_active
+    admin_client.post(url, {"action": "reactivate_clients", "_selected_action": [client.pk]})
+
+    # then
+    assert suspended is False
+    assert Client.objects.get(pk=client.pk).is_active is True
+    assert invalidations == ["principals", "principals"]
+
+
+def test_saving_a_client_never_writes_back_a_stale_balance(admin_client: HttpClient) -> None:
+    # given: the form was loaded, then a call took money from the balance
+    client = factories.ClientFactory(credit_limit=Decimal("10.0000"))
+    url = reverse("admin:accounts_client_change", args=[client.pk])
+    data = admin_form_data(admin_client.get(url))
+    data["credit_limit"] = "20.0000"
+    assert credit_hold(client_id=client.pk, amount=Decimal("1.5000"))
+
+    # when
+    response = admin_client.post(url, data)
+
+    # then
+    assert response.status_code == 302
+    client.refresh_from_db()
+    assert client.credit_limit == Decimal("20.0000")
+    assert client.balance == Decimal("-1.5000")
+
+
+def test_balance_is_read_only(admin_client: HttpClient) -> None:
+    # given
+    client = factories.ClientFactory()
+    url = reverse("admin:accounts_client_change", args=[client.pk])
+    data = admin_form_data(admin_client.get(url))
+    data["balance"] = "1000000"
+
+    # when
+    admin_client.post(url, data)
+
+    # then
+    client.refresh_from_db()
+    assert client.balance == Decimal("0")
+
+
+def test_library_api_key_model_is_not_offered() -> None:
+    # then: only ClientApiKey authenticates callers here
+    assert not admin.site.is_registered(APIKey)
+    assert admin.site.is_registered(ClientApiKey)
+
+
+def test_api_key_change_form_saves_as_rendered(admin_client: HttpClient) -> None:
+    # given
+    client = factories.ClientFactory()
+    factories.api_key_for(client, name="old name")
+    key = ClientApiKey.objects.get(client=client)
+    url = reverse("admin:accounts_clientapikey_change", args=[key.pk])
+    data = admin_form_data(admin_client.get(url))
+    data["name"] = "new name"
+
+    # when
+    response = admin_client.post(url, data)
+
+    # then
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert (key.name, key.client_id) == ("new name", client.pk)
