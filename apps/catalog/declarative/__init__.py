@@ -1,0 +1,23 @@
+"""Declarative configuration: the catalog, plans and clients as one YAML file.
+
+document = config_parse(text=path.read_text(), source=str(path))
+report = config_apply(document=document)      # all or nothing; ConfigInvalid on errors
+text = config_dump(with_secrets=False)        # the same format; applying it is a no-op
+"""
+
+from apps.catalog.declarative.apply import config_apply
+from apps.catalog.declarative.document import ConfigDocument, ConfigInvalid, ConfigIssue
+from apps.catalog.declarative.dump import config_dump
+from apps.catalog.declarative.parse import config_parse
+from apps.catalog.declarative.report import ApplyReport, KindCounts
+
+__all__ = [
+    "ApplyReport",
+    "ConfigDocument",
+    "ConfigInvalid",
+    "ConfigIssue",
+    "KindCounts",
+    "config_apply",
+    "config_dump",
+    "config_parse",
+]

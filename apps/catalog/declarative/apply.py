@@ -1,0 +1,286 @@
+"""Upsert a parsed configuration file into the catalog, plans and clients, all or nothing.
+
+Rows are matched by their natural keys (provider slug, provider x method, method key, plan
+slug, client slug) and only saved when a value differs, so applying the same file twice
+changes nothing. Rows the file does not mention are left alone; the only deletions are the
+country costs of an offering and the prices of a plan that the file lists, since those sets
+are given whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+from apps.accounts.models import Client
+from apps.billing.models import Plan, Price
+from apps.catalog.declarative.document import (
+    ConfigDocument,
+    ConfigInvalid,
+    ConfigIssue,
+    Located,
+    OfferingEntry,
+    PlanEntry,
+    ProviderEntry,
+)
+from apps.catalog.declarative.report import ApplyReport
+from apps.catalog.declarative.rows import RowInvalid, row_save, rows_replace
+from apps.catalog.models import Method, Offering, OfferingCountryCost, Provider, RoutingPolicy
+from apps.catalog.registry import Registry, registry
+from apps.catalog.services import catalog_cache_invalidate
+from apps.catalog.sync import catalog_sync
+
+
+def config_apply(
+    *, document: ConfigDocument, dry_run: bool = False, code: Registry = registry
+) -> ApplyReport:
+    """Apply a parsed file in one transaction; raise ConfigInvalid (changing nothing) on errors.
+
+    Runs the registry sync first so every method row exists, checks every reference the file
+    makes against the file and the database, then upserts.
+    """
+    with transaction.atomic():
+        report = ApplyReport(synced=catalog_sync(source=code), dry_run=dry_run)
+        applier = _Applier(document, report, code)
+        issues = applier.check_references()
+        if issues:
+            raise ConfigInvalid(document.source, issues)
+        try:
+            applier.apply()
+        except RowInvalid as invalid:
+            raise ConfigInvalid(document.source, [invalid.issue]) from invalid
+        if dry_run:
+            transaction.set_rollback(True)
+        elif report.changed:
+            catalog_cache_invalidate()
+    return report
+
+
+class _Applier:
+    def __init__(self, document: ConfigDocument, report: ApplyReport, code: Registry) -> None:
+        self.document = document
+        self.report = report
+        self.code = code
+        self.methods = {m.key: m for m in Method.objects.select_related("service")}
+        provider_slugs = {p.slug for p in document.providers} | {
+            o.provider for o in document.offerings
+        }
+        self.providers = {p.slug: p for p in Provider.objects.filter(slug__in=provider_slugs)}
+        plan_slugs = {p.slug for p in document.plans} | {c.plan for c in document.clients}
+        self.plans = {p.slug: p for p in Plan.objects.filter(slug__in=plan_slugs)}
+
+    # -- checks against the database ------------------------------------------------------
+
+    def check_references(self) -> list[ConfigIssue]:
+        issues: list[ConfigIssue] = []
+        adapters = {slug: p.adapter for slug, p in self.providers.items()}
+        adapters.update({p.slug: p.adapter for p in self.document.providers})
+        for provider in self.document.providers:
+            issues.extend(self._check_adapter_change(provider))
+        for offering in self.document.offerings:
+            if offering.provider not in adapters:
+                issues.append(
+                    _issue(
+                        offering,
+                        "provider",
+                        f"unknown provider {offering.provider!r}: define it under providers",
+                    )
+                )
+                continue
+            adapter = self.code.adapters.get(adapters[offering.provider])
+            service, _, method_name = offering.method.partition(".")
+            if adapter is None:
+                issues.append(
+                    _issue(
+                        offering,
+                        "provider",
+                        f"provider {offering.provider!r} uses adapter "
+                        f"{adapters[offering.provider]!r}, which is not in the code registry",
+                    )
+                )
+            elif adapter.service != service or method_name not in adapter.provided_methods:
+                issues.append(
+                    _issue(
+                        offering,
+                        "method",
+                        f"adapter {adapter.key} (provider "
+                        f"{offering.provider!r}) does not implement {offering.method}",
+                    )
+                )
+        plans = set(self.plans) | {p.slug for p in self.document.plans}
+        for client in self.document.clients:
+            if client.plan not in plans:
+                issues.append(
+                    _issue(client, "plan", f"unknown plan {client.plan!r}: define it under plans")
+                )
+        return issues
+
+    def _check_adapter_change(self, entry: ProviderEntry) -> Iterable[ConfigIssue]:
+        stored = self.providers.get(entry.slug)
+        adapter = self.code.adapters.get(entry.adapter)
+        if stored is None or adapter is None or stored.adapter == entry.adapter:
+            return
+        for offering in stored.offerings.select_related("method__service"):
+            method = offering.method
+            if (
+                adapter.service != method.service.slug
+                or method.slug not in adapter.provided_methods
+            ):
+                yield _issue(
+                    entry,
+                    "adapter",
+                    f"{entry.adapter} does not implement {method.key}, which "
+                    f"provider {entry.slug!r} already offers; remove that offering first",
+                )
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def apply(self) -> None:
+        self.apply_providers()
+        self.apply_offerings()
+        self.apply_routing()
+        self.apply_plans()
+        self.apply_clients()
+
+    def apply_providers(self) -> None:
+        counts = self.report.counts["providers"]
+        for entry in self.document.providers:
+            wanted: dict[str, Any] = {
+                "adapter": entry.adapter,
+                "base_url": entry.base_url,
+                "timeout_ms": entry.timeout_ms,
+                "enabled": entry.enabled,
+            }
+            if entry.name is not None:
+                wanted["name"] = entry.name
+            if entry.credentials is not None:
+                wanted["credentials"] = dict(entry.credentials)
+            provider = self.providers.get(entry.slug)
+            if provider is None:
+                name = entry.name or self.code.adapters[entry.adapter].display_name
+                provider = Provider(slug=entry.slug, name=name)
+            created, changed = row_save(provider, wanted, entry)
+            counts.count(created=created, changed=changed)
+            self.providers[entry.slug] = provider
+            self._warn_missing_credentials(provider, entry)
+
+    def _warn_missing_credentials(self, provider: Provider, entry: ProviderEntry) -> None:
+        adapter = self.code.adapters[provider.adapter]
+        missing = [name for name in adapter.credential_fields if not provider.credentials.get(name)]
+        if provider.enabled and missing:
+            self.report.warnings.append(
+                ConfigIssue(
+                    entry.line,
+                    entry.path,
+                    f"enabled without credentials {', '.join(missing)}: its calls fail over "
+                    "until they are set",
+                ).render(self.document.source)
+            )
+
+    def apply_offerings(self) -> None:
+        counts = self.report.counts["offerings"]
+        stored = {
+            (o.provider.slug, o.method.key): o
+            for o in Offering.objects.filter(provider__slug__in=self.providers)
+            .select_related("provider", "method__service")
+            .prefetch_related("country_costs")
+        }
+        for entry in self.document.offerings:
+            offering = stored.get((entry.provider, entry.method))
+            if offering is None:
+                offering = Offering(
+                    provider=self.providers[entry.provider], method=self.methods[entry.method]
+                )
+            wanted = {
+                "enabled": entry.enabled,
+                "priority": entry.priority,
+                "weight": entry.weight,
+                "cost": entry.cost,
+            }
+            created, changed = row_save(offering, wanted, entry)
+            costs_changed = self._replace_country_costs(offering, entry, fresh=created)
+            counts.count(created=created, changed=changed or costs_changed)
+
+    def _replace_country_costs(
+        self, offering: Offering, entry: OfferingEntry, *, fresh: bool
+    ) -> bool:
+        current = {} if fresh else {c.country: c for c in offering.country_costs.all()}
+        return rows_replace(
+            current,
+            entry.cost_by_country,
+            make=lambda country, cost: OfferingCountryCost(
+                offering=offering, country=country, cost=cost
+            ),
+            amount_field="cost",
+            entry=entry,
+        )
+
+    def apply_routing(self) -> None:
+        counts = self.report.counts["routing"]
+        stored = {
+            r.method.key: r
+            for r in RoutingPolicy.objects.select_related("method__service").filter(
+                method__in=[self.methods[e.method] for e in self.document.routing]
+            )
+        }
+        for entry in self.document.routing:
+            policy = stored.get(entry.method) or RoutingPolicy(method=self.methods[entry.method])
+            wanted = {
+                "strategy": entry.strategy,
+                "failover": entry.failover,
+                "max_attempts": entry.max_attempts,
+                "deadline_ms": entry.deadline_ms,
+                "cache_ttl_s": entry.cache_ttl_s,
+            }
+            created, changed = row_save(policy, wanted, entry)
+            counts.count(created=created, changed=changed)
+
+    def apply_plans(self) -> None:
+        counts = self.report.counts["plans"]
+        prices: dict[int, dict[str, Price]] = {}
+        for price in Price.objects.filter(plan__in=self.plans.values()).select_related(
+            "method__service"
+        ):
+            prices.setdefault(price.plan_id, {})[price.method.key] = price
+        for entry in self.document.plans:
+            plan = self.plans.get(entry.slug) or Plan(slug=entry.slug, name=entry.slug)
+            wanted: dict[str, Any] = {"charge_failed_calls": entry.charge_failed_calls}
+            if entry.name is not None:
+                wanted["name"] = entry.name
+            created, changed = row_save(plan, wanted, entry)
+            self.plans[entry.slug] = plan
+            prices_changed = self._replace_prices(plan, entry, prices.get(plan.pk, {}))
+            counts.count(created=created, changed=changed or prices_changed)
+
+    def _replace_prices(self, plan: Plan, entry: PlanEntry, current: dict[str, Price]) -> bool:
+        return rows_replace(
+            current,
+            entry.prices,
+            make=lambda key, price: Price(plan=plan, method=self.methods[key], price=price),
+            amount_field="price",
+            entry=entry,
+        )
+
+    def apply_clients(self) -> None:
+        counts = self.report.counts["clients"]
+        stored = {
+            c.slug: c
+            for c in Client.objects.filter(slug__in=[e.slug for e in self.document.clients])
+        }
+        for entry in self.document.clients:
+            client = stored.get(entry.slug) or Client(slug=entry.slug)
+            wanted = {
+                "name": entry.name,
+                "country": entry.country,
+                "plan_id": self.plans[entry.plan].pk,
+                "credit_limit": entry.credit_limit,
+                "is_active": entry.active,
+            }
+            created, changed = row_save(client, wanted, entry)
+            counts.count(created=created, changed=changed)
+
+
+def _issue(entry: Located, key: str, message: str) -> ConfigIssue:
+    return ConfigIssue(entry.line_of(key), f"{entry.path}.{key}", message)
