@@ -5,16 +5,27 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.functional import cached_property
 from encrypted_fields.fields import EncryptedTextField
 
+from apps.core.countries import COMMON_MISTAKES, ISO_3166_ALPHA_2
 from apps.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
-country_code_validator = RegexValidator(
-    r"^[A-Z]{2}$", "Use an ISO 3166-1 alpha-2 country code in capitals, e.g. DE."
-)
+
+def country_code_validator(value: str) -> None:
+    if value not in ISO_3166_ALPHA_2:
+        hint = COMMON_MISTAKES.get(value.upper()) or (
+            value.upper() if value.upper() in ISO_3166_ALPHA_2 else None
+        )
+        raise ValidationError(
+            f"{value!r} is not an ISO 3166-1 alpha-2 country code"
+            + (f"; did you mean {hint}?" if hint else " (e.g. DE).")
+        )
+
+
 slug_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_\-]*$", "Lower-case letters, digits, '-' and '_' only."
 )
@@ -42,9 +53,15 @@ def field_fernet() -> MultiFernet:
 class UnreadableSecrets(dict[str, str]):
     """Stands in for secrets that no configured key can decrypt (a key was dropped too soon).
 
-    It is empty, so no adapter ever sees ciphertext as a credential, and it is falsy-safe:
-    code checks `isinstance(value, UnreadableSecrets)` to tell the operator what happened.
+    It is empty, so no adapter ever sees ciphertext as a credential; code checks
+    `isinstance(value, UnreadableSecrets)` to tell the operator what happened. It keeps the
+    stored token, and saving the row writes that token back unchanged: restoring the old key
+    recovers the secrets, whatever was saved in between.
     """
+
+    def __init__(self, token: str = "") -> None:
+        super().__init__()
+        self.token = token
 
 
 class EncryptedSecretsField(EncryptedTextField):
@@ -64,7 +81,9 @@ class EncryptedSecretsField(EncryptedTextField):
         return field_fernet()
 
     def get_prep_value(self, value: Any) -> Any:
-        if value in (None, {}) or isinstance(value, UnreadableSecrets):
+        if isinstance(value, UnreadableSecrets):
+            return value.token or None
+        if value in (None, {}):
             value = {}
         if isinstance(value, str):
             value = json.loads(value)
@@ -82,7 +101,7 @@ class EncryptedSecretsField(EncryptedTextField):
         try:
             plain = self.f.decrypt(value.encode()).decode()
         except InvalidToken:
-            return UnreadableSecrets()
+            return UnreadableSecrets(value)
         decoded = json.loads(plain)
         return decoded if isinstance(decoded, dict) else {}
 

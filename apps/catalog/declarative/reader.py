@@ -13,10 +13,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from apps.catalog.declarative.countries import COMMON_MISTAKES, ISO_3166_ALPHA_2
 from apps.catalog.declarative.document import ConfigIssue
 from apps.catalog.declarative.yaml_lines import LineDict, LineList
 from apps.catalog.registry import Registry
+from apps.core.countries import COMMON_MISTAKES, ISO_3166_ALPHA_2
 
 _MISSING: Any = object()
 
