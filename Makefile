@@ -34,7 +34,7 @@ install-dev: $(VENV)/.dev
 
 run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py gateway_demo --host $(HOST) --port $(PORT)
+	$(PY) manage.py gateway_demo --base-url http://$(HOST):$(PORT)
 	$(VENV)/bin/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.dev
@@ -42,7 +42,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.dev
-	$(VENV)/bin/mypy .
+	$(VENV)/bin/mypy
 
 pytest: $(VENV)/.dev
 	$(VENV)/bin/pytest

@@ -5,6 +5,7 @@ in-memory channel layer. DATABASE_URL, REDIS_URL and CELERY_BROKER_URL switch ea
 its production counterpart. With DEBUG off the process refuses the insecure defaults.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -13,7 +14,11 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A .env beside manage.py (make run writes one) fills in what the environment leaves unset;
+# GATEWAY_ENV_FILE names another file, or "" for none.
+ENV_FILE = os.environ.get("GATEWAY_ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 INSECURE_SECRET_KEY = "insecure-embedded-default-secret-key-change-me"  # noqa: S105
 # A valid Fernet key that is public: fine for a laptop demo, refused in production.

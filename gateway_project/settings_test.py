@@ -2,14 +2,18 @@
 
 import os
 
+os.environ["GATEWAY_ENV_FILE"] = ""  # a developer's .env must not leak into the tests
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gateway")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# pytest-xdist workers each get their own Redis database (tests flush it); pytest-django
+# already gives each worker its own test database.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{15 - int(_worker or 0) % 16}")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Wm9mVlE0dkN6c1V5cF9tR0N0bHp4bGxQa3E3b0N4ZGs=")
 os.environ.setdefault("INTERNAL_GATEWAY_KEY", "test-internal-gateway-key-of-32-bytes-or-more")
 os.environ.setdefault("DEBUG", "false")
 
-from gateway_project.settings import *  # noqa: F403
+from gateway_project.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

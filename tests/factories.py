@@ -10,7 +10,7 @@ from apps.billing.models import Plan, Price
 from apps.catalog.models import Method, Offering, OfferingCountryCost, Provider
 
 
-class PlanFactory(DjangoModelFactory):
+class PlanFactory(DjangoModelFactory[Plan]):
     class Meta:
         model = Plan
         django_get_or_create = ("slug",)
@@ -19,7 +19,7 @@ class PlanFactory(DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: o.slug.title())
 
 
-class PriceFactory(DjangoModelFactory):
+class PriceFactory(DjangoModelFactory[Price]):
     class Meta:
         model = Price
 
@@ -27,7 +27,7 @@ class PriceFactory(DjangoModelFactory):
     price = Decimal("0.0100")
 
 
-class ClientFactory(DjangoModelFactory):
+class ClientFactory(DjangoModelFactory[Client]):
     class Meta:
         model = Client
 
@@ -38,7 +38,7 @@ class ClientFactory(DjangoModelFactory):
     credit_limit = Decimal("100.0000")
 
 
-class ProviderFactory(DjangoModelFactory):
+class ProviderFactory(DjangoModelFactory[Provider]):
     class Meta:
         model = Provider
 
@@ -50,7 +50,7 @@ class ProviderFactory(DjangoModelFactory):
     enabled = True
 
 
-class OfferingFactory(DjangoModelFactory):
+class OfferingFactory(DjangoModelFactory[Offering]):
     class Meta:
         model = Offering
 
@@ -60,7 +60,7 @@ class OfferingFactory(DjangoModelFactory):
     cost = Decimal("0.0010")
 
 
-class OfferingCountryCostFactory(DjangoModelFactory):
+class OfferingCountryCostFactory(DjangoModelFactory[OfferingCountryCost]):
     class Meta:
         model = OfferingCountryCost
 

@@ -80,6 +80,6 @@ def test_a_renamed_provider_keeps_its_adapter_and_is_not_duplicated():
     catalog_sync()
 
     # then the adapter keeps one provider, under its new name
-    assert list(Provider.objects.filter(adapter="currency.sandbox").values_list("slug", flat=True)) == [
-        "offline-rates"
-    ]
+    assert list(
+        Provider.objects.filter(adapter="currency.sandbox").values_list("slug", flat=True)
+    ) == ["offline-rates"]

@@ -10,12 +10,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+SHOW_ENGINE = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(settings.DATABASES['default']['ENGINE'])"
+)
+OURS = {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}
+
+
 def run_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}}
-    clean.update(env, DJANGO_SETTINGS_MODULE="gateway_project.settings")
+    clean = {k: v for k, v in os.environ.items() if k not in OURS}
+    # GATEWAY_ENV_FILE="": ignore a developer's .env (make run writes DEBUG=true there).
+    clean.update(env, DJANGO_SETTINGS_MODULE="gateway_project.settings", GATEWAY_ENV_FILE="")
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"],
-        cwd=ROOT / "tests",  # away from the project's .env
+        [sys.executable, "-c", SHOW_ENGINE],
+        cwd=ROOT,
         env={**clean, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,

@@ -22,8 +22,14 @@ def test_the_meta_schema_lists_each_method_with_its_json_schemas(api, caller):
     # the schemas are real JSON Schemas that accept the contract's examples
     jsonschema.validate({"from": "USD", "to": "EUR", "amount": "10.50"}, convert["request_schema"])
     jsonschema.validate(
-        {"from": "USD", "to": "EUR", "amount": "10.50", "rate": 0.92, "result": "9.67",
-         "date": "2026-11-29"},
+        {
+            "from": "USD",
+            "to": "EUR",
+            "amount": "10.50",
+            "rate": 0.92,
+            "result": "9.67",
+            "date": "2026-11-29",
+        },
         convert["response_schema"],
     )
     with pytest.raises(jsonschema.ValidationError):

@@ -21,7 +21,7 @@ from apps.ledger.models import LedgerEntry
 from apps.routing.executor import CallFailed, execute
 from apps.routing.routes import MethodRoute, OfferingRoute
 from apps.routing.routes import RoutingPolicy as Policy
-from tests.integrations.currency.vendor_answers import FIXER_LATEST, OXR_LATEST, apilayer_error
+from tests.integrations.currency.vendor_answers import OXR_LATEST, apilayer_error
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 FIXER_URL = "https://fixer.test/api"

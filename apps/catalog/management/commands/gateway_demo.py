@@ -15,7 +15,7 @@ from apps.catalog.declarative import ConfigInvalid, config_apply, config_parse
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo.yaml"
 DEMO_CLIENT = "demo"
 CURL = (
-    "curl -s -X POST http://127.0.0.1:8000/api/v1/services/currency/latest_rates/ "
+    "curl -s -X POST {base_url}/api/v1/services/currency/latest_rates/ "
     '-H "Authorization: Api-Key {key}" -H "Content-Type: application/json" '
     '-d \'{{"base": "EUR", "symbols": ["USD", "GBP"]}}\''
 )
@@ -31,9 +31,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--file", default=str(DEMO_FILE), help="The catalog to apply (default: %(default)s)."
         )
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the gateway will listen, for the printed links (default: %(default)s).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
+        base_url = options["base_url"].rstrip("/")
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
@@ -54,14 +60,12 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"API key for client {DEMO_CLIENT!r} (shown only once): {key}")
         if admin_password:
-            self.stdout.write(
-                f"Admin login: admin / {admin_password}  (http://127.0.0.1:8000/admin/)"
-            )
+            self.stdout.write(f"Admin login: admin / {admin_password}  ({base_url}/admin/)")
         else:
             self.stdout.write("Admin login: a superuser exists already; use its login.")
         self.stdout.write("")
-        self.stdout.write("With the server running on 127.0.0.1:8000, try:")
-        self.stdout.write(CURL.format(key=key))
+        self.stdout.write(f"With the server running on {base_url}, try:")
+        self.stdout.write(CURL.format(key=key, base_url=base_url))
 
     def _create_admin(self) -> str | None:
         """A superuser `admin` with a random password, unless any superuser exists."""
