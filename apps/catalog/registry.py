@@ -19,8 +19,9 @@ them); the ORM rows synced from here say how it is configured (enabled, priority
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rest_framework import serializers
 
@@ -42,6 +43,9 @@ class MethodSpec:
     cacheable: bool = False
     # HTTP status of a successful synchronous answer.
     success_status: int = 200
+    # Called with (entry, data) inside the transaction that records a successful call, for
+    # services that keep state about their calls (e.g. which message id a send produced).
+    on_recorded: Callable[[Any, dict[str, Any]], None] | None = None
     name: str = ""
     service: str = ""
 

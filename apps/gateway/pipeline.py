@@ -199,9 +199,16 @@ async def _record(
     request, principal = call.request, call.principal
     service, _, method = (call.route.key if call.route else "").partition(".")
     status: str
+    after = None
     if outcome is not None:
         assert call.route is not None
         status, http_status = LedgerEntry.Status.SUCCEEDED, call.route.spec.success_status
+        hook, data = call.route.spec.on_recorded, outcome.data
+        if hook is not None:
+
+            def after(entry: LedgerEntry) -> None:
+                hook(entry, data)
+
         provider, cost = outcome.offering.provider.slug, outcome.cost
         attempts, decision = [a.as_dict() for a in outcome.attempts], outcome.decision
     else:
@@ -213,6 +220,7 @@ async def _record(
     try:
         await sync_to_async(ledger_record_call)(
             held=call.held,
+            after=after,
             request_id=request.request_id,
             client_id=principal.client_id,
             api_key_id=principal.key_id,

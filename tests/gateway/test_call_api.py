@@ -406,3 +406,21 @@ def test_provider_rows_never_hold_plain_secrets(sandbox_only):
     assert "s3cr3t" not in raw
     assert raw.startswith("gAAAA")
     assert Provider.objects.get(pk=provider.pk).credentials == {"access_key": "s3cr3t-value"}
+
+
+def test_a_methods_on_recorded_hook_runs_with_its_ledger_row(api, caller, sandbox_only):
+    from apps.catalog.registry import registry
+
+    # given a method that keeps state about its calls
+    seen = []
+    spec = registry.method("currency.latest_rates")
+    spec.on_recorded = lambda entry, data: seen.append((entry.pk, data["base"]))
+    try:
+        # when
+        response = post(api, LATEST, {"base": "GBP"}, caller.headers)
+    finally:
+        spec.on_recorded = None
+
+    # then it ran once, with the committed row and the normalised answer
+    assert response.status_code == 200
+    assert seen == [(LedgerEntry.objects.get().pk, "GBP")]
