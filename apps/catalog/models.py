@@ -74,6 +74,36 @@ class Provider(TimeStamped):
     # A dict of secrets; annotated because the field's base class is untyped.
     credentials: Any = EncryptedSecretsField(blank=True, default=dict)
     notes = models.TextField(blank=True)
+    # Circuit breaker thresholds, applied to each of its offerings (provider x method).
+    breaker_failures = models.PositiveSmallIntegerField(
+        "open after consecutive faults",
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="The breaker opens after this many provider faults in a row.",
+    )
+    breaker_fault_rate = models.PositiveSmallIntegerField(
+        "open at fault rate (%)",
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="…or when this share of the calls in the window failed.",
+    )
+    breaker_window_s = models.PositiveIntegerField(
+        "fault rate window (s)",
+        default=60,
+        validators=[MinValueValidator(6), MaxValueValidator(86_400)],
+    )
+    breaker_min_calls = models.PositiveIntegerField(
+        "fault rate minimum calls",
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(1_000_000)],
+        help_text="The fault rate counts only once the window holds this many calls.",
+    )
+    breaker_cooldown_s = models.PositiveIntegerField(
+        "cooldown (s)",
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(86_400)],
+        help_text="How long an open breaker skips the provider before one probe call.",
+    )
 
     class Meta:
         ordering = ["slug"]

@@ -89,6 +89,9 @@ class CallContext:
     method: str
     client: str
     country: str
+    # Service code pins a call to one provider (a domain is managed where it was
+    # registered): only that provider is tried, and when it is down the call gets 503.
+    pinned_provider: str | None = None
 
 
 def provides(method_name: str) -> Callable[[HandlerT], HandlerT]:

@@ -1,5 +1,5 @@
-"""Small shared state for all gateway processes: version counters and, later, counters for
-rate limits, breakers and weights.
+"""Small shared state for all gateway processes: version counters, and the helpers that
+rate limits, breakers and weights use to reach Redis (or fall back when it is unreachable).
 
 Backed by Redis when REDIS_URL is set (shared across processes and hosts), by process memory
 otherwise (the embedded run is one process). The hot path uses the asyncio client; admin
@@ -9,6 +9,7 @@ actions, commands and signals use the sync one.
 import asyncio
 import logging
 import threading
+import time
 import weakref
 
 import redis
@@ -29,6 +30,50 @@ _async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Red
 
 def uses_redis() -> bool:
     return bool(settings.REDIS_URL)
+
+
+# What a Redis call raises when the server is down, refusing, or too slow to answer.
+REDIS_ERRORS = (redis.RedisError, OSError, asyncio.TimeoutError)
+# After a failure, shared state is served from process memory this long before Redis is
+# tried again, so that a dead Redis costs one timeout per interval, not one per call.
+REDIS_RETRY_INTERVAL_S = 5.0
+_redis_down_until = 0.0
+_last_warning = 0.0
+
+
+def redis_usable() -> bool:
+    """Redis is configured and has not failed in the last REDIS_RETRY_INTERVAL_S."""
+    return uses_redis() and time.monotonic() >= _redis_down_until
+
+
+def note_redis_unreachable(what: str) -> None:
+    """Serve `what` from this process for a while; warn (at most once a minute)."""
+    global _redis_down_until, _last_warning
+    now = time.monotonic()
+    _redis_down_until = now + REDIS_RETRY_INTERVAL_S
+    if now - _last_warning >= 60 or _last_warning == 0.0:
+        _last_warning = now
+        logger.warning(
+            "Redis unreachable: %s fall back to this process's own state (not shared)", what
+        )
+
+
+def redis_degraded() -> bool:
+    """True while shared state is being served from process memory after a Redis failure."""
+    return uses_redis() and time.monotonic() < _redis_down_until
+
+
+def forget_redis_failure() -> None:
+    """Try Redis again on the next call (tests, and after ops fixed it)."""
+    global _redis_down_until, _last_warning
+    _redis_down_until = _last_warning = 0.0
+
+
+async def close_async_client() -> None:
+    """Close this event loop's client (a short-lived loop, e.g. a Celery task's)."""
+    client = _async_clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
 
 
 def sync_client() -> redis.Redis:

@@ -19,7 +19,7 @@ from apps.catalog.registry import registry
 from apps.catalog.services import CATALOG_VERSION
 from apps.core import state
 from apps.core.fields import UnreadableSecrets
-from apps.routing.routes import MethodRoute, OfferingRoute, RoutingPolicy
+from apps.routing.routes import BreakerPolicy, MethodRoute, OfferingRoute, RoutingPolicy
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,13 @@ def build_snapshot(version: int) -> Snapshot:
                 cost=offering.cost,
                 country_costs=country_costs.get(offering.pk, {}),
                 credentials_readable=not isinstance(credentials, UnreadableSecrets),
+                breaker=BreakerPolicy(
+                    failures=provider.breaker_failures,
+                    fault_rate=provider.breaker_fault_rate,
+                    window_s=provider.breaker_window_s,
+                    min_calls=provider.breaker_min_calls,
+                    cooldown_s=provider.breaker_cooldown_s,
+                ),
             )
         )
 

@@ -3,12 +3,18 @@
 Only provider faults fail over. A provider saying the input is invalid ends the call with
 422. A non-idempotent method (an email) never goes to a second provider after an attempt
 whose outcome is unknown (a timeout once the request was sent): the first may have sent it.
+
+Before the first attempt one round trip to the shared state reads every candidate's breaker
+(open, half-open, forced, cooling down after a 429) and latency and steps the weighted
+rotation; after the last, one round trip records what every attempt said. Candidates that
+may not be tried are skipped and named, with the reason, in the decision on the ledger row.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,8 +22,10 @@ from typing import Any
 
 from apps.catalog.providers import (
     OUTCOME_ADAPTER_ERROR,
+    OUTCOME_CONNECTION,
     OUTCOME_MISCONFIGURED,
     OUTCOME_OK,
+    OUTCOME_QUOTA,
     OUTCOME_REJECTED,
     OUTCOME_TIMEOUT,
     CallContext,
@@ -30,9 +38,11 @@ from apps.core.errors import (
     NoProviderAvailable,
     ProviderRejectedInput,
 )
+from apps.routing import breakers
+from apps.routing.breakers import AttemptRecord, RouteState
 from apps.routing.http import http_client
 from apps.routing.routes import MethodRoute, OfferingRoute
-from apps.routing.strategies import RoutingContext, strategies
+from apps.routing.strategies import RoutingContext, Strategy, strategies
 
 logger = logging.getLogger(__name__)
 
@@ -83,26 +93,79 @@ async def execute(
 ) -> CallOutcome:
     """Route one call. Raises CallFailed wrapping a GatewayError when no provider served."""
     policy = route.policy
-    strategy = strategies.get(policy.strategy) or strategies["priority"]
+    deadline = time.monotonic() + policy.deadline_ms / 1000
+    strategy, candidates = _candidates(route, context)
+    state = await breakers.route_begin(candidates, method=route.key, rotate=strategy.uses_rotation)
     routing_context = RoutingContext(
-        method=route.key, client=context.client, country=context.country
+        method=route.key,
+        client=context.client,
+        country=context.country,
+        pinned=context.pinned_provider,
+        state=state,
     )
-    ordered = await strategy.order(route.offerings, routing_context)
+    ordered = await strategy.order(candidates, routing_context)
     decision: dict[str, Any] = {
         "strategy": strategy.name,
         "candidates": [o.provider.slug for o in ordered],
         "skipped": [],
     }
+    if context.pinned_provider:
+        decision["pinned"] = context.pinned_provider
+    records: list[AttemptRecord] = []
+    try:
+        return await _attempt(route, payload, context, ordered, state, deadline, decision, records)
+    finally:
+        # Probe leases this call took but did not use go back at once.
+        tried = {r.offering.offering_id for r in records}
+        records += [
+            AttemptRecord(offering=o, kind=breakers.RELEASE, probe=True)
+            for o in ordered
+            if state.of(o).status == breakers.PROBE and o.offering_id not in tried
+        ]
+        await breakers.route_end(records)
+
+
+def _candidates(
+    route: MethodRoute, context: CallContext
+) -> tuple[Strategy, tuple[OfferingRoute, ...]]:
+    if context.pinned_provider:
+        pinned = tuple(o for o in route.offerings if o.provider.slug == context.pinned_provider)
+        return strategies["pinned"], pinned
+    return strategies.get(route.policy.strategy) or strategies["priority"], route.offerings
+
+
+async def _attempt(
+    route: MethodRoute,
+    payload: dict[str, Any],
+    context: CallContext,
+    ordered: list[OfferingRoute],
+    state: RouteState,
+    deadline: float,
+    decision: dict[str, Any],
+    records: list[AttemptRecord],
+) -> CallOutcome:
+    policy = route.policy
     attempts: list[Attempt] = []
     if not ordered:
-        raise CallFailed(
-            NoProviderAvailable(f"No enabled provider serves {route.key}."), attempts, decision
+        detail = (
+            f"Provider {context.pinned_provider} is not available for {route.key}."
+            if context.pinned_provider
+            else f"No enabled provider serves {route.key}."
         )
+        raise CallFailed(NoProviderAvailable(detail), attempts, decision)
 
-    deadline = time.monotonic() + policy.deadline_ms / 1000
+    usable = [o for o in ordered if state.of(o).available]
+    for offering in ordered:
+        if not state.of(offering).available:
+            decision["skipped"].append(
+                {"provider": offering.provider.slug, "reason": state.of(offering).status}
+            )
+    if not usable:
+        raise CallFailed(_all_unavailable(route, ordered, state), attempts, decision)
+
     budget = policy.max_attempts if policy.failover else 1
     http = http_client()
-    for offering in ordered:
+    for offering in usable:
         if len(attempts) >= budget:
             decision["skipped"].append(
                 {"provider": offering.provider.slug, "reason": "max_attempts"}
@@ -118,6 +181,7 @@ async def execute(
                 attempts,
                 decision,
             )
+        probe = state.of(offering).status == breakers.PROBE
         adapter = offering.adapter(offering.provider, http)
         started = time.monotonic()
         try:
@@ -131,9 +195,11 @@ async def execute(
                 adapter.call(route.spec.name, payload, context), timeout=remaining
             )
         except InvalidInput as exc:
-            attempts.append(
-                Attempt(offering.provider.slug, OUTCOME_REJECTED, _ms_since(started), exc.detail)
+            attempt = Attempt(
+                offering.provider.slug, OUTCOME_REJECTED, _ms_since(started), exc.detail
             )
+            attempts.append(attempt)
+            records.append(_record(offering, attempt, probe=probe))
             raise CallFailed(
                 ProviderRejectedInput(
                     exc.detail, errors=exc.errors, attempts=[a.as_dict() for a in attempts]
@@ -142,18 +208,23 @@ async def execute(
                 decision,
             ) from exc
         except ProviderFault as fault:
-            attempts.append(
-                Attempt(offering.provider.slug, fault.outcome, _ms_since(started), fault.detail)
+            attempt = Attempt(
+                offering.provider.slug, fault.outcome, _ms_since(started), fault.detail
             )
+            attempts.append(attempt)
+            records.append(_record(offering, attempt, probe=probe, fault=fault))
             logger.warning("provider %s failed %s: %s", offering.provider.slug, route.key, fault)
             if fault.sent and fault.outcome == OUTCOME_TIMEOUT and not route.spec.idempotent:
                 decision["stopped"] = "outcome unknown on a non-idempotent method"
                 break
             continue
         except TimeoutError:
-            attempts.append(
-                Attempt(offering.provider.slug, OUTCOME_TIMEOUT, _ms_since(started), "deadline")
+            attempt = Attempt(
+                offering.provider.slug, OUTCOME_TIMEOUT, _ms_since(started), "deadline"
             )
+            attempts.append(attempt)
+            # Cut short by our own deadline: that says nothing about the provider.
+            records.append(AttemptRecord(offering, breakers.NEUTRAL, OUTCOME_TIMEOUT, probe=probe))
             raise CallFailed(
                 DeadlineExceeded(
                     f"{route.key} did not complete within {policy.deadline_ms} ms.",
@@ -165,13 +236,15 @@ async def execute(
         except Exception as exc:
             # A bug in one adapter must not take the call down: record it, try the next.
             logger.exception("adapter %s raised on %s", offering.adapter.key, route.key)
-            attempts.append(
-                Attempt(
-                    offering.provider.slug, OUTCOME_ADAPTER_ERROR, _ms_since(started), repr(exc)
-                )
+            attempt = Attempt(
+                offering.provider.slug, OUTCOME_ADAPTER_ERROR, _ms_since(started), repr(exc)
             )
+            attempts.append(attempt)
+            records.append(_record(offering, attempt, probe=probe))
             continue
-        attempts.append(Attempt(offering.provider.slug, OUTCOME_OK, _ms_since(started)))
+        attempt = Attempt(offering.provider.slug, OUTCOME_OK, _ms_since(started))
+        attempts.append(attempt)
+        records.append(_record(offering, attempt, probe=probe))
         return CallOutcome(
             data=data,
             offering=offering,
@@ -187,4 +260,45 @@ async def execute(
         ),
         attempts,
         decision,
+    )
+
+
+# Outcomes whose latency is no measure of the provider's speed: nothing was answered.
+_NO_LATENCY = {OUTCOME_CONNECTION, OUTCOME_MISCONFIGURED, OUTCOME_ADAPTER_ERROR}
+
+
+def _record(
+    offering: OfferingRoute, attempt: Attempt, *, probe: bool, fault: ProviderFault | None = None
+) -> AttemptRecord:
+    """What an attempt tells the offering's breaker and latency average."""
+    if attempt.outcome in (OUTCOME_OK, OUTCOME_REJECTED):
+        kind = breakers.SUCCESS  # it answered; a rejected input is the client's fault
+    elif fault is not None and fault.outcome == OUTCOME_QUOTA and fault.retry_after_s:
+        kind = breakers.COOLDOWN
+    else:
+        kind = breakers.FAULT
+    return AttemptRecord(
+        offering=offering,
+        kind=kind,
+        outcome=attempt.outcome,
+        latency_ms=None if attempt.outcome in _NO_LATENCY else attempt.latency_ms,
+        error=attempt.error,
+        retry_after_s=fault.retry_after_s if fault is not None else None,
+        probe=probe,
+    )
+
+
+def _all_unavailable(
+    route: MethodRoute, ordered: list[OfferingRoute], state: RouteState
+) -> NoProviderAvailable:
+    """503 with Retry-After: the soonest moment a skipped provider may be tried again."""
+    now = breakers.clock()
+    waits = [s.retry_at - now for s in map(state.of, ordered) if s.retry_at is not None]
+    if not waits:  # only forced open: suggest the shortest cooldown
+        waits = [float(min(o.breaker.cooldown_s for o in ordered))]
+    retry_after = max(1, math.ceil(min(waits)))
+    reasons = sorted({state.of(o).status for o in ordered})
+    return NoProviderAvailable(
+        f"No provider for {route.key} is available now ({', '.join(reasons)}).",
+        headers={"Retry-After": str(retry_after)},
     )

@@ -10,6 +10,17 @@ from apps.catalog.registry import MethodSpec
 
 
 @dataclass(frozen=True)
+class BreakerPolicy:
+    """When an offering's circuit breaker opens, and for how long (tuned per provider)."""
+
+    failures: int = 5  # consecutive provider faults that open it
+    fault_rate: int = 50  # ...or this percentage of faults in the window
+    window_s: int = 60
+    min_calls: int = 20  # the rate counts only once the window holds this many calls
+    cooldown_s: int = 30  # open this long, then one probe call is let through
+
+
+@dataclass(frozen=True)
 class OfferingRoute:
     offering_id: int
     provider: ProviderConfig
@@ -20,6 +31,7 @@ class OfferingRoute:
     country_costs: dict[str, Decimal] = field(default_factory=dict)
     # False when the provider's credentials cannot be decrypted with any configured key.
     credentials_readable: bool = True
+    breaker: BreakerPolicy = BreakerPolicy()
 
     def cost_for(self, country: str) -> Decimal:
         return self.country_costs.get(country, self.cost)
