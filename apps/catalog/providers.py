@@ -141,11 +141,7 @@ class ProviderAdapter:
     async def call(
         self, method_name: str, payload: dict[str, Any], context: CallContext
     ) -> dict[str, Any]:
-        missing = [name for name in self.credential_fields if not self.config.credentials.get(name)]
-        if missing:
-            raise ProviderFault(
-                OUTCOME_MISCONFIGURED, f"missing credentials: {', '.join(missing)}", sent=False
-            )
+        self._check_credentials()
         handler = getattr(self, self.provided_methods[method_name])
         try:
             result: dict[str, Any] = await handler(payload, context)
@@ -155,6 +151,36 @@ class ProviderAdapter:
             # The answer did not have the shape the vendor documents.
             raise ProviderFault(OUTCOME_MALFORMED, f"unexpected answer: {exc!r}") from exc
         return result
+
+    async def health_probe(self) -> None:
+        """One cheap request showing that the vendor answers and accepts our credentials.
+
+        Adapters declare one (a vendor's status, usage or currency-list endpoint): the active
+        health checks call it on a schedule and feed the result to the provider's breakers.
+        Return when healthy; raise ProviderFault when not.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def has_health_probe(cls) -> bool:
+        return cls.health_probe is not ProviderAdapter.health_probe
+
+    async def probe(self) -> None:
+        """Run the health probe the way a call runs: credentials checked, surprises classified."""
+        self._check_credentials()
+        try:
+            await self.health_probe()
+        except (ProviderFault, InvalidInput):
+            raise
+        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+            raise ProviderFault(OUTCOME_MALFORMED, f"unexpected answer: {exc!r}") from exc
+
+    def _check_credentials(self) -> None:
+        missing = [name for name in self.credential_fields if not self.config.credentials.get(name)]
+        if missing:
+            raise ProviderFault(
+                OUTCOME_MISCONFIGURED, f"missing credentials: {', '.join(missing)}", sent=False
+            )
 
     # -- helpers for subclasses ------------------------------------------------------------
 

@@ -467,6 +467,39 @@ async def route_end(records: Sequence[AttemptRecord]) -> None:
     memory.end(keys, args)
 
 
+async def record_health_check(
+    offerings: Sequence[OfferingRoute], *, outcome: str, latency_ms: int, error: str = ""
+) -> None:
+    """Feed an active health check of a provider to the breakers of its offerings.
+
+    A passing check closes an open breaker (it is the probe), a failing one counts as a
+    fault. Its latency is kept apart: a status endpoint says little about a method's speed.
+    """
+    if not offerings:
+        return
+    kind = SUCCESS if outcome == "ok" else FAULT
+    await route_end([AttemptRecord(o, kind, outcome, error=error, probe=True) for o in offerings])
+    fields: dict[Any, Any] = {
+        "probe_at": repr(clock()),
+        "probe_outcome": outcome,
+        "probe_latency_ms": str(latency_ms),
+        "probe_error": error[:500],
+    }
+    keys = [breaker_key(o.offering_id) for o in offerings]
+    if state.redis_usable():
+        try:
+            pipe = state.async_client().pipeline(transaction=False)
+            for key in keys:
+                pipe.hset(key, mapping=fields)
+            await pipe.execute()
+            return
+        except state.REDIS_ERRORS:
+            state.note_redis_unreachable("breakers and weights")
+    with memory.lock:
+        for key in keys:
+            memory.hashes.setdefault(key, {}).update(fields)
+
+
 # --- what ops see and do (admin, health checks) ---------------------------------------------
 
 
@@ -484,6 +517,11 @@ class BreakerView:
     ewma_ms: float | None = None
     last_at: float | None = None
     open_until: float | None = None  # open, or cooling down: skipped until then
+    # The last active health check of its provider.
+    probe_at: float | None = None
+    probe_outcome: str = ""
+    probe_latency_ms: int | None = None
+    probe_error: str = ""
 
     @property
     def fault_rate(self) -> float | None:
@@ -512,7 +550,6 @@ def breaker_view(fields: dict[str, str], policy: BreakerPolicy, now: float) -> B
         current = "half_open"
     else:
         current = "closed"
-    latency = fields.get("last_latency_ms")
     return BreakerView(
         state=current,
         consecutive_faults=int(fields.get("fails", 0)),
@@ -520,11 +557,19 @@ def breaker_view(fields: dict[str, str], policy: BreakerPolicy, now: float) -> B
         faults_in_window=sum(int(fields.get(f"f:{b}", 0)) for b in span),
         last_error=fields.get("last_error", ""),
         last_outcome=fields.get("last_outcome", ""),
-        last_latency_ms=int(float(latency)) if latency else None,
+        last_latency_ms=_int_or_none(fields.get("last_latency_ms")),
         ewma_ms=float(fields["ewma"]) if fields.get("ewma") else None,
         last_at=float(fields["last_at"]) if fields.get("last_at") else None,
         open_until=open_until,
+        probe_at=float(fields["probe_at"]) if fields.get("probe_at") else None,
+        probe_outcome=fields.get("probe_outcome", ""),
+        probe_latency_ms=_int_or_none(fields.get("probe_latency_ms")),
+        probe_error=fields.get("probe_error", ""),
     )
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(float(value)) if value else None
 
 
 def _read_hashes(keys: list[str]) -> list[dict[str, str]]:

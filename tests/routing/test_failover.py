@@ -5,8 +5,6 @@ fixer is tried first, Open Exchange Rates second. Vendors answer in their docume
 """
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
@@ -28,42 +26,6 @@ FIXER_URL = "https://fixer.test/api"
 OXR_URL = "https://oxr.test/api"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def refused_url() -> str:
-    """A local port with nothing listening: the connection is refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api"
-
-
-@pytest.fixture
-def hanging_url() -> Iterator[str]:
-    """A local server that accepts connections and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}/api"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
 
 
 def configure(

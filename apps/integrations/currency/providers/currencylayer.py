@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
-from apps.catalog.providers import CallContext, provides
+from apps.catalog.providers import OUTCOME_OUTAGE, CallContext, ProviderFault, provides
 from apps.catalog.registry import registry
 from apps.integrations.currency import rates as fx
 from apps.integrations.currency.providers.apilayer import CONVERT_FIELDS, ApilayerAdapter
@@ -14,7 +14,8 @@ class Currencylayer(ApilayerAdapter):
     """currencylayer API, https://currencylayer.com/documentation.
 
     Endpoints: `GET /live?access_key=&source=&currencies=`, answering quotes keyed by pair
-    (`"USDEUR": 0.9`) and a Unix timestamp, and `GET /convert?access_key=&from=&to=&amount=`.
+    (`"USDEUR": 0.9`) and a Unix timestamp, and `GET /convert?access_key=&from=&to=&amount=`;
+    the health probe is `GET /list?access_key=` (the supported currencies).
     Errors come as HTTP 200 with `{"success": false, "error": {"code": ...}}`: 101 missing or
     invalid key, 102 inactive account, 104 monthly limit reached, 105 not on the plan (a
     source other than USD on the free plan) are provider faults; 201 invalid source currency,
@@ -39,6 +40,11 @@ class Currencylayer(ApilayerAdapter):
             rates=fx.rebase(_unpaired(body["quotes"], source), source, base),
             symbols=symbols,
         )
+
+    async def health_probe(self) -> None:
+        body = await self.fetch("list", {})
+        if not body["currencies"]:
+            raise ProviderFault(OUTCOME_OUTAGE, "no currencies listed")
 
     @provides("convert")
     async def convert(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:

@@ -59,6 +59,9 @@ class EuropeanCentralBank(ProviderAdapter):
             date=date,
         )
 
+    async def health_probe(self) -> None:
+        await self._daily()  # the whole daily file is about 2 kB
+
     async def _daily(self) -> tuple[str, dict[str, Decimal]]:
         """The publication date and the rates per one EUR."""
         response = await self.send("GET", "eurofxref-daily.xml")

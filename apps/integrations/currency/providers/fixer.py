@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from apps.catalog.providers import CallContext, provides
+from apps.catalog.providers import OUTCOME_OUTAGE, CallContext, ProviderFault, provides
 from apps.catalog.registry import registry
 from apps.integrations.currency import rates as fx
 from apps.integrations.currency.providers.apilayer import CONVERT_FIELDS, ApilayerAdapter
@@ -13,7 +13,8 @@ class Fixer(ApilayerAdapter):
     """Fixer API, https://fixer.io/documentation.
 
     Endpoints: `GET /latest?access_key=&base=&symbols=` and
-    `GET /convert?access_key=&from=&to=&amount=`. Errors come as HTTP 200 with
+    `GET /convert?access_key=&from=&to=&amount=`; the health probe is
+    `GET /symbols?access_key=` (the supported currencies). Errors come as HTTP 200 with
     `{"success": false, "error": {"code": ...}}`: 101 missing or invalid key, 102 inactive
     account, 103 unknown endpoint, 104 monthly limit reached, 105 not on the plan (a base
     other than EUR on the free plan), 106 no results are provider faults; 201 invalid base,
@@ -38,6 +39,11 @@ class Fixer(ApilayerAdapter):
             rates=fx.rebase(fx.decimals(body["rates"]), body["base"], base),
             symbols=symbols,
         )
+
+    async def health_probe(self) -> None:
+        body = await self.fetch("symbols", {})
+        if not body["symbols"]:
+            raise ProviderFault(OUTCOME_OUTAGE, "no currencies listed")
 
     @provides("convert")
     async def convert(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:

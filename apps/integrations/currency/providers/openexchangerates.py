@@ -21,7 +21,8 @@ class OpenExchangeRates(ProviderAdapter):
     """Open Exchange Rates API, https://docs.openexchangerates.org.
 
     Endpoint: `GET /latest.json?app_id=&base=&symbols=`; convert is computed from it too,
-    because `/convert` needs the Unlimited plan. Errors are real HTTP statuses with
+    because `/convert` needs the Unlimited plan. The health probe is `GET /usage.json?app_id=`
+    (the account's status; it does not count against the quota). Errors are real HTTP statuses with
     `{"error": true, "status": 401, "message": "invalid_app_id", "description": "..."}`:
     401 missing_app_id / invalid_app_id, 403 access_restricted / not_allowed, 404 not_found,
     429 (too many requests or not allowed) and 5xx are provider faults; 400 invalid_base is
@@ -59,13 +60,29 @@ class OpenExchangeRates(ProviderAdapter):
             date=fx.utc_date(body["timestamp"]),
         )
 
+    async def health_probe(self) -> None:
+        body = await self._get("usage.json", {"app_id": self.config.credentials["app_id"]})
+        status = body["data"]["status"]
+        if status != "active":
+            raise ProviderFault(OUTCOME_AUTH, f"account status {status!r}")
+
     async def _latest(
         self, base: str, symbols: list[str] | None, *, base_field: str
     ) -> dict[str, Any]:
         params = {"app_id": self.config.credentials["app_id"], "base": base}
         if symbols:
             params["symbols"] = ",".join(symbols)
-        response = await self.send("GET", "latest.json", params=params)
+        try:
+            return await self._get("latest.json", params)
+        except _Refused as refused:
+            if refused.status == 400 and refused.message == "invalid_base":
+                error = f"Unknown or unsupported base currency: {base}"
+                raise InvalidInput(error, errors={base_field: [error]}) from None
+            raise refused.fault from None
+
+    async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        """The body of a successful answer; a documented error raises _Refused."""
+        response = await self.send("GET", path, params=params)
         self.raise_for_server_error(response)
         body = self.json_of(response)
         if not isinstance(body, dict):
@@ -73,9 +90,14 @@ class OpenExchangeRates(ProviderAdapter):
         if response.status_code == 200 and not body.get("error"):
             return body
         message = body.get("message", "")
-        if response.status_code == 400 and message == "invalid_base":
-            error = f"Unknown or unsupported base currency: {base}"
-            raise InvalidInput(error, errors={base_field: [error]})
         outcome = OUTCOME_AUTH if response.status_code in (401, 403) else OUTCOME_HTTP_ERROR
         detail = f"HTTP {response.status_code} {message}: {body.get('description', '')}"
-        raise ProviderFault(outcome, detail)
+        raise _Refused(response.status_code, message, ProviderFault(outcome, detail))
+
+
+class _Refused(Exception):
+    """A documented error answer; the caller decides whether it is the client's input."""
+
+    def __init__(self, status: int, message: str, fault: ProviderFault) -> None:
+        self.status, self.message, self.fault = status, message, fault
+        super().__init__(message)

@@ -32,6 +32,9 @@ class SandboxRates(ProviderAdapter):
         table = {code: Decimal(value) for code, value in SANDBOX_RATES_EUR.items()}
         return fx.rebase(table, "EUR", base, field=field)
 
+    async def health_probe(self) -> None:
+        return None  # offline: always answers
+
     @provides("latest_rates")
     async def latest_rates(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
         base = payload["base"]

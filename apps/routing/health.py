@@ -1,0 +1,137 @@
+"""Active health checks: each provider's cheap probe, its result fed to its breakers.
+
+A Celery beat task runs `providers_health_check` on a schedule (GATEWAY_HEALTH_CHECK_INTERVAL_S);
+ops run it for chosen providers from the admin ("Probe now").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import httpx
+from asgiref.sync import async_to_sync
+
+from apps.catalog.models import Provider
+from apps.catalog.providers import (
+    OUTCOME_ADAPTER_ERROR,
+    OUTCOME_OK,
+    OUTCOME_REJECTED,
+    OUTCOME_TIMEOUT,
+    InvalidInput,
+    ProviderConfig,
+    ProviderFault,
+)
+from apps.catalog.registry import registry
+from apps.core import state
+from apps.core.fields import UnreadableSecrets
+from apps.routing import breakers
+from apps.routing.routes import BreakerPolicy, OfferingRoute
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    provider: str
+    outcome: str  # "ok", or the fault's outcome ("timeout", "http_error", ...)
+    latency_ms: int
+    error: str = ""
+
+    @property
+    def healthy(self) -> bool:
+        return self.outcome == OUTCOME_OK
+
+
+def providers_health_check(*, provider_ids: Iterable[int] | None = None) -> list[ProbeResult]:
+    """Probe providers (every enabled one, or those given) and feed their breakers.
+
+    Providers whose adapter declares no probe, or is missing from the code, are left out.
+    """
+    providers = Provider.objects.prefetch_related("offerings").order_by("slug")
+    if provider_ids is None:
+        providers = providers.filter(enabled=True)
+    else:
+        providers = providers.filter(pk__in=list(provider_ids))
+    targets = [
+        (provider, [_route(provider, o.pk) for o in provider.offerings.all()])
+        for provider in providers
+        if provider.adapter in registry.adapters
+        and registry.adapters[provider.adapter].has_health_probe()
+    ]
+    return async_to_sync(_probe_all)(targets)
+
+
+async def _probe_all(targets: list[tuple[Provider, list[OfferingRoute]]]) -> list[ProbeResult]:
+    try:
+        async with httpx.AsyncClient(headers={"User-Agent": "service-gateway/1.0"}) as http:
+            results = await asyncio.gather(
+                *(_probe(provider, offerings, http) for provider, offerings in targets)
+            )
+        return list(results)
+    finally:
+        # This event loop ends with the task: close its Redis connections with it.
+        await state.close_async_client()
+
+
+async def _probe(
+    provider: Provider, offerings: list[OfferingRoute], http: httpx.AsyncClient
+) -> ProbeResult:
+    adapter_class = registry.adapters[provider.adapter]
+    credentials = provider.credentials
+    config = ProviderConfig(
+        slug=provider.slug,
+        adapter=provider.adapter,
+        base_url=provider.base_url,
+        timeout_ms=provider.timeout_ms,
+        credentials={} if isinstance(credentials, UnreadableSecrets) else dict(credentials),
+    )
+    started = time.monotonic()
+    outcome, error = OUTCOME_OK, ""
+    try:
+        await asyncio.wait_for(
+            adapter_class(config, http).probe(), timeout=provider.timeout_ms / 1000
+        )
+    except ProviderFault as fault:
+        outcome, error = fault.outcome, fault.detail
+    except InvalidInput as exc:  # a probe has no client input: the vendor misbehaves
+        outcome, error = OUTCOME_REJECTED, exc.detail
+    except TimeoutError:
+        outcome, error = OUTCOME_TIMEOUT, f"no answer within {provider.timeout_ms} ms"
+    except Exception as exc:
+        logger.exception("health probe of %s raised", provider.slug)
+        outcome, error = OUTCOME_ADAPTER_ERROR, repr(exc)
+    latency_ms = int((time.monotonic() - started) * 1000)
+    if outcome != OUTCOME_OK:
+        logger.warning("health check of %s failed: %s %s", provider.slug, outcome, error)
+    await breakers.record_health_check(
+        offerings, outcome=outcome, latency_ms=latency_ms, error=error
+    )
+    return ProbeResult(provider.slug, outcome, latency_ms, error)
+
+
+def _route(provider: Provider, offering_id: int) -> OfferingRoute:
+    """Just enough of an offering for its breaker: its id and its provider's thresholds."""
+    return OfferingRoute(
+        offering_id=offering_id,
+        provider=ProviderConfig(provider.slug, provider.adapter, provider.base_url, 0),
+        adapter=registry.adapters[provider.adapter],
+        priority=0,
+        weight=0,
+        cost=Decimal(0),
+        breaker=provider_breaker_policy(provider),
+    )
+
+
+def provider_breaker_policy(provider: Provider) -> BreakerPolicy:
+    return BreakerPolicy(
+        failures=provider.breaker_failures,
+        fault_rate=provider.breaker_fault_rate,
+        window_s=provider.breaker_window_s,
+        min_calls=provider.breaker_min_calls,
+        cooldown_s=provider.breaker_cooldown_s,
+    )
