@@ -131,6 +131,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
+# Active health checks: every enabled provider's cheap probe feeds its circuit breakers.
+GATEWAY_HEALTH_CHECK_INTERVAL_S = env.float("GATEWAY_HEALTH_CHECK_INTERVAL_S", default=60.0)
+CELERY_BEAT_SCHEDULE = {
+    "routing-health-checks": {
+        "task": "routing.health_check_providers",
+        "schedule": GATEWAY_HEALTH_CHECK_INTERVAL_S,
+        "options": {"expires": GATEWAY_HEALTH_CHECK_INTERVAL_S},
+    },
+}
 
 if REDIS_URL:
     CHANNEL_LAYERS = {

@@ -46,13 +46,27 @@ def _broker_ok() -> bool:
 
 
 async def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready, degraded or unavailable.
+
+    Without Redis the gateway keeps serving (breakers, weights and versions fall back to each
+    process's own state), so an unreachable Redis is "degraded" with 200: a load balancer
+    keeps sending calls, monitoring sees the warning. Without the database or the broker
+    it is unavailable (503).
+    """
     checks = {
         "database": await sync_to_async(_database_ok)(),
         "cache": await _redis_ok(),
         "broker": await sync_to_async(_broker_ok)(),
     }
-    ready = all(checks.values())
-    return JsonResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
-        status=200 if ready else 503,
-    )
+    if not (checks["database"] and checks["broker"]):
+        return JsonResponse({"status": "unavailable", "checks": checks}, status=503)
+    if not checks["cache"]:
+        return JsonResponse(
+            {
+                "status": "degraded",
+                "checks": checks,
+                "detail": "Redis is unreachable: breakers, weights and cache versions are "
+                "this process's own until it is back.",
+            }
+        )
+    return JsonResponse({"status": "ready", "checks": checks})

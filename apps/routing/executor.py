@@ -216,6 +216,7 @@ async def _attempt(
             logger.warning("provider %s failed %s: %s", offering.provider.slug, route.key, fault)
             if fault.sent and fault.outcome == OUTCOME_TIMEOUT and not route.spec.idempotent:
                 decision["stopped"] = "outcome unknown on a non-idempotent method"
+                decision["outcome"] = "unknown"  # it may have been served: reconcile by hand
                 break
             continue
         except TimeoutError:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+import respx
 
 from apps.catalog.models import Offering, Provider, RoutingPolicy
 from apps.catalog.providers import ProviderConfig
@@ -16,7 +17,10 @@ from apps.core import state
 from apps.routing import breakers
 from apps.routing.routes import BreakerPolicy, OfferingRoute
 from tests import factories
+from tests.integrations.currency.vendor_answers import OXR_LATEST
 
+FIXER_URL = "https://fixer.test/api"
+OXR_URL = "https://oxr.test/api"
 LATEST = "/api/v1/services/currency/latest_rates/"
 CONVERT = "/api/v1/services/currency/convert/"
 
@@ -152,3 +156,37 @@ def route_of(
         country_costs={k: Decimal(v) for k, v in (country_costs or {}).items()},
         breaker=breaker or BreakerPolicy(),
     )
+
+
+def configure(slug: str, **fields) -> Provider:
+    provider = Provider.objects.get(slug=slug)
+    for name, value in fields.items():
+        setattr(provider, name, value)
+    provider.enabled = True
+    provider.save()
+    return provider
+
+
+@pytest.fixture
+def two_providers(db: None) -> None:
+    Provider.objects.exclude(slug__in=["fixer", "openexchangerates"]).update(enabled=False)
+    configure(
+        "fixer",
+        base_url=FIXER_URL,
+        credentials={"access_key": "fx"},
+        breaker_failures=3,
+        breaker_cooldown_s=30,
+    )
+    configure("openexchangerates", base_url=OXR_URL, credentials={"app_id": "oxr"})
+    Offering.objects.filter(provider__slug="fixer").update(priority=1, cost=Decimal("0.0010"))
+    Offering.objects.filter(provider__slug="openexchangerates").update(
+        priority=2, cost=Decimal("0.0030")
+    )
+
+
+@pytest.fixture
+def vendors() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="127.0.0.1").pass_through()
+        router.get(f"{OXR_URL}/latest.json").respond(json=OXR_LATEST)
+        yield router

@@ -5,59 +5,20 @@ documented formats (respx), refused and hanging connections are real sockets. Ti
 the test's clock, never by sleeping.
 """
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
 import pytest
-import respx
 
-from apps.catalog.models import Offering, Provider
+from apps.catalog.models import Offering
 from apps.ledger.models import LedgerEntry
 from apps.routing import breakers
 from apps.routing.breakers import AttemptRecord
 from apps.routing.routes import BreakerPolicy
-from tests.integrations.currency.vendor_answers import FIXER_LATEST, OXR_LATEST
-from tests.routing.conftest import post, route_of
-
-FIXER_URL = "https://fixer.test/api"
-OXR_URL = "https://oxr.test/api"
+from tests.integrations.currency.vendor_answers import FIXER_LATEST
+from tests.routing.conftest import FIXER_URL, OXR_URL, configure, post, route_of
 
 pytestmark = pytest.mark.django_db
-
-
-def configure(slug: str, **fields) -> Provider:
-    provider = Provider.objects.get(slug=slug)
-    for name, value in fields.items():
-        setattr(provider, name, value)
-    provider.enabled = True
-    provider.save()
-    return provider
-
-
-@pytest.fixture
-def two_providers(db: None) -> None:
-    Provider.objects.exclude(slug__in=["fixer", "openexchangerates"]).update(enabled=False)
-    configure(
-        "fixer",
-        base_url=FIXER_URL,
-        credentials={"access_key": "fx"},
-        breaker_failures=3,
-        breaker_cooldown_s=30,
-    )
-    configure("openexchangerates", base_url=OXR_URL, credentials={"app_id": "oxr"})
-    Offering.objects.filter(provider__slug="fixer").update(priority=1, cost=Decimal("0.0010"))
-    Offering.objects.filter(provider__slug="openexchangerates").update(
-        priority=2, cost=Decimal("0.0030")
-    )
-
-
-@pytest.fixture
-def vendors() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        router.route(host="127.0.0.1").pass_through()
-        router.get(f"{OXR_URL}/latest.json").respond(json=OXR_LATEST)
-        yield router
 
 
 def served(response) -> tuple[int, str]:

@@ -210,13 +210,13 @@ def test_max_attempts_and_failover_off_limit_the_providers_tried(
         for field, value in change.items():
             setattr(policy, field, value)
         policy.save()
-        LedgerEntry.objects.all().delete()
 
         # when / then only fixer was tried
         response = call(api, caller)
         assert response.status_code == 502
         assert [a["provider"] for a in response.json()["attempts"]] == ["fixer"]
-        assert LedgerEntry.objects.get().routing["candidates"] == ["fixer", "openexchangerates"]
+        entry = LedgerEntry.objects.get(request_id=response.json()["request_id"])
+        assert entry.routing["candidates"] == ["fixer", "openexchangerates"]
     assert fixer_route.call_count == 2
 
 
@@ -290,6 +290,7 @@ async def test_a_non_idempotent_method_does_not_fail_over_after_an_unknown_outco
     assert [a.outcome for a in failed.value.attempts] == ["timeout"]
     assert failed.value.error.status == 502
     assert "unknown" in failed.value.decision["stopped"]
+    assert failed.value.decision["outcome"] == "unknown"
 
 
 async def test_a_refused_connection_still_fails_over_for_a_non_idempotent_method(refused_url):

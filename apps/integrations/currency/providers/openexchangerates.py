@@ -78,7 +78,7 @@ class OpenExchangeRates(ProviderAdapter):
             if refused.status == 400 and refused.message == "invalid_base":
                 error = f"Unknown or unsupported base currency: {base}"
                 raise InvalidInput(error, errors={base_field: [error]}) from None
-            raise refused.fault from None
+            raise
 
     async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         """The body of a successful answer; a documented error raises _Refused."""
@@ -92,12 +92,12 @@ class OpenExchangeRates(ProviderAdapter):
         message = body.get("message", "")
         outcome = OUTCOME_AUTH if response.status_code in (401, 403) else OUTCOME_HTTP_ERROR
         detail = f"HTTP {response.status_code} {message}: {body.get('description', '')}"
-        raise _Refused(response.status_code, message, ProviderFault(outcome, detail))
+        raise _Refused(outcome, detail, status=response.status_code, message=message)
 
 
-class _Refused(Exception):
-    """A documented error answer; the caller decides whether it is the client's input."""
+class _Refused(ProviderFault):
+    """A documented error answer: a fault, unless the caller finds it names the input."""
 
-    def __init__(self, status: int, message: str, fault: ProviderFault) -> None:
-        self.status, self.message, self.fault = status, message, fault
-        super().__init__(message)
+    def __init__(self, outcome: str, detail: str, *, status: int, message: str) -> None:
+        super().__init__(outcome, detail)
+        self.status, self.message = status, message
