@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.catalog.breaker_admin import OfferingBreakerAdmin, ProviderBreakerAdmin
 from apps.catalog.forms import (
     CREDENTIAL_FIELD_PREFIX,
     ProviderAdminForm,
@@ -255,7 +256,7 @@ PROVIDER_SETTINGS_FIELDS = [
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(ProviderBreakerAdmin):
     form = ProviderAdminForm
     list_display = (
         "slug",
@@ -265,11 +266,12 @@ class ProviderAdmin(admin.ModelAdmin):
         "timeout_ms",
         "base_url",
         "credentials_column",
+        "breaker_summary",
     )
     list_filter = ("enabled", "adapter")
     search_fields = ("slug", "name", "adapter", "base_url")
-    readonly_fields = ("credentials_column", "created_at", "updated_at")
-    actions = ("enable_providers", "disable_providers")
+    readonly_fields = ("credentials_column", "breaker_table", "created_at", "updated_at")
+    actions = ("enable_providers", "disable_providers", *ProviderBreakerAdmin.breaker_actions)
 
     def get_form(
         self, request: HttpRequest, obj: Provider | None = None, change: bool = False, **kwargs: Any
@@ -283,6 +285,15 @@ class ProviderAdmin(admin.ModelAdmin):
             None,
             {"fields": ("slug", "name", "adapter", "base_url", "timeout_ms", "enabled", "notes")},
         )
+        thresholds_fieldset = (
+            "Circuit breaker",
+            {
+                "fields": self.breaker_fields,
+                "description": "Applied to each offering of this provider: open after N faults "
+                "in a row or at the fault rate over the window; skipped for the cooldown, then "
+                "one probe call decides.",
+            },
+        )
         if obj is None:
             credentials_fieldset = (
                 "Credentials",
@@ -292,6 +303,7 @@ class ProviderAdmin(admin.ModelAdmin):
                     "adapter then appear here.",
                 },
             )
+            # Breaker thresholds start at their defaults; tuned on the change page.
             return [settings_fieldset, credentials_fieldset]
         credential_fields: tuple[str, ...] = ()
         if self.has_change_permission(request, obj):  # view-only users get the status only
@@ -309,6 +321,8 @@ class ProviderAdmin(admin.ModelAdmin):
                     "blank to keep what is stored.",
                 },
             ),
+            thresholds_fieldset,
+            ("Breakers now", {"fields": ("breaker_table",)}),
             ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
         ]
 
@@ -370,7 +384,7 @@ class OfferingCountryCostInline(admin.TabularInline):
 
 
 @admin.register(Offering)
-class OfferingAdmin(MethodChoicesMixin, admin.ModelAdmin):
+class OfferingAdmin(MethodChoicesMixin, OfferingBreakerAdmin):
     list_display = (
         "provider",
         "method",
@@ -380,6 +394,10 @@ class OfferingAdmin(MethodChoicesMixin, admin.ModelAdmin):
         "cost",
         "provider_enabled",
         "country_cost_count",
+        "breaker_state",
+        "breaker_fault_rate",
+        "breaker_latency",
+        "breaker_last_error",
     )
     list_display_links = ("provider",)
     list_editable = ("priority", "weight", "enabled", "cost")
@@ -388,7 +406,7 @@ class OfferingAdmin(MethodChoicesMixin, admin.ModelAdmin):
     search_fields = ("provider__slug", "method__slug", "method__service__slug")
     fields = ("provider", "method", "enabled", "priority", "weight", "cost")
     inlines = (OfferingCountryCostInline,)
-    actions = ("enable_offerings", "disable_offerings")
+    actions = ("enable_offerings", "disable_offerings", *OfferingBreakerAdmin.breaker_actions)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Offering]:
         return super().get_queryset(request).annotate(_country_costs=Count("country_costs"))

@@ -69,6 +69,16 @@ def provider_form_data(provider: Provider, **overrides: Any) -> dict[str, Any]:
         "base_url": provider.base_url,
         "timeout_ms": provider.timeout_ms,
         "notes": provider.notes,
+        **{
+            name: getattr(provider, name)
+            for name in (
+                "breaker_failures",
+                "breaker_fault_rate",
+                "breaker_window_s",
+                "breaker_min_calls",
+                "breaker_cooldown_s",
+            )
+        },
         "_save": "Save",
     }
     if provider.enabled:
