@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "apps.routing",
     "apps.gateway",
     "apps.integrations.currency",
+    "apps.messaging",
+    "apps.integrations.email",
+    "apps.integrations.sms",
 ]
 
 MIDDLEWARE = [

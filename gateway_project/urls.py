@@ -15,6 +15,7 @@ admin.site.index_title = "Catalog, clients and ledger"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.gateway.urls")),
+    path("api/v1/webhooks/", include("apps.messaging.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", health.healthz, name="healthz"),

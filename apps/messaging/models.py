@@ -1,0 +1,88 @@
+"""What became of the emails and text messages the gateway sent.
+
+The ledger row of a call is append-only; a message's later life (delivered, bounced, opened)
+is recorded here, linked to that row: one SentMessage per successful send, one DeliveryEvent
+per event a provider posted to its webhook.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+
+class DeliveryStatus(models.TextChoices):
+    """Vendors' event names, normalised."""
+
+    ACCEPTED = "accepted", "Accepted by the provider"
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    DEFERRED = "deferred", "Deferred (retrying)"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    OPENED = "opened", "Opened"
+    CLICKED = "clicked", "Link clicked"
+    BOUNCED = "bounced", "Bounced"
+    DROPPED = "dropped", "Dropped"
+    FAILED = "failed", "Failed"
+    UNDELIVERED = "undelivered", "Undelivered"
+    COMPLAINED = "complained", "Marked as spam"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    OTHER = "other", "Other"
+
+
+class SentMessage(models.Model):
+    """A message a provider accepted, under the provider's own message id."""
+
+    id = models.BigAutoField(primary_key=True)
+    ledger_entry = models.OneToOneField(
+        "ledger.LedgerEntry", on_delete=models.PROTECT, related_name="sent_message"
+    )
+    service = models.CharField(max_length=50)
+    provider = models.CharField(max_length=50, help_text="Slug of the provider that sent it.")
+    message_id = models.CharField(max_length=255, help_text="The provider's message id.")
+    status = models.CharField(
+        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.ACCEPTED
+    )
+    status_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "message_id"], name="sent_message_unique_per_provider"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.message_id}: {self.status}"
+
+
+class DeliveryEvent(models.Model):
+    """One event a provider posted; recorded once per vendor event id."""
+
+    id = models.BigAutoField(primary_key=True)
+    provider = models.CharField(max_length=50)
+    event_id = models.CharField(max_length=255, help_text="The vendor's id of this event.")
+    message_id = models.CharField(max_length=255, db_index=True)
+    # Empty until the call that sent the message is recorded (an event may arrive first).
+    sent_message = models.ForeignKey(
+        SentMessage, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    event = models.CharField(max_length=50, help_text="The vendor's name for the event.")
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices)
+    recipient = models.CharField(max_length=320, blank=True)
+    detail = models.TextField(blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "event_id"], name="delivery_event_unique_per_provider"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.message_id}: {self.event}"
