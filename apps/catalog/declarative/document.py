@@ -57,6 +57,8 @@ class ProviderEntry(Located):
     enabled: bool
     name: str | None  # None: keep the stored name (the adapter's display name on create)
     credentials: Mapping[str, str] | None  # None: keep the stored credentials
+    # Circuit breaker thresholds by model field (breaker_failures...); absent keys: defaults.
+    breaker: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

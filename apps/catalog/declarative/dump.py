@@ -17,6 +17,7 @@ import yaml
 
 from apps.accounts.models import Client
 from apps.billing.models import Plan
+from apps.catalog.declarative.parse import BREAKER_KEYS
 from apps.catalog.models import Offering, Provider, RoutingPolicy
 from apps.catalog.registry import registry
 from apps.core.fields import UnreadableSecrets
@@ -66,6 +67,7 @@ def _provider(provider: Provider, with_secrets: bool) -> list[str]:
         f"base_url: {_scalar(provider.base_url)}",
         f"timeout_ms: {provider.timeout_ms}",
         f"enabled: {_scalar(provider.enabled)}",
+        "breaker: " + _flow({key: getattr(provider, name) for key, name in BREAKER_KEYS.items()}),
     ]
     secrets = provider.credentials
     adapter = registry.adapters.get(provider.adapter)

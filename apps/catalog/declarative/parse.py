@@ -36,6 +36,15 @@ NOT_SUPPORTED_YET = {
     "free_calls": "free call allowances are not supported yet; remove `free_calls` from the plan",
 }
 
+# A provider's `breaker:` keys and the Provider fields they set.
+BREAKER_KEYS = {
+    "failures": "breaker_failures",
+    "fault_rate": "breaker_fault_rate",
+    "window_s": "breaker_window_s",
+    "min_calls": "breaker_min_calls",
+    "cooldown_s": "breaker_cooldown_s",
+}
+
 T = TypeVar("T")
 E = TypeVar("E", bound=Located)
 
@@ -119,7 +128,7 @@ class _Parser(Reader):
             path,
             item.line,
             required=("slug", "adapter"),
-            optional=("name", "base_url", "timeout_ms", "enabled", "credentials"),
+            optional=("name", "base_url", "timeout_ms", "enabled", "credentials", "breaker"),
         )
         if entry is None:
             return None
@@ -142,8 +151,41 @@ class _Parser(Reader):
             "enabled": self.boolean(entry, "enabled", path, default=False),
             "name": self.text(entry, "name", path, Provider, default=None),
             "credentials": self.credentials(entry, path, adapter),
+            "breaker": self.breaker(entry, path),
         }
         return self.build(ProviderEntry, entry, path, values, known_issues)
+
+    def breaker(self, entry: LineDict, path: str) -> dict[str, int]:
+        """`breaker: {failures: 5, fault_rate: 50, ...}`; keys left out take the defaults."""
+        values: dict[str, int] = {
+            name: Provider._meta.get_field(name).default  # type: ignore[union-attr]
+            for name in BREAKER_KEYS.values()
+        }
+        if entry.get("breaker") is None:
+            return values
+        where = f"{path}.breaker"
+        section = self.mapping(
+            entry["breaker"],
+            where,
+            entry.line_of("breaker"),
+            required=(),
+            optional=tuple(BREAKER_KEYS),
+        )
+        if section is None:
+            return values
+        for key, name in BREAKER_KEYS.items():
+            if key not in section:
+                continue
+            value, line = section[key], section.line_of(key)
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.problem(
+                    line, f"{where}.{key}", f"expected a whole number, got {kind_of(value)}"
+                )
+                continue
+            checked = self.model_field(Provider, name, value, line, f"{where}.{key}")
+            if checked is not None:
+                values[name] = checked
+        return values
 
     def credentials(self, entry: LineDict, path: str, adapter: Any) -> dict[str, str] | None:
         if "credentials" not in entry:
