@@ -209,11 +209,14 @@ for i = 1, m do
     local width = math.max(1, math.floor(window / buckets))
     local bucket = math.floor(now / width)
     redis.call('HINCRBY', key, 'n:' .. bucket, 1)
+    local stale = {}
     for old = bucket - 2 * buckets, bucket - buckets do
-      redis.call('HDEL', key, 'n:' .. old, 'f:' .. old)
+      stale[#stale + 1] = 'n:' .. old
+      stale[#stale + 1] = 'f:' .. old
     end
-    local forced = redis.call('HGET', key, 'forced')
-    local opened = tonumber(redis.call('HGET', key, 'opened_at')) or 0
+    redis.call('HDEL', key, unpack(stale))
+    local state = redis.call('HMGET', key, 'forced', 'opened_at')
+    local forced, opened = state[1], tonumber(state[2]) or 0
     if kind == 'success' then
       redis.call('HSET', key, 'fails', '0')
       if opened > 0 and probe then
