@@ -42,7 +42,9 @@ class SentMessage(models.Model):
     status = models.CharField(
         max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.ACCEPTED
     )
-    status_at = models.DateTimeField(default=timezone.now)
+    # When the latest vendor event happened; empty until the first one arrives (the vendor's
+    # clock, not ours, orders events).
+    status_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

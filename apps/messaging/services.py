@@ -48,7 +48,6 @@ def sent_message_record(*, entry: LedgerEntry, message_id: str) -> SentMessage:
         service=entry.service,
         provider=entry.provider,
         message_id=message_id,
-        status_at=entry.created_at,
     )
     early = list(
         DeliveryEvent.objects.filter(
@@ -137,6 +136,8 @@ def delivery_events_record(*, provider: str, updates: Iterable[DeliveryUpdate]) 
 def _advance_status(message: SentMessage, events: list[DeliveryEvent]) -> None:
     """The message takes the status of its latest event, if later than what it has."""
     latest = max(events, key=lambda e: e.occurred_at, default=None)
-    if latest is not None and latest.occurred_at >= message.status_at:
+    if latest is None:
+        return
+    if message.status_at is None or latest.occurred_at >= message.status_at:
         message.status, message.status_at = latest.status, latest.occurred_at
         message.save(update_fields=["status", "status_at"])
