@@ -118,6 +118,9 @@ class Mailgun(MessagingAdapter):
     Errors: 400 `{"message": ...}` the message is invalid, 401 the key is refused, 403 the
     domain may not send, 404 unknown domain, 413 too large, 429 rate limited, 5xx.
     The EU region's base URL is https://api.eu.mailgun.net.
+
+    No health probe: a domain sending key may call nothing but the Messages endpoint, so any
+    other request would report a healthy provider as failing.
     """
 
     key = "email.mailgun"

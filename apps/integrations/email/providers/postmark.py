@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 from apps.catalog.providers import (
     OUTCOME_AUTH,
     OUTCOME_HTTP_ERROR,
+    OUTCOME_MALFORMED,
     OUTCOME_MISCONFIGURED,
     OUTCOME_QUOTA,
     CallContext,
@@ -148,6 +149,24 @@ class Postmark(MessagingAdapter):
     required_credentials = ("server_token",)
     webhook = PostmarkWebhook
 
+    async def health_probe(self) -> None:
+        """`GET /server`: Postmark answers and the server token is good."""
+        response = await self.send("GET", "/server", headers=self._headers())
+        self.raise_for_server_error(response)
+        if response.status_code == 401:
+            raise ProviderFault(OUTCOME_AUTH, "HTTP 401: the server token was refused")
+        if response.status_code != 200:
+            raise ProviderFault(OUTCOME_HTTP_ERROR, f"HTTP {response.status_code}")
+        server = self.json_of(response)
+        if not isinstance(server, dict) or "ID" not in server:
+            raise ProviderFault(OUTCOME_MALFORMED, "GET /server did not answer a server")
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Accept": "application/json",
+            "X-Postmark-Server-Token": self.config.credentials["server_token"],
+        }
+
     @provides("send")
     async def send_email(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
         email = await outgoing_email(payload)
@@ -182,10 +201,7 @@ class Postmark(MessagingAdapter):
             "POST",
             "/email",
             json=body,
-            headers={
-                "Accept": "application/json",
-                "X-Postmark-Server-Token": self.config.credentials["server_token"],
-            },
+            headers=self._headers(),
         )
         self.raise_for_server_error(response)
         if response.status_code == 401:

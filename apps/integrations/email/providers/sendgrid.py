@@ -178,6 +178,20 @@ class SendGrid(MessagingAdapter):
     required_credentials = ("api_key",)
     webhook = SendGridEventWebhook
 
+    async def health_probe(self) -> None:
+        """`GET /v3/scopes`: SendGrid answers and the key may still send mail."""
+        response = await self.send("GET", "/v3/scopes", headers=self._auth())
+        self.raise_for_server_error(response)
+        if response.status_code in (401, 403):
+            raise ProviderFault(OUTCOME_AUTH, f"HTTP {response.status_code}: the key is refused")
+        if response.status_code != 200:
+            raise ProviderFault(OUTCOME_HTTP_ERROR, f"HTTP {response.status_code}")
+        if "mail.send" not in self.json_of(response)["scopes"]:
+            raise ProviderFault(OUTCOME_AUTH, "the API key lacks the mail.send scope")
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.config.credentials['api_key']}"}
+
     @provides("send")
     async def send_email(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
         email = await outgoing_email(payload)
@@ -185,7 +199,7 @@ class SendGrid(MessagingAdapter):
             "POST",
             "/v3/mail/send",
             json=mail_send_body(email),
-            headers={"Authorization": f"Bearer {self.config.credentials['api_key']}"},
+            headers=self._auth(),
         )
         self.raise_for_server_error(response)
         if response.status_code == 202:

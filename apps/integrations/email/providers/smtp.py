@@ -93,7 +93,31 @@ class Smtp(MessagingAdapter):
         await asyncio.to_thread(self._deliver, server, email.sender.email, email.recipients, raw)
         return {"accepted": True, "message_id": message_id}
 
+    async def health_probe(self) -> None:
+        """Connect, say EHLO, STARTTLS and log in as a send would, then NOOP and QUIT."""
+        server = SmtpServer.from_url(self.config.base_url)
+        await asyncio.to_thread(self._probe, server)
+
+    def _probe(self, server: SmtpServer) -> None:
+        smtp = self._open(server)
+        try:
+            code, reply = smtp.noop()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False) from exc
+        finally:
+            _close(smtp)
+        if code != 250:
+            raise ProviderFault(OUTCOME_HTTP_ERROR, f"NOOP answered {_reply(code, reply)}")
+
     def _deliver(self, server: SmtpServer, sender: str, recipients: list[str], raw: bytes) -> None:
+        smtp = self._open(server)
+        try:
+            _send(smtp, sender, recipients, raw)
+        finally:
+            _close(smtp)
+
+    def _open(self, server: SmtpServer) -> smtplib.SMTP:
+        """A session ready for MAIL FROM: connected, TLS as configured, logged in if asked."""
         username = self.config.credentials.get("username", "")
         password = self.config.credentials.get("password", "")
         try:
@@ -101,23 +125,25 @@ class Smtp(MessagingAdapter):
         except (OSError, smtplib.SMTPException) as exc:
             raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False) from exc
         try:
-            try:
-                secure = server.implicit_tls or self._starttls(smtp, server)
-                if username:
-                    if not secure:
-                        raise ProviderFault(
-                            OUTCOME_MISCONFIGURED,
-                            "the server offers no STARTTLS: the password is not sent in clear",
-                            sent=False,
-                        )
-                    smtp.login(username, password)
-            except smtplib.SMTPAuthenticationError as exc:
-                raise ProviderFault(OUTCOME_AUTH, _describe(exc), sent=False) from exc
-            except (OSError, smtplib.SMTPException) as exc:
-                raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False) from exc
-            _send(smtp, sender, recipients, raw)
-        finally:
+            secure = server.implicit_tls or self._starttls(smtp, server)
+            if username:
+                if not secure:
+                    raise ProviderFault(
+                        OUTCOME_MISCONFIGURED,
+                        "the server offers no STARTTLS: the password is not sent in clear",
+                        sent=False,
+                    )
+                smtp.login(username, password)
+        except smtplib.SMTPAuthenticationError as exc:
             _close(smtp)
+            raise ProviderFault(OUTCOME_AUTH, _describe(exc), sent=False) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            _close(smtp)
+            raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False) from exc
+        except ProviderFault:
+            _close(smtp)
+            raise
+        return smtp
 
     def _connect(self, server: SmtpServer) -> smtplib.SMTP:
         timeout = self.config.timeout_s

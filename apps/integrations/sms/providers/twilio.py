@@ -153,6 +153,22 @@ class Twilio(MessagingAdapter):
     required_credentials = ("account_sid", "auth_token")
     webhook = TwilioStatusCallback
 
+    async def health_probe(self) -> None:
+        """`GET /2010-04-01/Accounts/{AccountSid}.json`: Twilio answers, the account is active."""
+        credentials = self.config.credentials
+        sid = credentials["account_sid"]
+        response = await self.send(
+            "GET",
+            f"/2010-04-01/Accounts/{quote(sid, safe='')}.json",
+            auth=(sid, credentials["auth_token"]),
+        )
+        self.raise_for_server_error(response)
+        if response.status_code in (401, 403, 404):
+            raise ProviderFault(OUTCOME_AUTH, f"HTTP {response.status_code}")
+        status = self.json_of(response)["status"]
+        if status != "active":
+            raise ProviderFault(OUTCOME_AUTH, f"the account is {status}")
+
     @provides("send")
     async def send_sms(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
         credentials = self.config.credentials

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from apps.catalog.providers import (
@@ -60,6 +61,22 @@ class Vonage(MessagingAdapter):
     default_timeout_ms = 5000
     credential_fields = ("api_key", "api_secret")
     required_credentials = ("api_key", "api_secret")
+
+    async def health_probe(self) -> None:
+        """`GET /account/get-balance`: Vonage answers, the key is good, there is credit."""
+        credentials = self.config.credentials
+        response = await self.send(
+            "GET",
+            "/account/get-balance",
+            params={"api_key": credentials["api_key"], "api_secret": credentials["api_secret"]},
+        )
+        self.raise_for_server_error(response)
+        if response.status_code in (401, 403):
+            raise ProviderFault(OUTCOME_AUTH, f"HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise ProviderFault(OUTCOME_HTTP_ERROR, f"HTTP {response.status_code}")
+        if Decimal(str(self.json_of(response)["value"])) <= 0:
+            raise ProviderFault(OUTCOME_QUOTA, "the account has no credit left")
 
     @provides("send")
     async def send_sms(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
