@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.catalog.models import Provider
 from apps.catalog.registry import registry
@@ -38,17 +38,29 @@ def record_sent_message(entry: LedgerEntry, data: dict[str, Any]) -> None:
     sent_message_record(entry=entry, message_id=str(data["message_id"]))
 
 
-def sent_message_record(*, entry: LedgerEntry, message_id: str) -> SentMessage:
+def sent_message_record(*, entry: LedgerEntry, message_id: str) -> SentMessage | None:
     """Link the provider's message id to the call's ledger row.
 
-    Events that arrived before the row was written (a fast provider) are linked now.
+    Events that arrived before the row was written (a fast provider) are linked now. It runs
+    in the ledger row's transaction: a clash (a provider repeating a message id) is logged,
+    never allowed to lose the row of a message that was sent.
     """
-    message = SentMessage.objects.create(
-        ledger_entry=entry,
-        service=entry.service,
-        provider=entry.provider,
-        message_id=message_id,
-    )
+    try:
+        with transaction.atomic():
+            message = SentMessage.objects.create(
+                ledger_entry=entry,
+                service=entry.service,
+                provider=entry.provider,
+                message_id=message_id,
+            )
+    except IntegrityError:
+        logger.error(
+            "%s reported message id %s again (request %s): not linked",
+            entry.provider,
+            message_id,
+            entry.request_id,
+        )
+        return None
     early = list(
         DeliveryEvent.objects.filter(
             provider=entry.provider, message_id=message_id, sent_message=None

@@ -11,6 +11,7 @@ import hmac
 import json
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 import respx
 from cryptography.hazmat.primitives import hashes, serialization
@@ -100,8 +101,6 @@ def sendgrid_events(*events: tuple[str, str, int]) -> bytes:
 
 @pytest.fixture
 def sendgrid_sent(api, caller, sendgrid_key):
-    import httpx
-
     return send_by(
         api,
         caller,
@@ -209,8 +208,6 @@ def mailgun_event(event_id: str, event: str, message_id: str, key: str = MAILGUN
 
 
 def mailgun_send(api, caller):
-    import httpx
-
     return send_by(
         api,
         caller,
@@ -294,8 +291,6 @@ def basic(username: str, password: str) -> dict:
 
 @pytest.fixture
 def postmark_sent(api, caller):
-    import httpx
-
     return send_by(
         api,
         caller,
@@ -330,8 +325,6 @@ def test_postmark_without_the_right_credentials_is_refused(api, postmark_sent, h
 
 @pytest.fixture
 def twilio_sent(api, caller):
-    import httpx
-
     return send_by(
         api,
         caller,
@@ -420,3 +413,40 @@ def test_a_webhook_without_a_configured_secret_is_503_so_the_vendor_retries(api,
 
     assert response.status_code == 503
     assert "webhook_public_key" in response.json()["detail"]
+
+
+def test_a_provider_repeating_a_message_id_never_costs_the_ledger_row(api, caller):
+    # given a provider that answers two sends with the same message id
+    first = send_by(
+        api,
+        caller,
+        "postmark",
+        POSTMARK_URL,
+        {"server_token": "pm"},
+        httpx.Response(200, json=POSTMARK_OK),
+        "/email",
+    )
+
+    # when
+    second = send_by(
+        api,
+        caller,
+        "postmark",
+        POSTMARK_URL,
+        {"server_token": "pm"},
+        httpx.Response(200, json=POSTMARK_OK),
+        "/email",
+    )
+
+    # then both calls are in the ledger; the message id stays with the first
+    assert first.pk != second.pk
+    assert SentMessage.objects.get().ledger_entry == first
+
+
+def test_the_openapi_document_has_the_webhook_and_the_messaging_methods(api):
+    document = api.get("/api/schema/?format=json").json()
+
+    assert "post" in document["paths"]["/api/v1/webhooks/{provider}/"]
+    for path in ("/api/v1/services/email/send/", "/api/v1/services/sms/send/"):
+        assert "post" in document["paths"][path]
+    assert "attachments" in document["components"]["schemas"]["EmailSendRequest"]["properties"]

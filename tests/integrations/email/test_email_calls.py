@@ -261,3 +261,12 @@ def test_the_meta_schema_describes_email_send(api, mailer):
         "body_plain_text",
     }
     assert set(send["response_schema"]["properties"]) == {"accepted", "message_id"}
+
+
+def test_at_most_50_recipients(api, mailer, sendgrid_then_postmark):
+    people = [{"email": f"r{i}@example.org"} for i in range(51)]
+
+    response = post(api, SEND, {**MESSAGE, "to": people[:40], "bcc": people[40:]}, mailer)
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["to"] == ["At most 50 recipients in to, cc and bcc together."]
