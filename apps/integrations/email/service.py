@@ -64,6 +64,8 @@ class AttachmentSerializer(ClosedSerializer):
     )
 
     def validate_content(self, value: str) -> str:
+        # MIME-style base64 wraps its lines: the vendors' JSON APIs want it unwrapped.
+        value = "".join(value.split())
         try:
             size = len(base64.b64decode(value, validate=True))
         except (binascii.Error, ValueError):

@@ -77,6 +77,21 @@ async def test_the_message_goes_to_mail_send_with_the_bearer_key(respx_mock, sen
     assert answer == {"accepted": True, "message_id": "HsJwG8EbRTaCRpyC0PDHKQ"}
 
 
+async def test_wrapped_base64_is_sent_unwrapped(respx_mock, sendgrid, call):
+    # given base64 wrapped at 76 characters, as MIME encoders write it
+    content = base64.encodebytes(b"x" * 200).decode()
+    assert "\n" in content
+    route = respx_mock.post(MAIL_SEND).respond(202, headers=SENDGRID_ACCEPTED_HEADERS)
+    attachment = {"name": "x.bin", "content_type": "application/octet-stream", "content": content}
+
+    # when
+    await call(sendgrid, "send", {**MESSAGE, "attachments": [attachment]})
+
+    # then
+    sent = json.loads(route.calls.last.request.content)["attachments"][0]["content"]
+    assert sent == base64.b64encode(b"x" * 200).decode()
+
+
 async def test_transform_css_inlines_the_style_rules(respx_mock, sendgrid, call):
     # given
     route = respx_mock.post(MAIL_SEND).respond(202, headers=SENDGRID_ACCEPTED_HEADERS)
