@@ -192,7 +192,15 @@ class ProviderAdapter:
         kwargs.setdefault("timeout", self.config.timeout_s)
         try:
             return await self.http.request(method, self.url(path), **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        except (
+            httpx.ConnectError,
+            httpx.ConnectTimeout,
+            httpx.PoolTimeout,
+            httpx.ProxyError,
+            httpx.UnsupportedProtocol,
+            httpx.LocalProtocolError,
+        ) as exc:
+            # Raised before the request could leave: any provider may be tried next.
             raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False) from exc
         except httpx.TimeoutException as exc:
             raise ProviderFault(OUTCOME_TIMEOUT, _describe(exc), sent=True) from exc

@@ -2,7 +2,8 @@
 
 Only provider faults fail over. A provider saying the input is invalid ends the call with
 422. A non-idempotent method (an email) never goes to a second provider after an attempt
-whose outcome is unknown (a timeout once the request was sent): the first may have sent it.
+whose outcome is unknown (a timeout, or a dropped connection, once the request was sent):
+the first may have sent it.
 
 Before the first attempt one round trip to the shared state reads every candidate's breaker
 (open, half-open, forced, cooling down after a 429) and latency and steps the weighted
@@ -214,7 +215,7 @@ async def _attempt(
             attempts.append(attempt)
             records.append(_record(offering, attempt, probe=probe, fault=fault))
             logger.warning("provider %s failed %s: %s", offering.provider.slug, route.key, fault)
-            if fault.sent and fault.outcome == OUTCOME_TIMEOUT and not route.spec.idempotent:
+            if fault.sent and fault.outcome in _NO_ANSWER and not route.spec.idempotent:
                 decision["stopped"] = "outcome unknown on a non-idempotent method"
                 decision["outcome"] = "unknown"  # it may have been served: reconcile by hand
                 break
@@ -226,6 +227,8 @@ async def _attempt(
             attempts.append(attempt)
             # Cut short by our own deadline: that says nothing about the provider.
             records.append(AttemptRecord(offering, breakers.NEUTRAL, OUTCOME_TIMEOUT, probe=probe))
+            if not route.spec.idempotent:
+                decision["outcome"] = "unknown"  # the request may have gone out
             raise CallFailed(
                 DeadlineExceeded(
                     f"{route.key} did not complete within {policy.deadline_ms} ms.",
@@ -263,6 +266,11 @@ async def _attempt(
         decision,
     )
 
+
+# Faults after the request went out with no answer back: the provider may have acted on it,
+# so a method that is not idempotent stops there (a reset connection is as unknown as a
+# timeout: an email may be queued before the server drops the line).
+_NO_ANSWER = {OUTCOME_TIMEOUT, OUTCOME_CONNECTION}
 
 # Outcomes whose latency is no measure of the provider's speed: nothing was answered.
 _NO_LATENCY = {OUTCOME_CONNECTION, OUTCOME_MISCONFIGURED, OUTCOME_ADAPTER_ERROR}
