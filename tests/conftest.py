@@ -1,11 +1,20 @@
 """Shared fixtures. Tests use the real PostgreSQL and Redis (see settings_test)."""
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from django.db import connections
+from django.conf import settings
+from django.db import connection, connections
 from django.test import Client
 
 from apps.accounts import authentication
@@ -76,3 +85,71 @@ def sandbox_only(db: None) -> Provider:
     provider.save()
     Offering.objects.filter(provider=provider).update(priority=1, cost=Decimal("0.0010"))
     return provider
+
+
+@pytest.fixture
+def live_gateway(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+    """The real ASGI application served by uvicorn (two worker processes), on this test's
+    database and Redis; yields its base URL, e.g. "http://127.0.0.1:41234".
+
+    For tests that need real concurrency: what the test commits (the fixture implies
+    django_db(transaction=True)) the server sees, and what the server writes the test reads.
+    Each server process keeps its own caches, dropped as usual when a version moves.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "gateway_project.settings_test",
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        "REDIS_URL": settings.REDIS_URL,
+        "DB_POOL_MIN_SIZE": "1",
+        "DB_POOL_MAX_SIZE": "10",
+    }
+    log = tmp_path / "uvicorn.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "gateway_project.asgi:application",
+                "--host=127.0.0.1",
+                f"--port={port}",
+                "--workers=2",
+                "--lifespan=off",
+                "--log-level=warning",
+                "--timeout-graceful-shutdown=5",
+            ],
+            cwd=Path(__file__).resolve().parents[1],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: its workers stop with it
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the gateway did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        print(log.read_text())  # shown with a failing test's report

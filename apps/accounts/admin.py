@@ -38,12 +38,12 @@ class ClientApiKeyInline(admin.TabularInline):
         return False
 
 
-# Everything a client row holds except its balance, which only moves through atomic
-# F() updates of the billing services: a full save would write back a stale balance.
+# Everything a client row holds except its balance and holds, which only move through
+# atomic F() updates of the billing services: a full save would write back stale figures.
 CLIENT_SETTINGS_FIELDS = [
     f.name
     for f in Client._meta.concrete_fields
-    if not f.primary_key and f.name not in {"balance", "created_at"}
+    if not f.primary_key and f.name not in {"balance", "held", "created_at"}
 ]
 
 

@@ -10,7 +10,12 @@ from apps.core.fields import CountryField, MoneyField, slug_validator
 
 
 class Client(models.Model):
-    """A paying party. It may spend while balance - price >= -credit_limit."""
+    """A paying party. A call may start while balance - held - price >= -credit_limit.
+
+    `balance` is the sum of the client's ledger entries and moves only in the transaction
+    that writes one; `held` is the price of its calls in flight (their credit holds). A
+    prepaid client has a credit limit of 0 and spends what it topped up.
+    """
 
     slug = models.SlugField(max_length=60, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=200)
@@ -21,7 +26,12 @@ class Client(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="How far below zero the balance may go.",
     )
-    balance = MoneyField(default=Decimal("0"), editable=False)
+    balance = MoneyField(
+        default=Decimal("0"), editable=False, help_text="The sum of the client's ledger entries."
+    )
+    held = MoneyField(
+        default=Decimal("0"), editable=False, help_text="Reserved for the client's calls in flight."
+    )
     is_active = models.BooleanField(default=True, help_text="Suspended clients get 403.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -31,6 +41,11 @@ class Client(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    @property
+    def available(self) -> Decimal:
+        """What the client may still spend: balance - held + credit_limit."""
+        return self.balance - self.held + self.credit_limit
 
 
 class ClientApiKey(AbstractAPIKey):

@@ -68,6 +68,16 @@ class Conflict(GatewayError):
     ledger_status = "rejected"
 
 
+class IdempotencyKeyInFlight(Conflict):
+    code, title = "idempotency-key-in-flight", "A call with this Idempotency-Key is still running"
+
+
+class IdempotencyKeyReused(GatewayError):
+    status, code = 422, "idempotency-key-reused"
+    title = "The Idempotency-Key was already used with another payload"
+    ledger_status = "rejected"
+
+
 class PayloadTooLarge(GatewayError):
     status, code, title = 413, "payload-too-large", "The request body is too large"
     ledger_status = "rejected"

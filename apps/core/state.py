@@ -130,3 +130,42 @@ def read_versions_sync(*names: str) -> tuple[int, ...]:
         except redis.RedisError:
             logger.warning("Redis unreachable: using this process's cached versions")
     return tuple(_memory.get(key, 0) for key in keys)
+
+
+_async_blocking_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def async_blocking_client() -> aredis.Redis:
+    """Like async_client, but a burst that uses every pooled connection waits (up to 2 s)
+    for one to come free instead of failing at once with MaxConnectionsError.
+
+    For counters that must not be skipped under load: rate limits, free-call allowances.
+    """
+    loop = asyncio.get_running_loop()
+    client = _async_blocking_clients.get(loop)
+    if client is None:
+        pool = aredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL,
+            max_connections=100,
+            timeout=2.0,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
+        )
+        client = aredis.Redis(connection_pool=pool)
+        _async_blocking_clients[loop] = client
+    return client
+
+
+async def read_versions_waiting(*names: str) -> tuple[int, ...]:
+    """read_versions on the waiting pool (async_blocking_client): a burst of calls in one
+    process waits for a connection instead of reading version 0 and rebuilding its caches."""
+    keys = [KEY_PREFIX + name for name in names]
+    if uses_redis():
+        try:
+            values = await async_blocking_client().mget(keys)
+            return tuple(int(v) if v is not None else 0 for v in values)
+        except (TimeoutError, redis.RedisError, OSError):
+            logger.warning("Redis unreachable: using this process's cached versions")
+    return tuple(_memory.get(key, 0) for key in keys)

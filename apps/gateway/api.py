@@ -43,6 +43,9 @@ async def call_method(request: HttpRequest, service: str, method: str) -> HttpRe
             source_ip=request.META.get("REMOTE_ADDR"),
         )
     )
+    if result.request_id is not None:
+        # An idempotent replay answers with the first call's request id, header included.
+        request.request_id = result.request_id  # type: ignore[attr-defined]
     response = HttpResponse(result.render(), status=result.status, content_type=result.content_type)
     for name, value in result.headers.items():
         response[name] = value

@@ -1,7 +1,10 @@
 """The call pipeline: one path for every way a call arrives (HTTP now; async, ws, mq later).
 
-authenticate -> resolve method -> validate payload -> price and credit hold
--> route (strategy, failover) -> settle: ledger row and charge commit together
+authenticate -> resolve method -> price (plan, country, negotiated deal)
+-> rate limits and free calls (one Redis round trip) -> validate payload
+-> idempotency (only with an Idempotency-Key) -> credit hold -> response cache (cacheable
+methods with a TTL) -> route (strategy, failover) -> settle: the ledger row, the charge,
+the release of the hold and the stored idempotent answer commit together
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +25,19 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from apps.accounts.authentication import Principal, authenticate_headers
 from apps.accounts.signals import PRINCIPALS_VERSION
-from apps.billing.services import credit_hold
+from apps.billing.idempotency import (
+    LEASE_MARGIN,
+    Replay,
+    idempotency_begin,
+    idempotency_complete,
+    idempotency_key_from,
+    idempotency_release,
+    payload_fingerprint,
+)
+from apps.billing.models import TOTAL_SCOPE
+from apps.billing.pricebook import PriceBook
+from apps.billing.ratelimits import FreeAllowance, free_call_release, month_start, rate_admit
+from apps.billing.services import HeldCredit, credit_hold
 from apps.catalog.providers import CallContext
 from apps.catalog.services import CATALOG_VERSION
 from apps.core import state
@@ -31,12 +47,20 @@ from apps.core.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    RateLimited,
     ValidationFailed,
 )
 from apps.core.money import ZERO, money_str
 from apps.core.problems import flatten_validation_errors, problem_body
+from apps.gateway.cache import (
+    CachedAnswer,
+    response_cache_get,
+    response_cache_key,
+    response_cache_put,
+)
 from apps.gateway.snapshot import Snapshot, current_snapshot
 from apps.ledger.models import LedgerEntry
+from apps.ledger.selectors import ledger_free_calls_used
 from apps.ledger.services import ledger_record_call
 from apps.routing.executor import CallFailed, CallOutcome, execute
 from apps.routing.routes import MethodRoute
@@ -65,6 +89,8 @@ class GatewayResponse:
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    # Set on an idempotent replay: the request id of the first call, which it answers with.
+    request_id: str | None = None
 
     def render(self) -> bytes:
         return json.dumps(self.body, cls=DjangoJSONEncoder).encode()
@@ -79,29 +105,34 @@ class _Call:
     principal: Principal | None = None
     route: MethodRoute | None = None
     country: str = ""
-    price: Decimal = ZERO
-    held: Decimal = ZERO
+    price: Decimal = ZERO  # what the call is charged if it is billable (0 for a free call)
+    hold: HeldCredit | None = None
+    free: FreeAllowance | None = None  # set when the call took one of the month's free calls
+    rate_headers: dict[str, str] = field(default_factory=dict)
+    idempotency_id: int | None = None
 
 
 async def handle_call(request: GatewayRequest) -> GatewayResponse:
     call = _Call(request=request, started=time.monotonic())
     try:
-        return await _run(call)
+        response = await _run(call)
     except GatewayError as error:
+        response = _error_response(call, error)
         if call.principal is not None:
-            await _record(call, error=error)
-        return _error_response(call, error)
+            await _record(call, response, error=error)
     except Exception:
         logger.exception("call %s failed inside the gateway", request.request_id)
         internal = GatewayError("The gateway failed to handle this call.")
+        response = _error_response(call, internal)
         if call.principal is not None:
-            await _record(call, error=internal)
-        return _error_response(call, internal)
+            await _record(call, response, error=internal)
+    response.headers.update(call.rate_headers)
+    return response
 
 
 async def _run(call: _Call) -> GatewayResponse:
     request = call.request
-    catalog_version, principals_version = await state.read_versions(
+    catalog_version, principals_version = await state.read_versions_waiting(
         CATALOG_VERSION, PRINCIPALS_VERSION
     )
     call.principal = principal = await authenticate_headers(
@@ -109,19 +140,57 @@ async def _run(call: _Call) -> GatewayResponse:
     )
     snapshot = await current_snapshot(catalog_version)
     call.route = route = _resolve(snapshot, request.service, request.method)
-    payload = _validate(route, request.body)
-
-    price = snapshot.price(principal.plan_id, route.key)
+    call.country = _requester_country(principal, request.headers)
+    pricing = snapshot.pricing
+    price = pricing.price(
+        plan_id=principal.plan_id,
+        client_id=principal.client_id,
+        method=route.key,
+        country=call.country,
+    )
     if price is None:
         raise PermissionDenied(f"The plan of {principal.client_slug} does not include {route.key}.")
-    call.price = price
-    call.country = _requester_country(principal, request.headers)
 
-    if not await sync_to_async(credit_hold)(client_id=principal.client_id, amount=price):
-        raise CreditLimitExceeded(
-            f"Charging {money_str(price)} would exceed the credit limit of {principal.client_slug}."
+    await _admit(call, pricing)
+    payload = _validate(route, request.body)
+    key = idempotency_key_from(request.headers)
+    if key is not None:
+        begun = await sync_to_async(idempotency_begin)(
+            client_id=principal.client_id,
+            method=route.key,
+            key=key,
+            payload_hash=payload_fingerprint(payload),
+            request_id=request.request_id,
+            lease=timedelta(milliseconds=route.policy.deadline_ms) + LEASE_MARGIN,
         )
-    call.held = price
+        if isinstance(begun, Replay):
+            if call.free is not None:
+                await free_call_release(call.free)
+            return _replay_response(begun)
+        call.idempotency_id = begun
+
+    call.price = ZERO if call.free is not None else price
+    if call.price > 0:
+        call.hold = await sync_to_async(credit_hold)(
+            client_id=principal.client_id,
+            amount=call.price,
+            request_id=request.request_id,
+            method=route.key,
+        )
+        if call.hold is None:
+            raise CreditLimitExceeded(
+                f"Charging {money_str(call.price)} would exceed the credit limit of "
+                f"{principal.client_slug}."
+            )
+
+    cache_ttl = route.policy.cache_ttl_s if route.spec.cacheable else None
+    cache_key = response_cache_key(route.key, payload) if cache_ttl else None
+    if cache_key is not None:
+        cached = await response_cache_get(cache_key)
+        if cached is not None:
+            response = _success_response(call, cached.data, cached.provider, cache="HIT")
+            await _record(call, response, cached=cached)
+            return response
 
     context = CallContext(
         request_id=request.request_id,
@@ -132,23 +201,25 @@ async def _run(call: _Call) -> GatewayResponse:
     try:
         outcome = await execute(route=route, payload=payload, context=context)
     except CallFailed as failed:
-        charged = price if snapshot.charge_failed_calls.get(principal.plan_id) else ZERO
-        await _record(call, error=failed.error, failed=failed, charged=charged)
         assert isinstance(failed.error, GatewayError)
-        return _error_response(call, failed.error)
+        response = _error_response(call, failed.error)
+        await _record(
+            call,
+            response,
+            error=failed.error,
+            failed=failed,
+            billable=pricing.charge_failed_calls.get(principal.plan_id, False),
+        )
+        return response
 
-    await _record(call, outcome=outcome, charged=price)
-    return GatewayResponse(
-        status=route.spec.success_status,
-        body={
-            "request_id": request.request_id,
-            "service": route.spec.service,
-            "method": route.spec.name,
-            "status": "succeeded",
-            "data": outcome.data,
-        },
-        headers={"X-Provider": outcome.offering.provider.slug, "X-Price": money_str(price)},
+    provider = outcome.offering.provider.slug
+    response = _success_response(
+        call, outcome.data, provider, cache="MISS" if cache_key is not None else None
     )
+    await _record(call, response, outcome=outcome)
+    if cache_key is not None and cache_ttl:
+        await response_cache_put(cache_key, data=outcome.data, provider=provider, ttl_s=cache_ttl)
+    return response
 
 
 def _resolve(snapshot: Snapshot, service: str, method: str) -> MethodRoute:
@@ -156,6 +227,40 @@ def _resolve(snapshot: Snapshot, service: str, method: str) -> MethodRoute:
     if route is None:
         raise NotFound(f"There is no enabled method {service}.{method}.")
     return route
+
+
+async def _admit(call: _Call, pricing: PriceBook) -> None:
+    """Count the call against the client's rate limits; take a free call if one is left."""
+    assert call.principal is not None and call.route is not None
+    principal, method = call.principal, call.route.key
+    limits = pricing.limits(plan_id=principal.plan_id, client_id=principal.client_id, method=method)
+    allowance = pricing.free_allowance(plan_id=principal.plan_id, method=method)
+    free = (
+        FreeAllowance(principal.client_id, method, allowance, month_start()) if allowance else None
+    )
+    if not limits and free is None:
+        return
+    admission = await rate_admit(
+        client_id=principal.client_id, limits=limits, free=free, seed_free=_free_calls_used
+    )
+    call.rate_headers = admission.headers()
+    if not admission.allowed:
+        window = admission.windows[0]
+        scope = window.limit.scope
+        over = "in total" if scope == TOTAL_SCOPE else f"to {scope}"
+        raise RateLimited(
+            f"{principal.client_slug} may make {window.limit} calls {over}; "
+            f"retry in {window.reset_s} s.",
+            headers={"Retry-After": str(window.reset_s)},
+        )
+    if admission.free_call:
+        call.free = free
+
+
+async def _free_calls_used(free: FreeAllowance) -> int:
+    return await sync_to_async(ledger_free_calls_used)(
+        client_id=free.client_id, method=free.method, since=free.month_start
+    )
 
 
 def _validate(route: MethodRoute, body: bytes) -> dict[str, Any]:
@@ -189,38 +294,65 @@ def _requester_country(principal: Principal, headers: Mapping[str, str]) -> str:
 
 async def _record(
     call: _Call,
+    response: GatewayResponse,
     *,
     outcome: CallOutcome | None = None,
+    cached: CachedAnswer | None = None,
     error: Exception | None = None,
     failed: CallFailed | None = None,
-    charged: Decimal = ZERO,
+    billable: bool | None = None,
 ) -> None:
+    """Write the call's ledger row, charge it if billable, store its idempotent answer.
+
+    A call is billable when it was served (by a provider or the cache), or when it failed
+    and the plan charges failed calls. A free call that turns out not billable is given back.
+    """
     assert call.principal is not None
-    request, principal = call.request, call.principal
-    service, _, method = (call.route.key if call.route else "").partition(".")
+    request, principal, route = call.request, call.principal, call.route
+    service, _, method = (route.key if route else "").partition(".")
+    served = outcome is not None or cached is not None
+    billable = served if billable is None else billable
+    hooks: list[Any] = []
     status: str
-    after = None
     if outcome is not None:
-        assert call.route is not None
-        status, http_status = LedgerEntry.Status.SUCCEEDED, call.route.spec.success_status
-        hook, data = call.route.spec.on_recorded, outcome.data
-        if hook is not None:
-
-            def after(entry: LedgerEntry) -> None:
-                hook(entry, data)
-
+        assert route is not None
+        status = LedgerEntry.Status.SUCCEEDED
         provider, cost = outcome.offering.provider.slug, outcome.cost
         attempts, decision = [a.as_dict() for a in outcome.attempts], outcome.decision
+        if route.spec.on_recorded is not None:
+            hook, data = route.spec.on_recorded, outcome.data
+            hooks.append(lambda entry: hook(entry, data))
+    elif cached is not None:
+        status, provider, cost, attempts = LedgerEntry.Status.SUCCEEDED, "", ZERO, []
+        stored_at = datetime.fromtimestamp(cached.stored_at, tz=UTC).isoformat()
+        decision = {"cache": "hit", "origin": cached.provider, "stored_at": stored_at}
     else:
         assert isinstance(error, GatewayError)
-        status, http_status = error.ledger_status, error.status
-        provider, cost = "", ZERO
+        status, provider, cost = error.ledger_status, "", ZERO
         attempts = [a.as_dict() for a in failed.attempts] if failed else []
         decision = failed.decision if failed else {}
+
+    if call.idempotency_id is not None:
+        record_id = call.idempotency_id
+        # Keep the answer whenever something happened: served, charged, or a provider tried.
+        if served or billable or attempts:
+            stored = {k: v for k, v in response.headers.items() if k != "Retry-After"}
+            hooks.append(
+                lambda entry: idempotency_complete(
+                    record_id=record_id, status=response.status, body=response.body, headers=stored
+                )
+            )
+        else:
+            hooks.append(lambda entry: idempotency_release(record_id=record_id))
+
+    def after(entry: LedgerEntry) -> None:
+        for hook_ in hooks:
+            hook_(entry)
+
     try:
         await sync_to_async(ledger_record_call)(
-            held=call.held,
-            after=after,
+            hold=call.hold,
+            after=after if hooks else None,
             request_id=request.request_id,
             client_id=principal.client_id,
             api_key_id=principal.key_id,
@@ -228,12 +360,14 @@ async def _record(
             method=(method or request.method)[:50],
             provider=provider,
             status=status,
-            http_status=http_status,
+            http_status=response.status,
             error_type=error.code if isinstance(error, GatewayError) else "",
             error_detail=str(error.detail) if isinstance(error, GatewayError) else "",
             cost=cost,
-            price=charged,
+            price=call.price if billable else ZERO,
             currency=settings.ACCOUNTING_CURRENCY,
+            cached=cached is not None,
+            free_call=call.free is not None and billable,
             attempts=attempts,
             routing=decision,
             latency_ms=int((time.monotonic() - call.started) * 1000),
@@ -245,6 +379,42 @@ async def _record(
         # The hold stays taken: money is never released without its ledger row.
         logger.exception("could not record the ledger row of %s", request.request_id)
         raise
+    call.hold = None  # settled: a second record (after a failure above) must not reuse it
+    if call.free is not None and not billable:
+        await free_call_release(call.free)
+    call.free = None
+
+
+def _success_response(
+    call: _Call, data: dict[str, Any], provider: str, *, cache: str | None
+) -> GatewayResponse:
+    assert call.route is not None
+    spec = call.route.spec
+    headers = {"X-Provider": provider, "X-Price": money_str(call.price)}
+    if cache is not None:
+        headers["X-Cache"] = cache
+    return GatewayResponse(
+        status=spec.success_status,
+        body={
+            "request_id": call.request.request_id,
+            "service": spec.service,
+            "method": spec.name,
+            "status": "succeeded",
+            "data": data,
+        },
+        headers=headers,
+    )
+
+
+def _replay_response(replay: Replay) -> GatewayResponse:
+    error = replay.body.get("type") is not None and replay.status >= 400
+    return GatewayResponse(
+        status=replay.status,
+        body=replay.body,
+        headers={**replay.headers, "Idempotent-Replayed": "true"},
+        content_type="application/problem+json" if error else "application/json",
+        request_id=replay.request_id,
+    )
 
 
 def _error_response(call: _Call, error: GatewayError) -> GatewayResponse:

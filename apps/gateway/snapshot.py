@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 
-from apps.billing.models import Plan, Price
+from apps.billing.pricebook import PriceBook, build_price_book
 from apps.catalog.models import Method, Offering, OfferingCountryCost
 from apps.catalog.providers import ProviderConfig
 from apps.catalog.registry import registry
@@ -26,11 +26,7 @@ from apps.routing.routes import BreakerPolicy, MethodRoute, OfferingRoute, Routi
 class Snapshot:
     version: int
     methods: dict[str, MethodRoute]
-    prices: dict[tuple[int, str], Decimal]
-    charge_failed_calls: dict[int, bool]
-
-    def price(self, plan_id: int, method_key: str) -> Decimal | None:
-        return self.prices.get((plan_id, method_key))
+    pricing: PriceBook  # prices, free calls, rate limits (apps.billing.pricebook)
 
 
 def build_snapshot(version: int) -> Snapshot:
@@ -100,16 +96,7 @@ def build_snapshot(version: int) -> Snapshot:
             offerings=tuple(offerings_by_method.get(method.pk, ())),
         )
 
-    prices = {
-        (plan_id, f"{service}.{method}"): price
-        for plan_id, service, method, price in Price.objects.values_list(
-            "plan_id", "method__service__slug", "method__slug", "price"
-        )
-    }
-    charge_failed = dict(Plan.objects.values_list("id", "charge_failed_calls"))
-    return Snapshot(
-        version=version, methods=methods, prices=prices, charge_failed_calls=charge_failed
-    )
+    return Snapshot(version=version, methods=methods, pricing=build_price_book())
 
 
 _lock = threading.Lock()

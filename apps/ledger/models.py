@@ -1,14 +1,45 @@
-"""One row per call: who called what, who served it, what it cost us and what we charged."""
+"""The ledger: one row per call, and one per top-up, refund or adjustment.
 
+Every row says what it moved the client's balance by (`amount`), so a client's balance is
+always the sum of its rows. Rows are never changed or deleted: a mistake is corrected by a
+reversing row that names the row it reverses, why, and which staff user made it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from apps.core.fields import MoneyField
 
 
+class LedgerIsAppendOnly(Exception):
+    """A ledger row was about to be changed or deleted; book a reversing entry instead."""
+
+
+class LedgerEntryQuerySet(models.QuerySet["LedgerEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise LedgerIsAppendOnly("Ledger rows cannot be updated; book a reversing entry.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise LedgerIsAppendOnly("Ledger rows cannot be deleted; book a reversing entry.")
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        raise LedgerIsAppendOnly("Ledger rows cannot be updated; book a reversing entry.")
+
+    def update_or_create(self, *args: Any, **kwargs: Any) -> Any:
+        raise LedgerIsAppendOnly("Ledger rows cannot be updated; book a reversing entry.")
+
+
 class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
-        CHARGE = "charge", "Charge"
+        CHARGE = "charge", "Charge"  # a call: amount is -price
+        REFUND = "refund", "Refund"  # reverses a charge: +price
+        TOPUP = "topup", "Top-up"  # money received: +
+        ADJUSTMENT = "adjustment", "Adjustment"  # a correction either way: ±
 
     class Status(models.TextChoices):
         SUCCEEDED = "succeeded", "Succeeded"
@@ -21,6 +52,7 @@ class LedgerEntry(models.Model):
         WS = "ws", "WebSocket"
         MQ = "mq", "Message queue"
         WEBHOOK = "webhook", "Webhook"
+        STAFF = "staff", "Staff booking"
 
     id = models.BigAutoField(primary_key=True)
     request_id = models.CharField(max_length=128, db_index=True)
@@ -28,31 +60,60 @@ class LedgerEntry(models.Model):
     client = models.ForeignKey(
         "accounts.Client", on_delete=models.PROTECT, related_name="ledger_entries"
     )
+    # A key that made calls cannot be deleted (revoke it): its rows keep pointing at it.
     api_key = models.ForeignKey(
         "accounts.ClientApiKey",
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="ledger_entries",
     )
     # Slugs, not foreign keys: the ledger keeps what was true at the time of the call.
-    service = models.CharField(max_length=50)
-    method = models.CharField(max_length=50)
+    service = models.CharField(max_length=50, blank=True)
+    method = models.CharField(max_length=50, blank=True)
     provider = models.CharField(max_length=50, blank=True, help_text="The provider that served.")
     status = models.CharField(max_length=20, choices=Status.choices)
-    http_status = models.PositiveSmallIntegerField()
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     error_type = models.CharField(max_length=60, blank=True)
     error_detail = models.TextField(blank=True)
-    cost = MoneyField(help_text="What the serving provider costs us for this call.")
-    price = MoneyField(help_text="What the client was charged.")
+    cost = MoneyField(default=0, help_text="What the serving provider costs us for this call.")
+    price = MoneyField(default=0, help_text="What the client was charged for this call.")
+    amount = MoneyField(
+        default=0,
+        help_text="What this row moved the balance by: a charge -price, a refund or top-up +, "
+        "an adjustment either way.",
+    )
     currency = models.CharField(max_length=3)
+    cached = models.BooleanField(default=False, help_text="Answered from the response cache.")
+    free_call = models.BooleanField(
+        default=False, help_text="One of the plan's free calls of the month."
+    )
     attempts = models.JSONField(default=list, blank=True)
     routing = models.JSONField(default=dict, blank=True, help_text="The routing decision.")
-    latency_ms = models.PositiveIntegerField()
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.HTTP)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="The requester's country.")
+    reverses = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
+        help_text="The row this one corrects.",
+    )
+    reason = models.TextField(blank=True, help_text="Why a staff user booked this row.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The staff user who booked this row.",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = LedgerEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name = "ledger entry"
@@ -62,9 +123,20 @@ class LedgerEntry(models.Model):
             models.Index(fields=["client", "created_at"], name="ledger_client_time"),
             models.Index(fields=["provider", "created_at"], name="ledger_provider_time"),
         ]
+        permissions = [("book_ledgerentry", "Can book top-ups, refunds and adjustments")]
 
     def __str__(self) -> str:
-        return f"{self.request_id} {self.service}.{self.method} {self.status}"
+        if self.kind == self.Kind.CHARGE:
+            return f"{self.request_id} {self.service}.{self.method} {self.status}"
+        return f"{self.request_id} {self.get_kind_display()} {self.amount}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise LedgerIsAppendOnly("Ledger rows cannot be updated; book a reversing entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise LedgerIsAppendOnly("Ledger rows cannot be deleted; book a reversing entry.")
 
     @property
     def margin(self):  # type: ignore[no-untyped-def]

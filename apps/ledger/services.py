@@ -1,28 +1,172 @@
-"""Recording calls in the ledger."""
+"""Writing the ledger: the row of each call, and the rows staff book (top-ups, refunds,
+adjustments). Every write moves the client's balance by the row's amount in the same
+transaction, so the balance is always the sum of the client's rows.
+"""
 
+from __future__ import annotations
+
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 
-from apps.billing.services import credit_release
+from apps.accounts.models import Client
+from apps.billing.models import CreditHold
+from apps.billing.services import HeldCredit, credit_settle
+from apps.core.money import to_money
 from apps.ledger.models import LedgerEntry
+
+
+class BookingRefused(Exception):
+    """A booking that would not make sense (zero amount, no reason, a second reversal...)."""
 
 
 @transaction.atomic
 def ledger_record_call(
-    *, held: Decimal, after: Callable[[LedgerEntry], None] | None = None, **fields: Any
+    *,
+    hold: HeldCredit | None,
+    after: Callable[[LedgerEntry], None] | None = None,
+    **fields: Any,
 ) -> LedgerEntry:
-    """Write the call's row and release whatever part of the hold was not charged.
+    """Write a call's row, charge its price and drop its credit hold, all in one transaction.
 
-    Both commit together: the balance never moves without the row that explains it.
-    `after` runs in the same transaction (a service recording state about its call).
+    `after` runs in the same transaction (a service recording state about its call, the
+    stored answer of an idempotent call).
     """
-    entry = LedgerEntry.objects.create(**fields)
-    unused = held - entry.price
-    if unused > 0:
-        credit_release(client_id=entry.client_id, amount=unused)
+    entry = LedgerEntry.objects.create(
+        kind=LedgerEntry.Kind.CHARGE, amount=-fields["price"], **fields
+    )
+    credit_settle(client_id=entry.client_id, amount=entry.amount, hold=hold)
     if after is not None:
         after(entry)
+    return entry
+
+
+def _book(
+    *,
+    client: Client,
+    kind: str,
+    amount: Decimal,
+    reason: str,
+    staff_user: User | None,
+    reverses: LedgerEntry | None = None,
+) -> LedgerEntry:
+    if not reason.strip():
+        raise BookingRefused("A booking needs a reason.")
+    entry = LedgerEntry.objects.create(
+        request_id=f"booking-{uuid.uuid4()}",
+        kind=kind,
+        client=client,
+        status=LedgerEntry.Status.SUCCEEDED,
+        amount=amount,
+        currency=settings.ACCOUNTING_CURRENCY,
+        channel=LedgerEntry.Channel.STAFF,
+        reason=reason.strip(),
+        created_by=staff_user,
+        reverses=reverses,
+        service=reverses.service if reverses else "",
+        method=reverses.method if reverses else "",
+    )
+    credit_settle(client_id=client.pk, amount=amount, hold=None)
+    return entry
+
+
+@transaction.atomic
+def ledger_topup(
+    *, client: Client, amount: Decimal, reason: str, staff_user: User | None
+) -> LedgerEntry:
+    """Money received from the client: the balance goes up by `amount`."""
+    amount = to_money(amount)
+    if amount <= 0:
+        raise BookingRefused("A top-up must be a positive amount.")
+    return _book(
+        client=client,
+        kind=LedgerEntry.Kind.TOPUP,
+        amount=amount,
+        reason=reason,
+        staff_user=staff_user,
+    )
+
+
+@transaction.atomic
+def ledger_adjust(
+    *, client: Client, amount: Decimal, reason: str, staff_user: User | None
+) -> LedgerEntry:
+    """A correction either way (a goodwill credit is positive, a missed fee negative)."""
+    amount = to_money(amount)
+    if amount == 0:
+        raise BookingRefused("An adjustment of zero changes nothing.")
+    return _book(
+        client=client,
+        kind=LedgerEntry.Kind.ADJUSTMENT,
+        amount=amount,
+        reason=reason,
+        staff_user=staff_user,
+    )
+
+
+@transaction.atomic
+def ledger_reverse(*, entry: LedgerEntry, reason: str, staff_user: User | None) -> LedgerEntry:
+    """Book the row that undoes `entry`: a refund of a charged call, else an adjustment.
+
+    A row is reversed at most once (the database refuses a second reversal of the same row).
+    """
+    if entry.amount == 0:
+        raise BookingRefused(f"Row {entry.request_id} moved no money; there is nothing to reverse.")
+    if entry.reverses_id is not None:
+        raise BookingRefused(
+            f"Row {entry.request_id} is itself a reversal; book an adjustment instead."
+        )
+    if LedgerEntry.objects.filter(reverses=entry).exists():
+        raise BookingRefused(f"Row {entry.request_id} has already been reversed.")
+    kind = (
+        LedgerEntry.Kind.REFUND
+        if entry.kind == LedgerEntry.Kind.CHARGE
+        else (LedgerEntry.Kind.ADJUSTMENT)
+    )
+    return _book(
+        client=entry.client,
+        kind=kind,
+        amount=-entry.amount,
+        reason=reason,
+        staff_user=staff_user,
+        reverses=entry,
+    )
+
+
+@transaction.atomic
+def credit_hold_release_dangling(*, hold: CreditHold) -> LedgerEntry | None:
+    """Release the hold of a call whose process died, recording the call as interrupted.
+
+    The call's outcome is unknown and it is not charged; its row (status failed, error type
+    `interrupted`, amount 0) explains where the hold went. None if the hold is gone already.
+    """
+    locked = CreditHold.objects.select_for_update().filter(pk=hold.pk).first()
+    if locked is None:
+        return None
+    service, _, method = locked.method.partition(".")
+    entry = LedgerEntry.objects.create(
+        request_id=locked.request_id,
+        kind=LedgerEntry.Kind.CHARGE,
+        client_id=locked.client_id,
+        service=service,
+        method=method,
+        status=LedgerEntry.Status.FAILED,
+        error_type="interrupted",
+        error_detail=(
+            f"The process handling this call stopped before recording it; its hold of "
+            f"{locked.amount} taken at {locked.created_at.isoformat()} was released unbilled."
+        ),
+        amount=Decimal("0"),
+        currency=settings.ACCOUNTING_CURRENCY,
+    )
+    credit_settle(
+        client_id=locked.client_id,
+        amount=Decimal("0"),
+        hold=HeldCredit(id=locked.pk, amount=locked.amount),
+    )
     return entry

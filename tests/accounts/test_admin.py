@@ -12,6 +12,7 @@ from rest_framework_api_key.models import APIKey
 from apps.accounts import admin as accounts_admin
 from apps.accounts.models import Client, ClientApiKey
 from apps.billing.services import credit_hold
+from apps.ledger.services import ledger_topup
 from tests import factories
 from tests.catalog.test_admin import admin_form_data
 
@@ -130,12 +131,15 @@ def test_suspend_and_reactivate_actions(admin_client: HttpClient, invalidations:
 
 
 def test_saving_a_client_never_writes_back_a_stale_balance(admin_client: HttpClient) -> None:
-    # given: the form was loaded, then a call took money from the balance
+    # given: the form was loaded, then a top-up was booked and a call took a hold
     client = factories.ClientFactory(credit_limit=Decimal("10.0000"))
     url = reverse("admin:accounts_client_change", args=[client.pk])
     data = admin_form_data(admin_client.get(url))
     data["credit_limit"] = "20.0000"
-    assert credit_hold(client_id=client.pk, amount=Decimal("1.5000"))
+    ledger_topup(client=client, amount=Decimal("5.0000"), reason="wire", staff_user=None)
+    assert credit_hold(
+        client_id=client.pk, amount=Decimal("1.5000"), request_id="r1", method="currency.convert"
+    )
 
     # when
     response = admin_client.post(url, data)
@@ -144,7 +148,7 @@ def test_saving_a_client_never_writes_back_a_stale_balance(admin_client: HttpCli
     assert response.status_code == 302
     client.refresh_from_db()
     assert client.credit_limit == Decimal("20.0000")
-    assert client.balance == Decimal("-1.5000")
+    assert (client.balance, client.held) == (Decimal("5.0000"), Decimal("1.5000"))
 
 
 def test_balance_is_read_only(admin_client: HttpClient) -> None:
