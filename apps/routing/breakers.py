@@ -148,18 +148,23 @@ end
 local order = {}
 if rotate and #available > 0 then
   local rkey = KEYS[n + 1]
+  local ids = {}
+  for j, i in ipairs(available) do ids[j] = ARGV[3 + (i - 1) * 4 + 1] end
+  local stored = redis.call('HMGET', rkey, unpack(ids))
   local current, total, best = {}, 0, nil
-  for _, i in ipairs(available) do
-    local a = 3 + (i - 1) * 4
-    local w = tonumber(ARGV[a + 2])
-    current[i] = (tonumber(redis.call('HGET', rkey, ARGV[a + 1])) or 0) + w
+  for j, i in ipairs(available) do
+    local w = tonumber(ARGV[3 + (i - 1) * 4 + 2])
+    current[i] = (tonumber(stored[j]) or 0) + w
     total = total + w
     if best == nil or current[i] > current[best] then best = i end
   end
   current[best] = current[best] - total
-  for _, i in ipairs(available) do
-    redis.call('HSET', rkey, ARGV[3 + (i - 1) * 4 + 1], tostring(current[i]))
+  local updates = {}
+  for j, i in ipairs(available) do
+    updates[#updates + 1] = ids[j]
+    updates[#updates + 1] = tostring(current[i])
   end
+  redis.call('HSET', rkey, unpack(updates))
   local rest = {}
   for _, i in ipairs(available) do
     if i ~= best then rest[#rest + 1] = i end
@@ -231,10 +236,16 @@ for i = 1, m do
         if opened > 0 then
           if probe then redis.call('HSET', key, 'opened_at', tostring(now)) end
         else
-          local calls, faults = 0, 0
+          local names = {}
           for b = bucket - buckets + 1, bucket do
-            calls = calls + (tonumber(redis.call('HGET', key, 'n:' .. b)) or 0)
-            faults = faults + (tonumber(redis.call('HGET', key, 'f:' .. b)) or 0)
+            names[#names + 1] = 'n:' .. b
+            names[#names + 1] = 'f:' .. b
+          end
+          local counts = redis.call('HMGET', key, unpack(names))
+          local calls, faults = 0, 0
+          for j = 1, #counts, 2 do
+            calls = calls + (tonumber(counts[j]) or 0)
+            faults = faults + (tonumber(counts[j + 1]) or 0)
           end
           local rate_over = faults * 100 >= tonumber(ARGV[a + 8]) * calls
           if fails >= tonumber(ARGV[a + 7]) or (calls >= tonumber(ARGV[a + 10]) and rate_over) then
