@@ -14,6 +14,7 @@ The rest of the gateway sees only this interface.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -230,11 +231,13 @@ class ProviderAdapter:
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The response's Retry-After in seconds; None when absent or not a finite number."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     except ValueError:
         from email.utils import parsedate_to_datetime
 

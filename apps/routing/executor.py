@@ -272,6 +272,10 @@ async def _attempt(
 # timeout: an email may be queued before the server drops the line).
 _NO_ANSWER = {OUTCOME_TIMEOUT, OUTCOME_CONNECTION}
 
+# The longest a provider's Retry-After may keep it out of rotation: a vendor asking for a day
+# is tried once an hour (and cools down again), and a mistaken header costs an hour at most.
+MAX_COOLDOWN_S = 3600
+
 # Outcomes whose latency is no measure of the provider's speed: nothing was answered.
 _NO_LATENCY = {OUTCOME_CONNECTION, OUTCOME_MISCONFIGURED, OUTCOME_ADAPTER_ERROR}
 
@@ -280,9 +284,10 @@ def _record(
     offering: OfferingRoute, attempt: Attempt, *, probe: bool, fault: ProviderFault | None = None
 ) -> AttemptRecord:
     """What an attempt tells the offering's breaker and latency average."""
+    retry_after = fault.retry_after_s if fault is not None else None
     if attempt.outcome in (OUTCOME_OK, OUTCOME_REJECTED):
         kind = breakers.SUCCESS  # it answered; a rejected input is the client's fault
-    elif fault is not None and fault.outcome == OUTCOME_QUOTA and fault.retry_after_s:
+    elif fault is not None and fault.outcome == OUTCOME_QUOTA and retry_after:
         kind = breakers.COOLDOWN
     else:
         kind = breakers.FAULT
@@ -292,7 +297,7 @@ def _record(
         outcome=attempt.outcome,
         latency_ms=None if attempt.outcome in _NO_LATENCY else attempt.latency_ms,
         error=attempt.error,
-        retry_after_s=fault.retry_after_s if fault is not None else None,
+        retry_after_s=min(retry_after, MAX_COOLDOWN_S) if retry_after else None,
         probe=probe,
     )
 
