@@ -43,7 +43,7 @@ from apps.routing import breakers
 from apps.routing.breakers import AttemptRecord, RouteState
 from apps.routing.http import http_client
 from apps.routing.routes import MethodRoute, OfferingRoute
-from apps.routing.strategies import RoutingContext, Strategy, strategies
+from apps.routing.strategies import RoutingContext, Strategy, by_priority, strategies
 
 logger = logging.getLogger(__name__)
 
@@ -104,12 +104,14 @@ async def execute(
         pinned=context.pinned_provider,
         state=state,
     )
-    ordered = await strategy.order(candidates, routing_context)
+    ordered, strategy_error = await _ordered(strategy, candidates, routing_context)
     decision: dict[str, Any] = {
         "strategy": strategy.name,
         "candidates": [o.provider.slug for o in ordered],
         "skipped": [],
     }
+    if strategy_error:
+        decision["strategy_error"] = strategy_error
     if context.pinned_provider:
         decision["pinned"] = context.pinned_provider
     records: list[AttemptRecord] = []
@@ -133,6 +135,25 @@ def _candidates(
         pinned = tuple(o for o in route.offerings if o.provider.slug == context.pinned_provider)
         return strategies["pinned"], pinned
     return strategies.get(route.policy.strategy) or strategies["priority"], route.offerings
+
+
+async def _ordered(
+    strategy: Strategy, candidates: tuple[OfferingRoute, ...], context: RoutingContext
+) -> tuple[list[OfferingRoute], str]:
+    """Every candidate once, in the strategy's order; and what went wrong with it, if anything.
+
+    A strategy is code written for one method: its bug must not take the method down. One
+    that raises is replaced by priority order for this call; candidates it leaves out still
+    come, by priority, after the ones it named (failover goes on down the whole list).
+    """
+    try:
+        named = list(await strategy.order(candidates, context))
+    except Exception as exc:
+        logger.exception("strategy %s failed on %s", strategy.name, context.method)
+        return sorted(candidates, key=by_priority), repr(exc)[:200]
+    known = {o.offering_id: o for o in candidates}
+    ordered = [known.pop(o.offering_id) for o in named if o.offering_id in known]
+    return ordered + sorted(known.values(), key=by_priority), ""
 
 
 async def _attempt(

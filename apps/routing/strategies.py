@@ -60,7 +60,8 @@ class PriorityStrategy(Strategy):
         return sorted(candidates, key=lambda o: (o.priority, o.provider.slug))
 
 
-def _by_priority(offering: OfferingRoute) -> tuple[int, str]:
+def by_priority(offering: OfferingRoute) -> tuple[int, str]:
+    """The sort key of priority order; strategies use it to break their ties."""
     return (offering.priority, offering.provider.slug)
 
 
@@ -81,7 +82,7 @@ class WeightedStrategy(Strategy):
         rank = {offering_id: i for i, offering_id in enumerate(context.state.rotation)}
         return sorted(
             candidates,
-            key=lambda o: (rank.get(o.offering_id, len(rank)), *_by_priority(o)),
+            key=lambda o: (rank.get(o.offering_id, len(rank)), *by_priority(o)),
         )
 
 
@@ -94,7 +95,7 @@ class CheapestStrategy(Strategy):
     async def order(
         self, candidates: Sequence[OfferingRoute], context: RoutingContext
     ) -> list[OfferingRoute]:
-        return sorted(candidates, key=lambda o: (o.cost_for(context.country), *_by_priority(o)))
+        return sorted(candidates, key=lambda o: (o.cost_for(context.country), *by_priority(o)))
 
 
 @register_strategy
@@ -112,7 +113,7 @@ class FastestStrategy(Strategy):
         def latency(o: OfferingRoute) -> float:
             return context.state.of(o).ewma_ms or 0.0
 
-        return sorted(candidates, key=lambda o: (latency(o), *_by_priority(o)))
+        return sorted(candidates, key=lambda o: (latency(o), *by_priority(o)))
 
 
 @register_strategy
@@ -128,4 +129,4 @@ class PinnedStrategy(Strategy):
     async def order(
         self, candidates: Sequence[OfferingRoute], context: RoutingContext
     ) -> list[OfferingRoute]:
-        return sorted(candidates, key=_by_priority)
+        return sorted(candidates, key=by_priority)
