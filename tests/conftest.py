@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
@@ -22,6 +23,7 @@ from apps.catalog.models import Offering, Provider
 from apps.core import state
 from apps.gateway.snapshot import forget_snapshot
 from tests import factories
+from tests.integrations.currency.vendor_answers import FIXER_LATEST
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +87,31 @@ def sandbox_only(db: None) -> Provider:
     provider.save()
     Offering.objects.filter(provider=provider).update(priority=1, cost=Decimal("0.0010"))
     return provider
+
+
+FIXER_URL = "https://fixer.test/api"
+
+
+@pytest.fixture
+def fixer_only(db: None) -> Provider:
+    """Only fixer is enabled, at FIXER_URL (fake its answers with the `fixer` fixture)."""
+    Provider.objects.update(enabled=False)
+    provider = Provider.objects.get(slug="fixer")
+    provider.base_url = FIXER_URL
+    provider.credentials = {"access_key": "test-key"}
+    provider.enabled = True
+    provider.save()
+    Offering.objects.filter(provider=provider).update(priority=1, cost=Decimal("0.0010"))
+    return provider
+
+
+@pytest.fixture
+def fixer(fixer_only: Provider) -> Iterator[respx.Route]:
+    """fixer's GET /latest answering in its documented format; `.call_count` counts the
+    calls that reached the provider."""
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="127.0.0.1").pass_through()
+        yield router.get(f"{FIXER_URL}/latest").respond(json=FIXER_LATEST)
 
 
 @pytest.fixture

@@ -5,15 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from apps.accounts.models import Client, ClientApiKey
 from apps.accounts.signals import principals_cache_invalidate
+from apps.billing.admin import MethodByKeyMixin
+from apps.billing.models import ClientPrice, ClientRateLimit
+from apps.ledger.forms import BookingForm
+from apps.ledger.models import LedgerEntry
+from apps.ledger.services import BookingRefused, ledger_adjust, ledger_topup
+
+BOOK_PERMISSION = "ledger.book_ledgerentry"
 
 # The library's own APIKey table is not what authenticates clients here; a key made there
 # would never work, so it is kept out of the ops' way.
@@ -38,6 +48,20 @@ class ClientApiKeyInline(admin.TabularInline):
         return False
 
 
+class ClientPriceInline(MethodByKeyMixin, admin.TabularInline):
+    model = ClientPrice
+    fields = ("method", "price")
+    extra = 0
+    verbose_name_plural = "negotiated prices (instead of the plan's, in every country)"
+
+
+class ClientRateLimitInline(admin.TabularInline):
+    model = ClientRateLimit
+    fields = ("scope", "limit", "window")
+    extra = 0
+    verbose_name_plural = "rate limit overrides (replace the plan's limit of the same scope)"
+
+
 # Everything a client row holds except its balance and holds, which only move through
 # atomic F() updates of the billing services: a full save would write back stale figures.
 CLIENT_SETTINGS_FIELDS = [
@@ -55,6 +79,7 @@ class ClientAdmin(admin.ModelAdmin):
         "country",
         "plan",
         "balance",
+        "held",
         "credit_limit",
         "is_active",
     )
@@ -67,15 +92,93 @@ class ClientAdmin(admin.ModelAdmin):
         "country",
         "plan",
         "is_active",
-        "balance",
         "credit_limit",
+        "balance",
+        "held",
+        "available",
+        "booking_link",
         "new_api_key_link",
         "created_at",
         "updated_at",
     )
-    readonly_fields = ("balance", "new_api_key_link", "created_at", "updated_at")
-    inlines = (ClientApiKeyInline,)
+    readonly_fields = (
+        "balance",
+        "held",
+        "available",
+        "booking_link",
+        "new_api_key_link",
+        "created_at",
+        "updated_at",
+    )
+    inlines = (ClientPriceInline, ClientRateLimitInline, ClientApiKeyInline)
     actions = ("suspend_clients", "reactivate_clients")
+
+    @admin.display(description="available")
+    def available(self, obj: Client) -> str:
+        return "" if obj.pk is None else f"{obj.available} (balance - held + credit limit)"
+
+    @admin.display(description="ledger")
+    def booking_link(self, obj: Client) -> str:
+        if obj.pk is None:
+            return "Save the client first."
+        rows = reverse("admin:ledger_ledgerentry_changelist") + f"?q={obj.slug}"
+        book = reverse("admin:accounts_client_book", args=[obj.pk])
+        return format_html(
+            '<a href="{}">Its ledger rows</a> &middot; '
+            '<a href="{}">Book a top-up or adjustment</a>',
+            rows,
+            book,
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        book = path(
+            "<int:object_id>/book/",
+            self.admin_site.admin_view(self.book_view),
+            name="accounts_client_book",
+        )
+        return [book, *super().get_urls()]
+
+    def book_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Book a top-up or an adjustment for one client, with a reason, as this staff user."""
+        if not request.user.has_perm(BOOK_PERMISSION):
+            raise PermissionDenied
+        client = get_object_or_404(Client, pk=object_id)
+        back = reverse("admin:accounts_client_change", args=[client.pk])
+        form = BookingForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            is_topup = form.cleaned_data["kind"] == LedgerEntry.Kind.TOPUP
+            book = ledger_topup if is_topup else ledger_adjust
+            try:
+                entry = book(
+                    client=client,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    staff_user=request.user,  # type: ignore[arg-type]
+                )
+            except BookingRefused as refused:
+                form.add_error(None, str(refused))
+            else:
+                client.refresh_from_db(fields=["balance"])
+                self.message_user(
+                    request,
+                    f"Booked {entry.get_kind_display().lower()} {entry.amount} for {client.slug} "
+                    f"(row {entry.request_id}); the balance is now {client.balance}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(back)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Book a top-up or adjustment for {client.slug}",
+            "subject": client.slug,
+            "intro": f"Balance {client.balance}, held {client.held}, "
+            f"credit limit {client.credit_limit}. The row is final: a mistake is corrected "
+            "by reversing it from its ledger page.",
+            "form": form,
+            "submit_label": "Book",
+            "back_url": back,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "admin/ledger/booking_form.html", context)
 
     @admin.display(description="API keys")
     def new_api_key_link(self, obj: Client) -> str:

@@ -1,4 +1,9 @@
-"""Plans and what each method costs the client on them."""
+"""Plans, what each method costs on them, and how often their clients may call.
+
+A plan's page holds its prices (with the monthly free calls per method) and its rate limits;
+a price's own page holds its per-country prices. Negotiated prices and rate-limit overrides
+of one client are on the client's page.
+"""
 
 from __future__ import annotations
 
@@ -10,41 +15,74 @@ from django.db.models.fields.related import ForeignKey
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
 
-from apps.billing.models import Plan, Price
+from apps.billing.models import CountryPrice, Plan, PlanRateLimit, Price
 from apps.catalog.models import Method
 
 
-class PriceInline(admin.TabularInline):
-    model = Price
-    fields = ("method", "price")
-    extra = 1
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Price]:
-        return super().get_queryset(request).select_related("method__service")
+class MethodByKeyMixin:
+    """Method drop-downs label each method by its key without a query per option."""
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
     ) -> ModelChoiceField | None:
         if db_field.name == "method":
-            # A method is labelled by its key, which needs its service: load them together.
             kwargs["queryset"] = Method.objects.select_related("service")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class PriceInline(MethodByKeyMixin, admin.TabularInline):
+    model = Price
+    fields = ("method", "price", "free_calls", "country_price_count")
+    readonly_fields = ("country_price_count",)
+    extra = 1
+    show_change_link = True  # a price's page holds its per-country prices
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Price]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("method__service")
+            .annotate(_countries=Count("country_prices"))
+        )
+
+    @admin.display(description="country prices")
+    def country_price_count(self, obj: Price) -> int:
+        return getattr(obj, "_countries", 0)
+
+
+class PlanRateLimitInline(admin.TabularInline):
+    model = PlanRateLimit
+    fields = ("scope", "limit", "window")
+    extra = 0
+    verbose_name = "rate limit"
+    verbose_name_plural = (
+        "rate limits (none: unlimited; scope is 'total', a service or a method key)"
+    )
 
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name", "price_count", "client_count", "charge_failed_calls")
+    list_display = (
+        "slug",
+        "name",
+        "price_count",
+        "rate_limit_count",
+        "client_count",
+        "charge_failed_calls",
+    )
     list_filter = ("charge_failed_calls",)
     search_fields = ("slug", "name")
     fields = ("slug", "name", "description", "charge_failed_calls")
-    inlines = (PriceInline,)
+    inlines = (PriceInline, PlanRateLimitInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Plan]:
         return (
             super()
             .get_queryset(request)
             .annotate(
-                _prices=Count("prices", distinct=True), _clients=Count("clients", distinct=True)
+                _prices=Count("prices", distinct=True),
+                _clients=Count("clients", distinct=True),
+                _limits=Count("rate_limits", distinct=True),
             )
         )
 
@@ -52,6 +90,31 @@ class PlanAdmin(admin.ModelAdmin):
     def price_count(self, obj: Plan) -> int:
         return obj._prices  # type: ignore[attr-defined]
 
+    @admin.display(description="rate limits", ordering="_limits")
+    def rate_limit_count(self, obj: Plan) -> int:
+        return obj._limits  # type: ignore[attr-defined]
+
     @admin.display(description="clients", ordering="_clients")
     def client_count(self, obj: Plan) -> int:
         return obj._clients  # type: ignore[attr-defined]
+
+
+class CountryPriceInline(admin.TabularInline):
+    model = CountryPrice
+    fields = ("country", "price")
+    extra = 1
+    verbose_name_plural = "prices for requesters in one country (instead of the price above)"
+
+
+@admin.register(Price)
+class PriceAdmin(MethodByKeyMixin, admin.ModelAdmin):
+    list_display = ("plan", "method", "price", "free_calls")
+    list_filter = ("plan",)
+    list_select_related = ("plan", "method__service")
+    search_fields = ("plan__slug", "method__slug", "method__service__slug")
+    fields = ("plan", "method", "price", "free_calls")
+    inlines = (CountryPriceInline,)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # A price belongs to one plan and method; to move it, delete it and add another.
+        return ("plan", "method") if obj is not None else ()

@@ -1,7 +1,8 @@
-"""The ledger for finance and ops: strictly read-only, one row per call.
+"""The ledger for finance and ops: rows are never edited or deleted, here or anywhere.
 
 Paste a request id (from an X-Request-ID header or a log line) into the search box to find
-its row; the detail page shows every attempt and the routing decision.
+its row; the detail page shows every attempt and the routing decision. A staff user with the
+"book" permission corrects a row by reversing it (a refund of a charged call), with a reason.
 """
 
 from __future__ import annotations
@@ -10,14 +11,22 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.accounts.models import Client
 from apps.catalog.models import Provider, Service
+from apps.ledger.forms import ReversalForm
 from apps.ledger.models import LedgerEntry
+from apps.ledger.services import BookingRefused, ledger_reverse
+
+BOOK_PERMISSION = "ledger.book_ledgerentry"
 
 
 class ServiceFilter(admin.SimpleListFilter):
@@ -62,6 +71,7 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     list_display = (
         "created_at",
         "request_id",
+        "kind",
         "client",
         "service",
         "method",
@@ -69,13 +79,24 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         "status",
         "http_status",
         "price",
+        "amount",
         "cost",
         "margin",
+        "cached",
         "latency_ms",
         "channel",
     )
     list_display_links = ("created_at", "request_id")
-    list_filter = ("status", "channel", ServiceFilter, ProviderFilter, "created_at")
+    list_filter = (
+        "kind",
+        "status",
+        "channel",
+        "cached",
+        "free_call",
+        ServiceFilter,
+        ProviderFilter,
+        "created_at",
+    )
     list_select_related = ("client",)
     date_hierarchy = "created_at"
     # Both exact: they hit the request_id and client indexes instead of scanning the ledger.
@@ -110,7 +131,16 @@ class LedgerEntryAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Money", {"fields": (("price", "cost", "margin", "currency"),)}),
+        (
+            "Money",
+            {
+                "fields": (
+                    ("price", "cost", "margin", "currency"),
+                    ("amount", "cached", "free_call"),
+                )
+            },
+        ),
+        ("Booking", {"fields": ("reason", "created_by", "reverses", "reversal")}),
         ("Routing", {"fields": ("attempts_table", "routing_decision", "attempts_json")}),
     )
 
@@ -118,10 +148,70 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         return [
             *(f.name for f in LedgerEntry._meta.fields if f.name not in {"attempts", "routing"}),
             "margin",
+            "reversal",
             "attempts_table",
             "attempts_json",
             "routing_decision",
         ]
+
+    @admin.display(description="reversed by")
+    def reversal(self, obj: LedgerEntry) -> str:
+        reversing = LedgerEntry.objects.filter(reverses=obj).only("pk", "request_id").first()
+        if reversing is not None:
+            url = reverse("admin:ledger_ledgerentry_change", args=[reversing.pk])
+            return format_html('<a href="{}">{}</a>', url, reversing.request_id)
+        if obj.amount == 0 or obj.reverses_id is not None:
+            return "-"
+        url = reverse("admin:ledger_ledgerentry_reverse", args=[obj.pk])
+        label = "Refund this call" if obj.kind == LedgerEntry.Kind.CHARGE else "Reverse this row"
+        return format_html('Not reversed. <a href="{}">{}</a>', url, label)
+
+    def get_urls(self) -> list[URLPattern]:
+        reverse_url = path(
+            "<int:object_id>/reverse/",
+            self.admin_site.admin_view(self.reverse_view),
+            name="ledger_ledgerentry_reverse",
+        )
+        return [reverse_url, *super().get_urls()]
+
+    def reverse_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Book the row that undoes one row (a refund of a charged call), with a reason."""
+        if not request.user.has_perm(BOOK_PERMISSION):
+            raise PermissionDenied
+        entry = get_object_or_404(LedgerEntry.objects.select_related("client"), pk=object_id)
+        back = reverse("admin:ledger_ledgerentry_change", args=[entry.pk])
+        form = ReversalForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                reversing = ledger_reverse(
+                    entry=entry,
+                    reason=form.cleaned_data["reason"],
+                    staff_user=request.user,  # type: ignore[arg-type]
+                )
+            except BookingRefused as refused:
+                form.add_error(None, str(refused))
+            else:
+                self.message_user(
+                    request,
+                    f"Booked {reversing.get_kind_display().lower()} {reversing.amount} for "
+                    f"{entry.client.slug}, reversing {entry.request_id}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:ledger_ledgerentry_change", args=[reversing.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reverse {entry.request_id}",
+            "subject": entry.request_id,
+            "intro": f"This books a new row of {-entry.amount} for {entry.client.slug}; "
+            "the row itself stays as it is.",
+            "form": form,
+            "submit_label": "Book the reversal",
+            "back_url": back,
+            "opts": self.opts,
+        }
+        return TemplateResponse(request, "admin/ledger/booking_form.html", context)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[LedgerEntry], search_term: str
@@ -172,7 +262,7 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     def routing_decision(self, obj: LedgerEntry) -> str:
         return pretty_json(obj.routing)
 
-    # Append-only: rows are written by the call path, never by hand.
+    # Append-only: rows are written by the call path and the booking services, never edited.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

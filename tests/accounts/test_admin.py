@@ -11,6 +11,7 @@ from rest_framework_api_key.models import APIKey
 
 from apps.accounts import admin as accounts_admin
 from apps.accounts.models import Client, ClientApiKey
+from apps.billing.models import ClientPrice, ClientRateLimit
 from apps.billing.services import credit_hold
 from apps.ledger.services import ledger_topup
 from tests import factories
@@ -188,3 +189,49 @@ def test_api_key_change_form_saves_as_rendered(admin_client: HttpClient) -> None
     assert response.status_code == 302
     key.refresh_from_db()
     assert (key.name, key.client_id) == ("new name", client.pk)
+
+
+def test_negotiated_prices_and_limit_overrides_are_edited_on_the_client_page(
+    admin_client: HttpClient,
+) -> None:
+    # given
+    client = factories.ClientFactory()
+    url = reverse("admin:accounts_client_change", args=[client.pk])
+    data = admin_form_data(admin_client.get(url))
+    data.update(
+        {
+            "client_prices-0-method": factories.method("currency.convert").pk,
+            "client_prices-0-price": "0.0030",
+            "client_prices-TOTAL_FORMS": "1",
+            "rate_limits-0-scope": "total",
+            "rate_limits-0-limit": "20000",
+            "rate_limits-0-window": "hour",
+            "rate_limits-TOTAL_FORMS": "1",
+        }
+    )
+
+    # when
+    response = admin_client.post(url, data)
+
+    # then
+    assert response.status_code == 302
+    deal = ClientPrice.objects.get(client=client)
+    assert (deal.method.key, deal.price) == ("currency.convert", Decimal("0.0030"))
+    override = ClientRateLimit.objects.get(client=client)
+    assert (override.scope, override.limit, override.window) == ("total", 20000, "hour")
+
+
+def test_the_client_page_shows_what_is_held_and_available(admin_client: HttpClient) -> None:
+    # given a client with 2.00 of credit and a call in flight
+    client = factories.ClientFactory(credit_limit=Decimal("2.0000"))
+    credit_hold(
+        client_id=client.pk, amount=Decimal("0.5000"), request_id="r1", method="currency.convert"
+    )
+
+    # when
+    page = admin_client.get(reverse("admin:accounts_client_change", args=[client.pk]))
+
+    # then
+    html = page.content.decode()
+    assert "0.5000" in html
+    assert "1.5000 (balance - held + credit limit)" in html

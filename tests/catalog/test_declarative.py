@@ -291,20 +291,20 @@ INVALID = [
     pytest.param(
         FILE.replace(
             "    charge_failed_calls: true\n",
-            "    charge_failed_calls: true\n    rate_limits: {total: 5000/hour}\n",
+            "    charge_failed_calls: true\n    rate_limits: {total: 5000/fortnight}\n",
         ),
         "rate_limits:",
-        "plans[0].rate_limits: rate limits are not supported yet",
-        id="rate-limits-not-yet",
+        "plans[0].rate_limits[total]: expected calls per window, e.g. 100/minute",
+        id="rate-limit-window",
     ),
     pytest.param(
         FILE.replace(
             "    charge_failed_calls: true\n",
-            "    charge_failed_calls: true\n    free_calls: {currency.latest_rates: 1000}\n",
+            "    charge_failed_calls: true\n    free_calls: {currency.latest_rates: many}\n",
         ),
         "free_calls:",
-        "plans[0].free_calls: free call allowances are not supported yet",
-        id="free-calls-not-yet",
+        "plans[0].free_calls[currency.latest_rates]: expected a whole number of calls",
+        id="free-calls-not-a-number",
     ),
     pytest.param(
         FILE.replace("timeout_ms: 800", "timeout_ms: 10"),

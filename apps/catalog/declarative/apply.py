@@ -22,9 +22,9 @@ from apps.catalog.declarative.document import (
     ConfigIssue,
     Located,
     OfferingEntry,
-    PlanEntry,
     ProviderEntry,
 )
+from apps.catalog.declarative.plans import PlanApplier
 from apps.catalog.declarative.report import ApplyReport
 from apps.catalog.declarative.rows import RowInvalid, row_save, rows_replace
 from apps.catalog.models import Method, Offering, OfferingCountryCost, Provider, RoutingPolicy
@@ -252,17 +252,9 @@ class _Applier:
                 wanted["name"] = entry.name
             created, changed = row_save(plan, wanted, entry)
             self.plans[entry.slug] = plan
-            prices_changed = self._replace_prices(plan, entry, prices.get(plan.pk, {}))
-            counts.count(created=created, changed=changed or prices_changed)
-
-    def _replace_prices(self, plan: Plan, entry: PlanEntry, current: dict[str, Price]) -> bool:
-        return rows_replace(
-            current,
-            entry.prices,
-            make=lambda key, price: Price(plan=plan, method=self.methods[key], price=price),
-            amount_field="price",
-            entry=entry,
-        )
+            # Prices, country prices, free calls and rate limits: apps.catalog.declarative.plans
+            plan_changed = PlanApplier(self.methods).apply(plan, entry, prices.get(plan.pk, {}))
+            counts.count(created=created, changed=changed or plan_changed)
 
     def apply_clients(self) -> None:
         counts = self.report.counts["clients"]

@@ -88,6 +88,10 @@ class PlanEntry(Located):
     name: str | None  # None: keep the stored name (the slug on create)
     charge_failed_calls: bool
     prices: Mapping[str, Decimal]  # the whole set: methods not listed lose their price
+    # The whole sets too: absent means no free calls, no country prices, no rate limits.
+    free_calls: Mapping[str, int] = field(default_factory=dict)  # method -> calls a month
+    prices_by_country: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    rate_limits: Mapping[str, tuple[int, str]] = field(default_factory=dict)  # (limit, window)
 
 
 @dataclass(frozen=True)

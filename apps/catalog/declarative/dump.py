@@ -18,6 +18,7 @@ import yaml
 from apps.accounts.models import Client
 from apps.billing.models import Plan
 from apps.catalog.declarative.parse import BREAKER_KEYS
+from apps.catalog.declarative.plans import plan_dump
 from apps.catalog.models import Offering, Provider, RoutingPolicy
 from apps.catalog.registry import registry
 from apps.core.fields import UnreadableSecrets
@@ -43,7 +44,9 @@ def config_dump(*, with_secrets: bool = False) -> str:
     policies = RoutingPolicy.objects.select_related("method__service")
     out.append("routing:" + ("" if policies else " {}"))
     out += [f"  {_scalar(p.method.key)}: {_flow(_routing(p))}" for p in policies]
-    plans = Plan.objects.prefetch_related("prices__method__service")
+    plans = Plan.objects.prefetch_related(
+        "prices__method__service", "prices__country_prices", "rate_limits"
+    )
     out += _section("plans", [_plan(p) for p in plans])
     out += _section("clients", [_client(c) for c in Client.objects.select_related("plan")])
     return "\n".join(out) + "\n"
@@ -121,8 +124,13 @@ def _plan(plan: Plan) -> list[str]:
     ]
     prices = sorted((p.method.key, p.price) for p in plan.prices.all())
     if not prices:
-        return [*lines, "prices: {}"]
-    return [*lines, "prices:", *(f"  {_scalar(key)}: {_scalar(price)}" for key, price in prices)]
+        return [*lines, "prices: {}", *plan_dump(plan)]
+    return [
+        *lines,
+        "prices:",
+        *(f"  {_scalar(key)}: {_scalar(price)}" for key, price in prices),
+        *plan_dump(plan),  # country prices, free calls, rate limits
+    ]
 
 
 def _client(client: Client) -> list[str]:

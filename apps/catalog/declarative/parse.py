@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from apps.accounts.models import Client
-from apps.billing.models import Plan, Price
+from apps.billing.models import Plan
 from apps.catalog.declarative.document import (
     ClientEntry,
     ConfigDocument,
@@ -19,11 +19,11 @@ from apps.catalog.declarative.document import (
     ConfigIssue,
     Located,
     OfferingEntry,
-    PlanEntry,
     ProviderEntry,
     RoutingEntry,
 )
-from apps.catalog.declarative.reader import Reader, kind_of
+from apps.catalog.declarative.plans import PlanReader
+from apps.catalog.declarative.reader import kind_of
 from apps.catalog.declarative.yaml_lines import LineDict, LineList, YamlProblem
 from apps.catalog.declarative.yaml_lines import yaml_load_with_lines as _load
 from apps.catalog.models import Offering, OfferingCountryCost, Provider, RoutingPolicy
@@ -31,10 +31,6 @@ from apps.catalog.registry import Registry, registry
 from apps.routing.strategies import strategies
 
 SECTIONS = ("providers", "offerings", "routing", "plans", "clients")
-NOT_SUPPORTED_YET = {
-    "rate_limits": "rate limits are not supported yet; remove `rate_limits` from the plan",
-    "free_calls": "free call allowances are not supported yet; remove `free_calls` from the plan",
-}
 
 # A provider's `breaker:` keys and the Provider fields they set.
 BREAKER_KEYS = {
@@ -58,7 +54,7 @@ def config_parse(*, text: str, source: str, code: Registry = registry) -> Config
     return _Parser(source, code).document(root)
 
 
-class _Parser(Reader):
+class _Parser(PlanReader):  # plans are read by apps.catalog.declarative.plans
     """Reads each section into entries; every problem is noted, then all are raised at once."""
 
     # -- the file --------------------------------------------------------------------------
@@ -292,30 +288,6 @@ class _Parser(Reader):
             if routing_entry is not None:
                 entries.append(routing_entry)
         return entries
-
-    def plan(self, item: LineDict, path: str) -> PlanEntry | None:
-        known_issues = len(self.issues)
-        for key, message in NOT_SUPPORTED_YET.items():
-            if key in item:
-                self.problem(item.line_of(key), f"{path}.{key}", message)
-        entry = self.mapping(
-            item,
-            path,
-            item.line,
-            required=("slug", "prices"),
-            optional=("name", "charge_failed_calls", *NOT_SUPPORTED_YET),
-        )
-        if entry is None:
-            return None
-        values: dict[str, Any] = {
-            "slug": self.text(entry, "slug", path, Plan),
-            "name": self.text(entry, "name", path, Plan, default=None),
-            "charge_failed_calls": self.boolean(entry, "charge_failed_calls", path, default=False),
-            "prices": self.keyed(
-                entry, "prices", path, self.method_name, self.money_value(Price, "price")
-            ),
-        }
-        return self.build(PlanEntry, entry, path, values, known_issues)
 
     def client(self, item: LineDict, path: str) -> ClientEntry | None:
         known_issues = len(self.issues)
