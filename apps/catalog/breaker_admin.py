@@ -1,8 +1,9 @@
 """Circuit breakers in the admin: state columns, the breakers of a provider, ops' actions.
 
 Breaker state lives in Redis (apps.routing.breakers), not in rows: a changelist reads the
-breakers of every row on its page in one round trip, and the actions (drain, force closed,
-back to automatic, probe now) act on Redis at once, without touching the catalog.
+breakers of every row on its page in one round trip. Forcing a breaker (drain, force closed,
+back to automatic) is kept on the offering rows, so that it outlives Redis; it reaches every
+process with the catalog at once.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from django.utils.html import format_html, format_html_join
 from apps.catalog.models import Offering, Provider
 from apps.routing import breakers
 from apps.routing.breakers import BreakerView
-from apps.routing.health import provider_breaker_policy, providers_health_check
+from apps.routing.health import offering_breaker_policy, providers_health_check
+from apps.routing.services import offering_breaker_force
 
 _COLOURS = {
     "closed": "#2e7d32",
@@ -67,7 +69,7 @@ def when(timestamp: float | None) -> str:
 
 def offering_breakers(offerings: list[Offering]) -> dict[int, BreakerView]:
     """The breakers of these offerings (their providers loaded), in one round trip."""
-    return breakers.breaker_views((o.pk, provider_breaker_policy(o.provider)) for o in offerings)
+    return breakers.breaker_views((o.pk, offering_breaker_policy(o)) for o in offerings)
 
 
 def provider_breakers(providers: list[Provider]) -> dict[int, list[tuple[Offering, BreakerView]]]:
@@ -125,7 +127,7 @@ class OfferingBreakerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reset breaker to automatic", permissions=["change"])
     def reset_breakers(self, request: HttpRequest, queryset: QuerySet[Offering]) -> None:
-        _force(self, request, list(queryset.values_list("pk", flat=True)), None)
+        _force(self, request, list(queryset.values_list("pk", flat=True)), breakers.AUTOMATIC)
 
 
 class ProviderBreakerAdmin(admin.ModelAdmin):
@@ -210,7 +212,7 @@ class ProviderBreakerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reset breakers to automatic", permissions=["change"])
     def reset_provider_breakers(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
-        _force(self, request, _offering_ids(queryset), None)
+        _force(self, request, _offering_ids(queryset), breakers.AUTOMATIC)
 
     @admin.action(description="Probe now (health check)", permissions=["change"])
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
@@ -237,12 +239,10 @@ def _offering_ids(providers: QuerySet[Provider]) -> list[int]:
 _DONE = {
     breakers.FORCE_OPEN: "Forced open (drained) {} breaker(s): calls skip them until reset.",
     breakers.FORCE_CLOSED: "Forced closed {} breaker(s): tried whatever their faults, until reset.",
-    None: "Reset {} breaker(s) to automatic, with a clean slate.",
+    breakers.AUTOMATIC: "Reset {} breaker(s) to automatic, with a clean slate.",
 }
 
 
-def _force(
-    model_admin: Any, request: HttpRequest, offering_ids: list[int], mode: str | None
-) -> None:
-    breakers.breaker_force(offering_ids, mode)
+def _force(model_admin: Any, request: HttpRequest, offering_ids: list[int], mode: str) -> None:
+    offering_breaker_force(offering_ids=offering_ids, mode=mode)
     model_admin.message_user(request, _DONE[mode].format(len(offering_ids)), messages.SUCCESS)

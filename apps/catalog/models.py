@@ -130,6 +130,22 @@ class Offering(TimeStamped):
     )
     cost = MoneyField(default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))])
 
+    class BreakerForced(models.TextChoices):
+        AUTOMATIC = "", "automatic"
+        OPEN = "open", "forced open (drained)"
+        CLOSED = "closed", "forced closed"
+
+    # Set by the admin's breaker actions. Kept here, not in Redis with the rest of the
+    # breaker, so that a drain survives a Redis restart and holds while Redis is unreachable.
+    breaker_forced = models.CharField(
+        "breaker forced",
+        max_length=6,
+        choices=BreakerForced.choices,
+        default=BreakerForced.AUTOMATIC,
+        blank=True,
+        editable=False,
+    )
+
     class Meta:
         ordering = ["method__service__slug", "method__slug", "priority", "provider__slug"]
         constraints = [

@@ -66,6 +66,7 @@ def build_snapshot(version: int) -> Snapshot:
                     window_s=provider.breaker_window_s,
                     min_calls=provider.breaker_min_calls,
                     cooldown_s=provider.breaker_cooldown_s,
+                    forced=offering.breaker_forced,
                 ),
             )
         )

@@ -1,9 +1,10 @@
 """Per-offering health shared by every gateway process: circuit breaker, latency, rotation.
 
 One Redis hash per offering (provider x method) holds its breaker (consecutive faults, when it
-opened, the probe lease of a half-open breaker, a forced state set by ops, a 429 cooldown),
-the EWMA of its latency, its last error and fault counters per window bucket. One hash per
-method holds the counters of smooth weighted round robin.
+opened, the probe lease of a half-open breaker, a 429 cooldown), the EWMA of its latency, its
+last error and fault counters per window bucket. One hash per method holds the counters of
+smooth weighted round robin. Ops' forcing of a breaker is not here but on the offering row
+(it reaches the scripts with the catalog), so that it outlives Redis.
 
 A call costs two Redis round trips here, each one Lua script: `route_begin` before the first
 attempt (reads every candidate's state, takes the probe lease of a half-open breaker, steps
@@ -54,8 +55,10 @@ COOLDOWN = "cooldown"  # 429 with Retry-After: skip it that long, no breaker cou
 NEUTRAL = "neutral"  # cut short by our own deadline: says nothing about the provider
 RELEASE = "release"  # a probe lease taken but not used
 
+# Ops' override of a breaker (Offering.breaker_forced).
 FORCE_OPEN = "open"
 FORCE_CLOSED = "closed"
+AUTOMATIC = ""
 
 
 def breaker_key(offering_id: int) -> str:
@@ -108,7 +111,8 @@ class AttemptRecord:
 # --- the scripts ----------------------------------------------------------------------------
 
 # KEYS: one breaker hash per candidate, then the method's rotation hash.
-# ARGV: now, rotate (0/1), n, then per candidate: offering id, weight, cooldown_s, probe lease s.
+# ARGV: now, rotate (0/1), n, then per candidate: offering id, weight, cooldown_s, probe lease s,
+# forced ("open", "closed" or "": ops' override, kept in the database).
 # Numbers go back as strings: Lua would truncate them to integers.
 _BEGIN = """
 local now = tonumber(ARGV[1])
@@ -117,16 +121,16 @@ local n = tonumber(ARGV[3])
 local statuses = {}
 local available = {}
 for i = 1, n do
-  local a = 3 + (i - 1) * 4
-  local cooldown = tonumber(ARGV[a + 3])
-  local f = redis.call('HMGET', KEYS[i], 'forced', 'opened_at', 'cool_until', 'probe_until', 'ewma')
-  local opened = tonumber(f[2]) or 0
-  local cool = tonumber(f[3]) or 0
-  local lease = tonumber(f[4]) or 0
+  local a = 3 + (i - 1) * 5
+  local cooldown, forced = tonumber(ARGV[a + 3]), ARGV[a + 5]
+  local f = redis.call('HMGET', KEYS[i], 'opened_at', 'cool_until', 'probe_until', 'ewma')
+  local opened = tonumber(f[1]) or 0
+  local cool = tonumber(f[2]) or 0
+  local lease = tonumber(f[3]) or 0
   local status, retry_at = 'ok', ''
-  if f[1] == 'open' then
+  if forced == 'open' then
     status = 'forced_open'
-  elseif f[1] == 'closed' then
+  elseif forced == 'closed' then
     status = 'ok'
   elseif cool > now then
     status, retry_at = 'cooling_down', tostring(cool)
@@ -140,7 +144,7 @@ for i = 1, n do
       status = 'probe'
     end
   end
-  statuses[i] = {status, retry_at, f[5] or ''}
+  statuses[i] = {status, retry_at, f[4] or ''}
   if status == 'ok' or status == 'probe' then
     available[#available + 1] = i
   end
@@ -149,11 +153,11 @@ local order = {}
 if rotate and #available > 0 then
   local rkey = KEYS[n + 1]
   local ids = {}
-  for j, i in ipairs(available) do ids[j] = ARGV[3 + (i - 1) * 4 + 1] end
+  for j, i in ipairs(available) do ids[j] = ARGV[3 + (i - 1) * 5 + 1] end
   local stored = redis.call('HMGET', rkey, unpack(ids))
   local current, total, best = {}, 0, nil
   for j, i in ipairs(available) do
-    local w = tonumber(ARGV[3 + (i - 1) * 4 + 2])
+    local w = tonumber(ARGV[3 + (i - 1) * 5 + 2])
     current[i] = (tonumber(stored[j]) or 0) + w
     total = total + w
     if best == nil or current[i] > current[best] then best = i end
@@ -173,15 +177,15 @@ if rotate and #available > 0 then
     if current[x] ~= current[y] then return current[x] > current[y] end
     return x < y
   end)
-  order[1] = ARGV[3 + (best - 1) * 4 + 1]
-  for _, i in ipairs(rest) do order[#order + 1] = ARGV[3 + (i - 1) * 4 + 1] end
+  order[1] = ARGV[3 + (best - 1) * 5 + 1]
+  for _, i in ipairs(rest) do order[#order + 1] = ARGV[3 + (i - 1) * 5 + 1] end
 end
 return {statuses, order}
 """
 
 # KEYS: one breaker hash per record.
 # ARGV: now, alpha, buckets, m, then per record: kind, outcome, latency ('' = none), error,
-# retry_after_s, probe (0/1), failures, fault_rate, window_s, min_calls.
+# retry_after_s, probe (0/1), failures, fault_rate, window_s, min_calls, forced.
 _END = """
 local now, alpha = tonumber(ARGV[1]), tonumber(ARGV[2])
 local buckets, m = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -194,7 +198,7 @@ local function clear_window(key)
   end
 end
 for i = 1, m do
-  local a = 4 + (i - 1) * 10
+  local a = 4 + (i - 1) * 11
   local key, kind, outcome = KEYS[i], ARGV[a + 1], ARGV[a + 2]
   local latency = tonumber(ARGV[a + 3])
   local probe = ARGV[a + 6] == '1'
@@ -220,8 +224,8 @@ for i = 1, m do
       stale[#stale + 1] = 'f:' .. old
     end
     redis.call('HDEL', key, unpack(stale))
-    local state = redis.call('HMGET', key, 'forced', 'opened_at')
-    local forced, opened = state[1], tonumber(state[2]) or 0
+    local forced = ARGV[a + 11]
+    local opened = tonumber(redis.call('HGET', key, 'opened_at')) or 0
     if kind == 'success' then
       redis.call('HSET', key, 'fails', '0')
       if opened > 0 and probe then
@@ -267,7 +271,7 @@ def _begin_args(
     args: list[Any] = [repr(now), "1" if rotate else "0", len(candidates)]
     for o in candidates:
         lease = max(PROBE_LEASE_MIN_S, math.ceil(o.provider.timeout_ms / 1000) + 1)
-        args += [o.offering_id, o.weight, o.breaker.cooldown_s, lease]
+        args += [o.offering_id, o.weight, o.breaker.cooldown_s, lease, o.breaker.forced]
     return keys, args
 
 
@@ -287,6 +291,7 @@ def _end_args(records: Sequence[AttemptRecord], now: float) -> tuple[list[str], 
             policy.fault_rate,
             policy.window_s,
             policy.min_calls,
+            policy.forced,
         ]
     return keys, args
 
@@ -327,15 +332,15 @@ class _Memory:
         available: list[int] = []
         with self.lock:
             for i in range(n):
-                offering_id, _, cooldown, lease = args[3 + i * 4 : 7 + i * 4]
+                offering_id, _, cooldown, lease, forced = args[3 + i * 5 : 8 + i * 5]
                 h = self.hashes.setdefault(keys[i], {})
                 opened = float(h.get("opened_at", 0))
                 cool = float(h.get("cool_until", 0))
                 probe_until = float(h.get("probe_until", 0))
                 status, retry_at = OK, ""
-                if h.get("forced") == FORCE_OPEN:
+                if forced == FORCE_OPEN:
                     status = FORCED_OPEN
-                elif h.get("forced") == FORCE_CLOSED:
+                elif forced == FORCE_CLOSED:
                     status = OK
                 elif cool > now:
                     status, retry_at = COOLING_DOWN, repr(cool)
@@ -357,7 +362,7 @@ class _Memory:
                 total = 0.0
                 best: int | None = None
                 for i in available:
-                    offering_id, weight = args[3 + i * 4], float(args[4 + i * 4])
+                    offering_id, weight = args[3 + i * 5], float(args[4 + i * 5])
                     current[i] = float(rotation.get(str(offering_id), 0)) + weight
                     total += weight
                     if best is None or current[i] > current[best]:
@@ -365,18 +370,18 @@ class _Memory:
                 assert best is not None
                 current[best] -= total
                 for i in available:
-                    rotation[str(args[3 + i * 4])] = repr(current[i])
+                    rotation[str(args[3 + i * 5])] = repr(current[i])
                 rest = sorted((i for i in available if i != best), key=lambda i: (-current[i], i))
-                order = [str(args[3 + i * 4]) for i in (best, *rest)]
+                order = [str(args[3 + i * 5]) for i in (best, *rest)]
         return [statuses, order]
 
     def end(self, keys: list[str], args: list[Any]) -> None:
         now, alpha, buckets, m = float(args[0]), float(args[1]), int(args[2]), int(args[3])
         with self.lock:
             for i in range(m):
-                record = args[4 + i * 10 : 14 + i * 10]
+                record = args[4 + i * 11 : 15 + i * 11]
                 kind, outcome, latency, error, retry_after, probe = record[:6]
-                failures, rate, window, least = record[6:]
+                failures, rate, window, least, forced = record[6:]
                 h = self.hashes.setdefault(keys[i], {})
                 if probe == "1":
                     h.pop("probe_until", None)
@@ -412,7 +417,7 @@ class _Memory:
                 _incr(h, f"f:{bucket}")
                 h["last_error"], h["last_fault_at"] = error, repr(now)
                 fails = _incr(h, "fails")
-                if h.get("forced") in (FORCE_OPEN, FORCE_CLOSED):
+                if forced in (FORCE_OPEN, FORCE_CLOSED):
                     continue
                 if opened > 0:
                     if probe == "1":
@@ -550,7 +555,7 @@ def breaker_view(fields: dict[str, str], policy: BreakerPolicy, now: float) -> B
     span = range(bucket - WINDOW_BUCKETS + 1, bucket + 1)
     opened = float(fields.get("opened_at", 0))
     cool = float(fields.get("cool_until", 0))
-    forced = fields.get("forced", "")
+    forced = policy.forced
     open_until = None
     if forced == FORCE_OPEN:
         current = FORCED_OPEN
@@ -610,32 +615,41 @@ def breaker_views(offerings: Iterable[tuple[int, BreakerPolicy]]) -> dict[int, B
     }
 
 
-def breaker_force(offering_ids: Iterable[int], mode: str | None) -> None:
-    """Force breakers open (drain) or closed, or (None) back to automatic with a clean slate."""
-    if mode not in (FORCE_OPEN, FORCE_CLOSED, None):
-        raise ValueError(f"unknown breaker mode {mode!r}")
+# A clean slate: what the breaker counted and decided, not what it measured (latency, the
+# last error and the last health check stay for ops to read).
+_RESET = ("opened_at", "fails", "probe_until", "cool_until")
+_RESET_SCRIPT = """
+for _, key in ipairs(KEYS) do
+  local names = {'opened_at', 'fails', 'probe_until', 'cool_until'}
+  for _, name in ipairs(redis.call('HKEYS', key)) do
+    local prefix = string.sub(name, 1, 2)
+    if prefix == 'n:' or prefix == 'f:' then names[#names + 1] = name end
+  end
+  redis.call('HDEL', key, unpack(names))
+end
+return #KEYS
+"""
+
+
+def breaker_reset(offering_ids: Iterable[int]) -> None:
+    """Close these breakers and forget their faults, 429 cooldowns and probe leases.
+
+    Whether ops force a breaker is kept on the offering row (apps.routing.services), not here.
+    """
     keys = [breaker_key(i) for i in offering_ids]
-    reset = ("forced", "opened_at", "fails", "probe_until", "cool_until")
+    if not keys:
+        return
     if state.redis_usable():
         try:
-            pipe = state.sync_client().pipeline(transaction=True)
-            for key in keys:
-                if mode is None:
-                    pipe.hdel(key, *reset)
-                else:
-                    pipe.hset(key, "forced", mode)
-            pipe.execute()
+            state.sync_client().eval(_RESET_SCRIPT, len(keys), *keys)
             return
         except state.REDIS_ERRORS:
             state.note_redis_unreachable("breakers and weights")
     with memory.lock:
         for key in keys:
             h = memory.hashes.setdefault(key, {})
-            if mode is None:
-                for name in reset:
-                    h.pop(name, None)
-            else:
-                h["forced"] = mode
+            for name in [*_RESET, *(k for k in h if k[:2] in ("n:", "f:"))]:
+                h.pop(name, None)
 
 
 def forget_process_state() -> None:

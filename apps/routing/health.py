@@ -10,13 +10,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import httpx
 from asgiref.sync import async_to_sync
 
-from apps.catalog.models import Provider
+from apps.catalog.models import Offering, Provider
 from apps.catalog.providers import (
     OUTCOME_ADAPTER_ERROR,
     OUTCOME_OK,
@@ -58,7 +58,7 @@ def providers_health_check(*, provider_ids: Iterable[int] | None = None) -> list
     else:
         providers = providers.filter(pk__in=list(provider_ids))
     targets = [
-        (provider, [_route(provider, o.pk) for o in provider.offerings.all()])
+        (provider, [_route(provider, o) for o in provider.offerings.all()])
         for provider in providers
         if provider.adapter in registry.adapters
         and registry.adapters[provider.adapter].has_health_probe()
@@ -114,16 +114,16 @@ async def _probe(
     return ProbeResult(provider.slug, outcome, latency_ms, error)
 
 
-def _route(provider: Provider, offering_id: int) -> OfferingRoute:
-    """Just enough of an offering for its breaker: its id and its provider's thresholds."""
+def _route(provider: Provider, offering: Offering) -> OfferingRoute:
+    """Just enough of an offering for its breaker: its id, thresholds and forcing."""
     return OfferingRoute(
-        offering_id=offering_id,
+        offering_id=offering.pk,
         provider=ProviderConfig(provider.slug, provider.adapter, provider.base_url, 0),
         adapter=registry.adapters[provider.adapter],
         priority=0,
         weight=0,
         cost=Decimal(0),
-        breaker=provider_breaker_policy(provider),
+        breaker=offering_breaker_policy(offering, provider),
     )
 
 
@@ -135,3 +135,9 @@ def provider_breaker_policy(provider: Provider) -> BreakerPolicy:
         min_calls=provider.breaker_min_calls,
         cooldown_s=provider.breaker_cooldown_s,
     )
+
+
+def offering_breaker_policy(offering: Offering, provider: Provider | None = None) -> BreakerPolicy:
+    """The provider's thresholds with the offering's forcing (pass its provider if loaded)."""
+    policy = provider_breaker_policy(provider or offering.provider)
+    return replace(policy, forced=offering.breaker_forced)

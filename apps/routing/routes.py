@@ -18,6 +18,8 @@ class BreakerPolicy:
     window_s: int = 60
     min_calls: int = 20  # the rate counts only once the window holds this many calls
     cooldown_s: int = 30  # open this long, then one probe call is let through
+    # Ops' override of this offering's breaker: "open" (drained), "closed", "" (automatic).
+    forced: str = ""
 
 
 @dataclass(frozen=True)

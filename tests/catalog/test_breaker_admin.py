@@ -12,7 +12,7 @@ from apps.catalog.models import Offering, Provider
 from apps.gateway.snapshot import current_snapshot_sync
 from apps.routing import breakers
 from apps.routing.breakers import AttemptRecord
-from apps.routing.health import provider_breaker_policy
+from apps.routing.health import offering_breaker_policy, provider_breaker_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,8 @@ def route(offering: Offering):
 
 
 def view_of(offering: Offering) -> breakers.BreakerView:
-    policy = provider_breaker_policy(offering.provider)
+    offering.refresh_from_db(fields=["breaker_forced"])
+    policy = offering_breaker_policy(offering)
     return breakers.breaker_views([(offering.pk, policy)])[offering.pk]
 
 

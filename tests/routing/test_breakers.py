@@ -15,6 +15,7 @@ from apps.ledger.models import LedgerEntry
 from apps.routing import breakers
 from apps.routing.breakers import AttemptRecord
 from apps.routing.routes import BreakerPolicy
+from apps.routing.services import offering_breaker_force
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
 from tests.routing.conftest import FIXER_URL, OXR_URL, configure, post, route_of
 
@@ -222,19 +223,19 @@ def test_ops_can_drain_a_provider_and_force_one_closed(api, caller, two_provider
     oxr = Offering.objects.get(provider__slug="openexchangerates", method__slug="latest_rates")
 
     # forced closed: fixer is tried on every call, however often it fails
-    breakers.breaker_force([fixer.pk], breakers.FORCE_CLOSED)
+    offering_breaker_force(offering_ids=[fixer.pk], mode=breakers.FORCE_CLOSED)
     for _ in range(5):
         assert served(post(api, caller)) == (200, "openexchangerates")
     assert fixer_route.call_count == 5
 
     # forced open (drained): never tried; with the other drained too, 503
-    breakers.breaker_force([fixer.pk, oxr.pk], breakers.FORCE_OPEN)
+    offering_breaker_force(offering_ids=[fixer.pk, oxr.pk], mode=breakers.FORCE_OPEN)
     response = post(api, caller)
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert fixer_route.call_count == 5
 
     # back to automatic, with a clean slate
-    breakers.breaker_force([fixer.pk, oxr.pk], None)
+    offering_breaker_force(offering_ids=[fixer.pk, oxr.pk], mode=breakers.AUTOMATIC)
     fixer_route.respond(json=FIXER_LATEST)
     assert served(post(api, caller)) == (200, "fixer")

@@ -2,9 +2,9 @@
 
 When Redis is unreachable, breakers and the weighted rotation run in each process's memory
 (apps.routing.breakers._Memory), a Python copy of the two Lua scripts. Long random sequences
-of calls (faults, successes, 429s, probes, releases, deadlines) on a moving clock are fed to
-both; every call must see the same statuses, retry times, latencies and rotation, and every
-breaker must read the same afterwards.
+of calls (faults, successes, 429s, probes, releases, deadlines, ops forcing breakers and
+setting them back) on a moving clock are fed to both; every call must see the same statuses,
+retry times, latencies and rotation, and every breaker must read the same afterwards.
 """
 
 import dataclasses
@@ -76,10 +76,10 @@ def assert_same_view(shared, local, step: int) -> None:
             assert a == b, (step, field.name, a, b)
 
 
-def breaker_readings(now: float) -> list[tuple]:
+def breaker_readings(offerings, now: float) -> list[tuple]:
     """Every breaker as ops see it, read from Redis and from this process's memory."""
     readings = []
-    for offering in OFFERINGS:
+    for offering in offerings:
         key = breakers.breaker_key(offering.offering_id)
         raw = state.sync_client().hgetall(key)
         shared = {k.decode(): v.decode() for k, v in raw.items()}
@@ -92,11 +92,16 @@ def breaker_readings(now: float) -> list[tuple]:
     return readings
 
 
-def force_both(offering_ids: list[int], mode: str | None) -> None:
-    """Ops force breakers: in Redis, and in this process's memory as if Redis were down."""
-    breakers.breaker_force(offering_ids, mode)
+def forced(offering, mode: str):
+    """The offering as the catalog gives it once ops forced its breaker (or not)."""
+    return dataclasses.replace(offering, breaker=dataclasses.replace(offering.breaker, forced=mode))
+
+
+def reset_both(offering_ids: list[int]) -> None:
+    """Back to automatic: a clean slate in Redis, and in memory as if Redis were down."""
+    breakers.breaker_reset(offering_ids)
     with mock.patch.object(state, "redis_usable", lambda: False):
-        breakers.breaker_force(offering_ids, mode)
+        breakers.breaker_reset(offering_ids)
 
 
 def record_for(rng: random.Random, offering, status: str) -> AttemptRecord:
@@ -127,12 +132,16 @@ async def test_memory_fallback_and_redis_scripts_agree_call_for_call(seed):
     rng = random.Random(seed)
     now = 1_800_000_000.0
     seen: set[str] = set()
-    for step in range(400):
+    catalog = {o.offering_id: o for o in OFFERINGS}
+    for step in range(800):
         now += rng.choice([0.0, 0.5, 1.0, 2.0, 5.0, 11.0, 31.0])
-        if rng.random() < 0.03:
-            mode = rng.choice([breakers.FORCE_OPEN, breakers.FORCE_CLOSED, None, None])
-            force_both([rng.choice(OFFERINGS).offering_id], mode)
-        candidates = rng.sample(OFFERINGS, rng.randint(1, len(OFFERINGS)))
+        if rng.random() < 0.03:  # ops force one breaker, or set it back to automatic
+            offering = rng.choice(OFFERINGS)
+            mode = rng.choice([breakers.FORCE_OPEN, breakers.FORCE_CLOSED, breakers.AUTOMATIC])
+            catalog[offering.offering_id] = forced(offering, mode)
+            if mode == breakers.AUTOMATIC:
+                reset_both([offering.offering_id])
+        candidates = rng.sample(list(catalog.values()), rng.randint(1, len(catalog)))
         rotate = rng.random() < 0.5
 
         shared, local = await begin_both(candidates, rotate, now)
@@ -146,15 +155,15 @@ async def test_memory_fallback_and_redis_scripts_agree_call_for_call(seed):
             status = local.of(offering).status
             if status in breakers.AVAILABLE and rng.random() < 0.8:
                 records.append(record_for(rng, offering, status))
-            elif status == breakers.PROBE and rng.random() < 0.6:
+            elif status == breakers.PROBE and rng.random() < 0.3:
                 records.append(AttemptRecord(offering, breakers.RELEASE, probe=True))
         if rng.random() < 0.1:  # an active health check of one provider
-            checked = rng.choice(OFFERINGS)
+            checked = rng.choice(list(catalog.values()))
             kind = rng.choice([breakers.SUCCESS, breakers.FAULT])
             records.append(AttemptRecord(checked, kind, OUTCOME_OK, probe=True))
         await end_both(records, now)
 
-        for shared_view, local_view in breaker_readings(now):
+        for shared_view, local_view in breaker_readings(catalog.values(), now):
             assert_same_view(shared_view, local_view, step)
 
     # the walk went through every state a candidate can be in

@@ -8,6 +8,7 @@ import respx
 from apps.catalog.providers import CallContext
 from apps.catalog.registry import registry
 from apps.routing import breakers
+from apps.routing.breakers import AttemptRecord
 from apps.routing.executor import CallFailed, execute
 from apps.routing.routes import MethodRoute, RoutingPolicy
 from tests.integrations.currency.vendor_answers import FIXER_LATEST, OXR_LATEST
@@ -68,7 +69,7 @@ async def test_a_pinned_call_goes_to_its_provider_whatever_the_strategy(vendors)
 
 async def test_a_pinned_provider_that_is_down_gives_503_never_another_provider(vendors, clock):
     # given the pinned provider's breaker is open
-    breakers.breaker_force([OXR.offering_id], breakers.FORCE_OPEN)
+    await breakers.route_end([AttemptRecord(OXR, breakers.FAULT, "http_error")] * 5)
 
     # when
     with pytest.raises(CallFailed) as failed:
@@ -79,7 +80,7 @@ async def test_a_pinned_provider_that_is_down_gives_503_never_another_provider(v
     assert "Retry-After" in failed.value.error.headers
     assert not vendors["fixer"].called and not vendors["oxr"].called
     assert failed.value.decision["skipped"] == [
-        {"provider": "openexchangerates", "reason": "forced_open"}
+        {"provider": "openexchangerates", "reason": "circuit_open"}
     ]
 
 

@@ -10,6 +10,7 @@ from apps.catalog.providers import OUTCOME_OK
 from apps.ledger.models import LedgerEntry
 from apps.routing import breakers
 from apps.routing.breakers import AttemptRecord
+from apps.routing.services import offering_breaker_force
 from apps.routing.strategies import (
     RoutingContext,
     WeightedStrategy,
@@ -175,7 +176,7 @@ def test_cheapest_switches_provider_with_the_method(api, caller, cheap_catalog):
 def test_the_ledger_row_records_the_decision(api, caller, db, clock):
     # given three providers, the first forced open by ops
     sandbox_catalog({"alpha": {"priority": 1}, "beta": {"priority": 2}, "gamma": {"priority": 3}})
-    breakers.breaker_force([offering_of("alpha").pk], breakers.FORCE_OPEN)
+    offering_breaker_force(offering_ids=[offering_of("alpha").pk], mode=breakers.FORCE_OPEN)
 
     # when
     response = post(api, caller)

@@ -11,6 +11,7 @@ import pytest
 
 from apps.ledger.models import LedgerEntry
 from apps.routing import breakers
+from apps.routing.services import offering_breaker_force
 from apps.routing.strategies import Strategy, register_strategy, strategies
 from tests.routing.conftest import offering_of, post, sandbox_catalog, set_policy
 
@@ -75,7 +76,7 @@ def test_candidates_a_strategy_forgets_are_still_tried_after_its_own(
 
     set_policy("latest_rates", strategy="only-gamma")
     # and gamma is drained: the call must go on to the providers the strategy forgot
-    breakers.breaker_force([offering_of("gamma").pk], breakers.FORCE_OPEN)
+    offering_breaker_force(offering_ids=[offering_of("gamma").pk], mode=breakers.FORCE_OPEN)
 
     # when
     response = post(api, caller)
