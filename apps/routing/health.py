@@ -63,7 +63,10 @@ def providers_health_check(*, provider_ids: Iterable[int] | None = None) -> list
         if provider.adapter in registry.adapters
         and registry.adapters[provider.adapter].has_health_probe()
     ]
-    return async_to_sync(_probe_all)(targets)
+    # A loop of its own, always: under ASGI an admin view's async_to_sync would otherwise run
+    # the checks on the server's loop, and closing their Redis client would close the one
+    # every call in flight shares.
+    return async_to_sync(_probe_all, force_new_loop=True)(targets)
 
 
 async def _probe_all(targets: list[tuple[Provider, list[OfferingRoute]]]) -> list[ProbeResult]:
@@ -74,7 +77,7 @@ async def _probe_all(targets: list[tuple[Provider, list[OfferingRoute]]]) -> lis
             )
         return list(results)
     finally:
-        # This event loop ends with the task: close its Redis connections with it.
+        # This event loop (our own) ends here: close its Redis connections with it.
         await state.close_async_client()
 
 
