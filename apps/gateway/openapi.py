@@ -16,11 +16,32 @@ _ERRORS = {
     "404": "Unknown or disabled service or method.",
     "409": "The first call with this Idempotency-Key is still running.",
     "413": "The body is larger than the configured limit.",
-    "422": "A provider rejected the input as invalid.",
+    "422": "A provider rejected the input as invalid, or the Idempotency-Key was used with "
+    "another payload.",
     "429": "Rate limit or quota exceeded.",
     "502": "Every candidate provider failed; `attempts` lists them.",
     "503": "No provider is available.",
     "504": "The call's total deadline passed.",
+}
+
+# Headers of the billing steps (docs/billing.md), on the success answer.
+_MONEY_HEADERS = {
+    "X-Cache": {
+        "schema": {"type": "string", "enum": ["HIT", "MISS"]},
+        "description": "Methods with a response cache only.",
+    },
+    "Idempotent-Replayed": {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "The stored answer of an earlier call with this Idempotency-Key.",
+    },
+    **{
+        name: {"schema": {"type": "integer"}, "description": f"{what} (rate-limited clients)."}
+        for name, what in (
+            ("X-RateLimit-Limit", "The limit of the window closest to running out"),
+            ("X-RateLimit-Remaining", "Calls left in that window"),
+            ("X-RateLimit-Reset", "Seconds until that window starts over"),
+        )
+    },
 }
 
 PROBLEM_SCHEMA = {
@@ -99,6 +120,7 @@ def add_method_paths(
                     "X-Request-ID": {"schema": {"type": "string"}},
                     "X-Provider": {"schema": {"type": "string"}, "description": "Who served."},
                     "X-Price": {"schema": {"type": "string"}, "description": "What was charged."},
+                    **_MONEY_HEADERS,
                 },
                 "content": {"application/json": {"schema": envelope}},
             }
@@ -116,7 +138,13 @@ def add_method_paths(
                 "tags": [spec.service],
                 "security": [{"ApiKeyAuth": []}, {"InternalJWT": []}],
                 "parameters": [
-                    {"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}},
+                    {
+                        "in": "header",
+                        "name": "Idempotency-Key",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                        "description": "A retry with the same key and payload within 24 h gets "
+                        "the first answer, uncharged (X-Idempotency-Key is accepted too).",
+                    },
                     {"in": "header", "name": "X-Request-ID", "schema": {"type": "string"}},
                 ],
                 "requestBody": {
