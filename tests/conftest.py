@@ -115,7 +115,15 @@ def fixer(fixer_only: Provider) -> Iterator[respx.Route]:
 
 
 @pytest.fixture
-def live_gateway(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+def live_gateway_env() -> dict[str, str]:
+    """Extra environment for the live_gateway server; override it in a test module."""
+    return {}
+
+
+@pytest.fixture
+def live_gateway(
+    transactional_db: None, tmp_path: Path, live_gateway_env: dict[str, str]
+) -> Iterator[str]:
     """The real ASGI application served by uvicorn (two worker processes), on this test's
     database and Redis; yields its base URL, e.g. "http://127.0.0.1:41234".
 
@@ -137,6 +145,7 @@ def live_gateway(transactional_db: None, tmp_path: Path) -> Iterator[str]:
         "REDIS_URL": settings.REDIS_URL,
         "DB_POOL_MIN_SIZE": "1",
         "DB_POOL_MAX_SIZE": "10",
+        **live_gateway_env,
     }
     log = tmp_path / "uvicorn.log"
     with log.open("w") as output:

@@ -28,6 +28,7 @@ from rest_framework_api_key.crypto import KeyGenerator
 from apps.accounts.models import Client, ClientApiKey
 from apps.accounts.signals import PRINCIPALS_VERSION
 from apps.core import state
+from apps.core.db import then_release_connection
 from apps.core.errors import NotAuthenticated, PermissionDenied
 
 
@@ -204,14 +205,14 @@ async def authenticate_headers(
         try:
             record = _cache.get("key:" + prefix)
         except KeyError:
-            record = await sync_to_async(_load_key)(prefix)
+            record = await sync_to_async(then_release_connection(_load_key))(prefix)
             _cache.put("key:" + prefix, record)
         return _principal_from_key(token, record)
     slug = _jwt_subject(token)
     try:
         client = _cache.get("client:" + slug)
     except KeyError:
-        client = await sync_to_async(_load_client)(slug)
+        client = await sync_to_async(then_release_connection(_load_client))(slug)
         _cache.put("client:" + slug, client)
     if client is None:
         raise NotAuthenticated(f"Unknown client {slug!r} in the token.")

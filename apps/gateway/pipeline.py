@@ -41,6 +41,7 @@ from apps.billing.services import HeldCredit, credit_hold
 from apps.catalog.providers import CallContext
 from apps.catalog.services import CATALOG_VERSION
 from apps.core import state
+from apps.core.db import then_release_connection
 from apps.core.errors import (
     CreditLimitExceeded,
     GatewayError,
@@ -155,7 +156,7 @@ async def _run(call: _Call) -> GatewayResponse:
     payload = _validate(route, request.body)
     key = idempotency_key_from(request.headers)
     if key is not None:
-        begun = await sync_to_async(idempotency_begin)(
+        begun = await sync_to_async(then_release_connection(idempotency_begin))(
             client_id=principal.client_id,
             method=route.key,
             key=key,
@@ -171,7 +172,8 @@ async def _run(call: _Call) -> GatewayResponse:
 
     call.price = ZERO if call.free is not None else price
     if call.price > 0:
-        call.hold = await sync_to_async(credit_hold)(
+        # The connection goes back to the pool while the provider is awaited.
+        call.hold = await sync_to_async(then_release_connection(credit_hold))(
             client_id=principal.client_id,
             amount=call.price,
             request_id=request.request_id,
@@ -258,7 +260,7 @@ async def _admit(call: _Call, pricing: PriceBook) -> None:
 
 
 async def _free_calls_used(free: FreeAllowance) -> int:
-    return await sync_to_async(ledger_free_calls_used)(
+    return await sync_to_async(then_release_connection(ledger_free_calls_used))(
         client_id=free.client_id, method=free.method, since=free.month_start
     )
 

@@ -18,6 +18,7 @@ from apps.catalog.providers import ProviderConfig
 from apps.catalog.registry import registry
 from apps.catalog.services import CATALOG_VERSION
 from apps.core import state
+from apps.core.db import then_release_connection
 from apps.core.fields import UnreadableSecrets
 from apps.routing.routes import BreakerPolicy, MethodRoute, OfferingRoute, RoutingPolicy
 
@@ -119,7 +120,7 @@ async def current_snapshot(version: int | None = None) -> Snapshot:
     snapshot = _current
     if snapshot is not None and snapshot.version == version:
         return snapshot
-    return await sync_to_async(_snapshot_for)(version)
+    return await sync_to_async(then_release_connection(_snapshot_for))(version)
 
 
 def current_snapshot_sync() -> Snapshot:
