@@ -214,6 +214,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
 # Connection pool of the one shared httpx client per process and event loop.
 GATEWAY_HTTP_MAX_CONNECTIONS = env.int("GATEWAY_HTTP_MAX_CONNECTIONS", default=200)
 GATEWAY_HTTP_MAX_KEEPALIVE = env.int("GATEWAY_HTTP_MAX_KEEPALIVE", default=100)
+# Redis connections per process and event loop; a burst past it waits for a free one.
+GATEWAY_REDIS_MAX_CONNECTIONS = env.int("GATEWAY_REDIS_MAX_CONNECTIONS", default=100)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

@@ -41,7 +41,7 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
 def fresh_shared_state() -> Iterator[None]:
     """Each test starts with empty Redis state and no cached snapshot or principals."""
     state.sync_client().flushdb()
-    state._memory.clear()
+    state.forget_local_state()
     forget_snapshot()
     authentication._cache.sync_version(-1)
     yield

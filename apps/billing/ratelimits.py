@@ -198,7 +198,7 @@ async def free_call_release(free: FreeAllowance) -> None:
     """Give back a free call the client was not served (its call failed or was refused)."""
     try:
         if state.uses_redis():
-            client = state.async_blocking_client()
+            client = state.async_client()
             await client.eval(RELEASE_LUA, 1, free.key)  # type: ignore[misc]
         else:
             _memory.release(free.key)
@@ -215,7 +215,7 @@ ADMIT_SHA = hashlib.sha1(ADMIT_LUA.encode()).hexdigest()  # noqa: S324 (Redis na
 async def _run(keys: list[str], args: list[int]) -> list[int]:
     if not state.uses_redis():
         return _memory.admit(keys, args)
-    client: AsyncRedis = state.async_blocking_client()
+    client: AsyncRedis = state.async_client()
     try:
         return list(await client.evalsha(ADMIT_SHA, len(keys), *keys, *args))  # type: ignore[misc]
     except redis.exceptions.NoScriptError:
@@ -225,7 +225,7 @@ async def _run(keys: list[str], args: list[int]) -> list[int]:
 
 async def _seed(free: FreeAllowance, used: int) -> None:
     if state.uses_redis():
-        await state.async_blocking_client().set(free.key, used, nx=True, px=free.ttl_ms)
+        await state.async_client().set(free.key, used, nx=True, px=free.ttl_ms)
     else:
         _memory.seed(free.key, used, free.ttl_ms)
 

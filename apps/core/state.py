@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 
 import redis
 import redis.asyncio as aredis
@@ -86,15 +87,30 @@ def sync_client() -> redis.Redis:
 
 
 def async_client() -> aredis.Redis:
-    """One pooled client per event loop (tests run several loops in one process)."""
+    """One pooled client per event loop (tests run several loops in one process).
+
+    Its pool waits (up to 2 s) for a free connection when a burst uses them all, instead of
+    failing at once with MaxConnectionsError: a counter skipped under load (a rate limit, a
+    breaker) or a version read as missing (every cache rebuilt) costs far more than a wait.
+    """
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is None:
-        client = aredis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=1.0, socket_connect_timeout=1.0
+        pool = aredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL,
+            max_connections=settings.GATEWAY_REDIS_MAX_CONNECTIONS,
+            timeout=2.0,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
         )
+        client = aredis.Redis(connection_pool=pool)
         _async_clients[loop] = client
     return client
+
+
+# Bumps made while Redis was unreachable, replayed to Redis once it answers again, so the
+# other processes learn of changes made here during the outage.
+_pending_bumps: set[str] = set()
 
 
 def bump(name: str) -> None:
@@ -104,68 +120,61 @@ def bump(name: str) -> None:
         try:
             sync_client().incr(key)
             return
-        except redis.RedisError:
+        except REDIS_ERRORS:
             logger.warning("Redis unreachable: version %s bumped in this process only", name)
+            _pending_bumps.add(key)
     with _memory_lock:
         _memory[key] = _memory.get(key, 0) + 1
 
 
+def forget_local_state() -> None:
+    """Drop every process-local counter and remembered version (tests)."""
+    with _memory_lock:
+        _memory.clear()
+    _last_versions.clear()
+    _pending_bumps.clear()
+    forget_redis_failure()
+
+
+# The versions this process last read from Redis. While Redis is unreachable they stand in
+# for it (plus any bump made here meanwhile), so caches stay warm instead of being rebuilt
+# on every call as if every version were new.
+_last_versions: dict[str, int] = {}
+
+
+def _remember(keys: list[str], values: Sequence[bytes | str | None]) -> tuple[int, ...]:
+    versions = tuple(int(v) if v is not None else 0 for v in values)
+    _last_versions.update(zip(keys, versions, strict=True))
+    return versions
+
+
+def _known(keys: list[str]) -> tuple[int, ...]:
+    return tuple(_last_versions.get(key, 0) + _memory.get(key, 0) for key in keys)
+
+
 async def read_versions(*names: str) -> tuple[int, ...]:
     keys = [KEY_PREFIX + name for name in names]
-    if uses_redis():
+    if redis_usable():
         try:
-            values = await async_client().mget(keys)
-            return tuple(int(v) if v is not None else 0 for v in values)
-        except (redis.RedisError, OSError):
-            logger.warning("Redis unreachable: using this process's cached versions")
-    return tuple(_memory.get(key, 0) for key in keys)
+            client = async_client()
+            for pending in list(_pending_bumps):
+                await client.incr(pending)
+                _pending_bumps.discard(pending)
+            return _remember(keys, await client.mget(keys))
+        except REDIS_ERRORS:
+            note_redis_unreachable("cached catalog and key versions")
+    return _known(keys)
 
 
 def read_versions_sync(*names: str) -> tuple[int, ...]:
     keys = [KEY_PREFIX + name for name in names]
-    if uses_redis():
+    if redis_usable():
         try:
-            values = sync_client().mget(keys)
-            return tuple(int(v) if v is not None else 0 for v in values)  # type: ignore[union-attr]
-        except redis.RedisError:
-            logger.warning("Redis unreachable: using this process's cached versions")
-    return tuple(_memory.get(key, 0) for key in keys)
-
-
-_async_blocking_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def async_blocking_client() -> aredis.Redis:
-    """Like async_client, but a burst that uses every pooled connection waits (up to 2 s)
-    for one to come free instead of failing at once with MaxConnectionsError.
-
-    For counters that must not be skipped under load: rate limits, free-call allowances.
-    """
-    loop = asyncio.get_running_loop()
-    client = _async_blocking_clients.get(loop)
-    if client is None:
-        pool = aredis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL,
-            max_connections=100,
-            timeout=2.0,
-            socket_timeout=1.0,
-            socket_connect_timeout=1.0,
-        )
-        client = aredis.Redis(connection_pool=pool)
-        _async_blocking_clients[loop] = client
-    return client
-
-
-async def read_versions_waiting(*names: str) -> tuple[int, ...]:
-    """read_versions on the waiting pool (async_blocking_client): a burst of calls in one
-    process waits for a connection instead of reading version 0 and rebuilding its caches."""
-    keys = [KEY_PREFIX + name for name in names]
-    if uses_redis():
-        try:
-            values = await async_blocking_client().mget(keys)
-            return tuple(int(v) if v is not None else 0 for v in values)
-        except (TimeoutError, redis.RedisError, OSError):
-            logger.warning("Redis unreachable: using this process's cached versions")
-    return tuple(_memory.get(key, 0) for key in keys)
+            client = sync_client()
+            for pending in list(_pending_bumps):
+                client.incr(pending)
+                _pending_bumps.discard(pending)
+            return _remember(keys, client.mget(keys))  # type: ignore[arg-type]  # sync client
+        except REDIS_ERRORS:
+            note_redis_unreachable("cached catalog and key versions")
+    return _known(keys)

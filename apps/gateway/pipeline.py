@@ -133,7 +133,7 @@ async def handle_call(request: GatewayRequest) -> GatewayResponse:
 
 async def _run(call: _Call) -> GatewayResponse:
     request = call.request
-    catalog_version, principals_version = await state.read_versions_waiting(
+    catalog_version, principals_version = await state.read_versions(
         CATALOG_VERSION, PRINCIPALS_VERSION
     )
     call.principal = principal = await authenticate_headers(
