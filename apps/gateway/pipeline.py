@@ -333,6 +333,8 @@ async def _record(
         status, provider, cost = error.ledger_status, "", ZERO
         attempts = [a.as_dict() for a in failed.attempts] if failed else []
         decision = failed.decision if failed else {}
+        if decision.get("outcome") == "unknown":
+            status = LedgerEntry.Status.UNKNOWN
 
     if call.idempotency_id is not None:
         record_id = call.idempotency_id

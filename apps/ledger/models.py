@@ -45,6 +45,9 @@ class LedgerEntry(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         REJECTED = "rejected", "Rejected"
+        # A non-idempotent call stopped after an attempt whose outcome is unknown (a timeout
+        # once the request was sent): the provider may have acted. Worth a look by ops.
+        UNKNOWN = "unknown", "Outcome unknown"
 
     class Channel(models.TextChoices):
         HTTP = "http", "HTTP"
