@@ -219,7 +219,7 @@ def missing_credentials(provider: Provider) -> list[str] | None:
     stored = provider.credentials
     if adapter is None or isinstance(stored, UnreadableSecrets):
         return None
-    return [name for name in adapter.credential_fields if not stored.get(name)]
+    return adapter.missing_credentials(stored)
 
 
 def credentials_status(provider: Provider) -> str:
@@ -235,7 +235,8 @@ def credentials_status(provider: Provider) -> str:
         return format_html('<span style="color:#ba2121">{}</span>', "unreadable — key rotated?")
     if not adapter.credential_fields:
         return "none needed"
-    present = [name for name in adapter.credential_fields if name not in missing]
+    present = [name for name in adapter.credential_fields if provider.credentials.get(name)]
+    optional = [n for n in adapter.credential_fields if n not in present and n not in missing]
     parts = []
     if present:
         parts.append(format_html("set: {}", ", ".join(present)))
@@ -243,6 +244,8 @@ def credentials_status(provider: Provider) -> str:
         parts.append(
             format_html('<span style="color:#ba2121">missing: {}</span>', ", ".join(missing))
         )
+    if optional:
+        parts.append(format_html("not set (optional): {}", ", ".join(optional)))
     return format_html_join("; ", "{}", ((part,) for part in parts))
 
 

@@ -114,7 +114,9 @@ class ProviderAdapter:
       default_slug      slug of the Provider row created for it by the catalog sync
       display_name      shown in the admin
       default_base_url  the vendor's documented API root
-      credential_fields names of the secrets it needs, as the vendor names them
+      credential_fields names of the secrets ops may store, as the vendor names them
+      required_credentials  those a call cannot do without (default: all of
+                        credential_fields); e.g. a webhook's secret is optional for sending
     """
 
     key: ClassVar[str]
@@ -123,6 +125,7 @@ class ProviderAdapter:
     display_name: ClassVar[str]
     default_base_url: ClassVar[str] = ""
     credential_fields: ClassVar[tuple[str, ...]] = ()
+    required_credentials: ClassVar[tuple[str, ...] | None] = None
     default_timeout_ms: ClassVar[int] = 2000
     provided_methods: ClassVar[dict[str, str]] = {}
 
@@ -176,8 +179,19 @@ class ProviderAdapter:
         except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             raise ProviderFault(OUTCOME_MALFORMED, f"unexpected answer: {exc!r}") from exc
 
+    @classmethod
+    def required_credential_names(cls) -> tuple[str, ...]:
+        if cls.required_credentials is None:
+            return cls.credential_fields
+        return cls.required_credentials
+
+    @classmethod
+    def missing_credentials(cls, credentials: Mapping[str, str]) -> list[str]:
+        """The required credentials that `credentials` lacks (what a call would refuse)."""
+        return [name for name in cls.required_credential_names() if not credentials.get(name)]
+
     def _check_credentials(self) -> None:
-        missing = [name for name in self.credential_fields if not self.config.credentials.get(name)]
+        missing = self.missing_credentials(self.config.credentials)
         if missing:
             raise ProviderFault(
                 OUTCOME_MISCONFIGURED, f"missing credentials: {', '.join(missing)}", sent=False

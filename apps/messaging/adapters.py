@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from apps.catalog.providers import OUTCOME_MISCONFIGURED, ProviderAdapter, ProviderFault
+from apps.catalog.providers import ProviderAdapter
 from apps.messaging.webhooks.base import WebhookReceiver
 
 
@@ -16,14 +16,5 @@ class MessagingAdapter(ProviderAdapter):
     `webhook` is the vendor's event webhook receiver, if the gateway accepts its events.
     """
 
-    required_credentials: ClassVar[tuple[str, ...]] = ()
+    required_credentials: ClassVar[tuple[str, ...] | None] = ()
     webhook: ClassVar[type[WebhookReceiver] | None] = None
-
-    def _check_credentials(self) -> None:
-        # Only what a send needs: the webhook's secrets are checked when a webhook arrives.
-        credentials = self.config.credentials
-        missing = [name for name in self.required_credentials if not credentials.get(name)]
-        if missing:
-            raise ProviderFault(
-                OUTCOME_MISCONFIGURED, f"missing credentials: {', '.join(missing)}", sent=False
-            )

@@ -540,3 +540,19 @@ def test_view_only_staff_see_credential_status_but_no_inputs(
     assert "missing: secret_key" in html
     assert 'name="credential__access_key"' not in html
     assert SECRET not in html
+
+
+def test_an_optional_credential_is_not_reported_missing(admin_client):
+    from apps.catalog.admin import credentials_status
+    from apps.catalog.models import Provider
+
+    # given sendgrid with its sending key but without the (optional) webhook key
+    provider = Provider.objects.get(adapter="email.sendgrid")
+    provider.credentials = {"api_key": "SG.k"}
+    provider.save()
+
+    # when / then
+    status = credentials_status(provider)
+    assert "set: api_key" in status
+    assert "missing" not in status
+    assert "not set (optional): webhook_public_key" in status

@@ -169,7 +169,7 @@ class _Applier:
 
     def _warn_missing_credentials(self, provider: Provider, entry: ProviderEntry) -> None:
         adapter = self.code.adapters[provider.adapter]
-        missing = [name for name in adapter.credential_fields if not provider.credentials.get(name)]
+        missing = adapter.missing_credentials(provider.credentials)
         if provider.enabled and missing:
             self.report.warnings.append(
                 ConfigIssue(
