@@ -10,4 +10,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from apps.realtime.routing import websocket_application  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # WS /ws/requests/{id}/ (a browser's Origin must be one of ALLOWED_HOSTS).
+        "websocket": websocket_application(),
+    }
+)

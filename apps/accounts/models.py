@@ -6,7 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
-from apps.core.fields import CountryField, MoneyField, slug_validator
+from apps.core.fields import CountryField, EncryptedStringField, MoneyField, slug_validator
 
 
 class Client(models.Model):
@@ -33,6 +33,8 @@ class Client(models.Model):
         default=Decimal("0"), editable=False, help_text="Reserved for the client's calls in flight."
     )
     is_active = models.BooleanField(default=True, help_text="Suspended clients get 403.")
+    # Signs the results POSTed to its callback URLs (X-Signature); made on first use.
+    webhook_secret = EncryptedStringField(blank=True, null=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -111,3 +111,43 @@ class EncryptedSecretsField(EncryptedTextField):
 
     def formfield(self, **kwargs: Any) -> Any:  # the admin uses its own write-only form field
         return None
+
+
+class UnreadableSecret(str):
+    """An encrypted string no configured key can decrypt: empty, keeps the stored token."""
+
+    token: str = ""
+
+
+class EncryptedStringField(EncryptedTextField):
+    """One secret string, stored as a Fernet token under FIELD_ENCRYPTION_KEY (see above)."""
+
+    _pyi_private_set_type: str
+    _pyi_private_get_type: str
+
+    @cached_property
+    def f(self) -> MultiFernet:  # type: ignore[override]
+        return field_fernet()
+
+    def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, UnreadableSecret):
+            return value.token or None
+        if not value:
+            return None
+        return self.f.encrypt(str(value).encode()).decode()
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return self.to_python(value)
+
+    def to_python(self, value: Any) -> Any:
+        if value is None or value == "" or isinstance(value, UnreadableSecret):
+            return value or ""
+        try:
+            return self.f.decrypt(value.encode()).decode()
+        except InvalidToken:
+            unreadable = UnreadableSecret("")
+            unreadable.token = value
+            return unreadable
+
+    def value_to_string(self, obj: models.Model) -> str:
+        return "<encrypted>"

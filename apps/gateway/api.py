@@ -13,13 +13,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.catalog.registry import registry
-from apps.core.errors import MethodNotAllowed, PayloadTooLarge
+from apps.core.errors import GatewayError, MethodNotAllowed, NotFound, PayloadTooLarge
 from apps.core.logging import request_id_var
 from apps.core.problems import problem_response
+from apps.gateway.background import callback_url_check, prefers_async
 from apps.gateway.pipeline import GatewayRequest, handle_call
 from apps.gateway.schemas import json_schema
 from apps.gateway.snapshot import current_snapshot_sync
 from apps.ledger.models import LedgerEntry
+from apps.realtime.selectors import async_call_get, async_call_view
 
 
 @csrf_exempt
@@ -32,6 +34,13 @@ async def call_method(request: HttpRequest, service: str, method: str) -> HttpRe
         body = request.body
     except RequestDataTooBig:
         return problem_response(PayloadTooLarge(), request_id)
+    respond_async = prefers_async(request.headers.get("Prefer", ""))
+    callback_url = request.headers.get("X-Callback-URL", "").strip()
+    if callback_url:
+        try:
+            callback_url_check(callback_url)
+        except GatewayError as error:
+            return problem_response(error, request_id)
     result = await handle_call(
         GatewayRequest(
             request_id=request_id,
@@ -39,8 +48,10 @@ async def call_method(request: HttpRequest, service: str, method: str) -> HttpRe
             method=method,
             body=body,
             headers=request.headers,
-            channel=LedgerEntry.Channel.HTTP,
+            channel=LedgerEntry.Channel.ASYNC if respond_async else LedgerEntry.Channel.HTTP,
             source_ip=request.META.get("REMOTE_ADDR"),
+            respond_async=respond_async,
+            callback_url=callback_url,
         )
     )
     if result.request_id is not None:
@@ -107,3 +118,36 @@ class ServiceListApi(APIView):
         for service in ordered:
             service["methods"].sort(key=lambda m: m["name"])
         return Response(ordered)
+
+
+class RequestDetailApi(APIView):
+    """GET /api/v1/requests/{id}/: status and, once final, result of a background call.
+
+    Only the client that made the call sees it; for anyone else the id does not exist (404).
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        request_id = serializers.CharField()
+        service = serializers.CharField()
+        method = serializers.CharField()
+        status = serializers.ChoiceField(choices=["pending", "running", "succeeded", "failed"])
+        created_at = serializers.DateTimeField()
+        finished_at = serializers.DateTimeField(allow_null=True)
+        runs = serializers.IntegerField(help_text="Runs a worker started (retries after faults).")
+        http_status = serializers.IntegerField(required=False, help_text="Once final.")
+        result = serializers.JSONField(
+            required=False,
+            help_text="Once final: the body a synchronous call would have returned.",
+        )
+
+    @extend_schema(responses={200: OutputSerializer}, tags=["calls"])
+    def get(self, request: Request, request_id: str) -> Response:
+        principal = request.auth
+        call = None
+        if principal is not None and hasattr(principal, "client_id"):
+            call = async_call_get(client_id=principal.client_id, request_id=request_id)
+        if call is None:
+            raise NotFound(f"You have no background call {request_id}.")
+        return Response(async_call_view(call))

@@ -13,15 +13,17 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 
 from apps.accounts.authentication import Principal, authenticate_headers
 from apps.accounts.signals import PRINCIPALS_VERSION
@@ -82,6 +84,12 @@ class GatewayRequest:
     headers: Mapping[str, str]
     channel: str = LedgerEntry.Channel.HTTP
     source_ip: str | None = None
+    # Set when the caller was authenticated by the way the call arrived (an MQ message
+    # names its client; the channel itself is trusted): no credentials in the headers.
+    principal: Principal | None = None
+    # Prefer: respond-async: admit the call now, answer 202, run it in the background.
+    respond_async: bool = False
+    callback_url: str = ""
 
 
 @dataclass
@@ -105,12 +113,19 @@ class _Call:
     started: float
     principal: Principal | None = None
     route: MethodRoute | None = None
+    pricing: PriceBook | None = None
     country: str = ""
     price: Decimal = ZERO  # what the call is charged if it is billable (0 for a free call)
     hold: HeldCredit | None = None
     free: FreeAllowance | None = None  # set when the call took one of the month's free calls
     rate_headers: dict[str, str] = field(default_factory=dict)
     idempotency_id: int | None = None
+    # A background run: the attempts of its earlier runs (they go on the one ledger row), and
+    # the step that marks its record final, in the ledger row's transaction (False when
+    # another delivery of the task settled it first: then nothing is recorded twice).
+    prior_attempts: list[dict[str, Any]] = field(default_factory=list)
+    settle_once: Callable[[GatewayResponse, list[dict[str, Any]]], bool] | None = None
+    retry_if: Callable[[CallFailed], bool] | None = None
 
 
 async def handle_call(request: GatewayRequest) -> GatewayResponse:
@@ -131,18 +146,43 @@ async def handle_call(request: GatewayRequest) -> GatewayResponse:
     return response
 
 
+class RetryLater(Exception):
+    """A background run met a provider fault that another run may get past; nothing recorded."""
+
+    def __init__(self, failed: CallFailed) -> None:
+        self.failed = failed
+        super().__init__(str(failed))
+
+
 async def _run(call: _Call) -> GatewayResponse:
+    admitted = await _admit_call(call)
+    if isinstance(admitted, GatewayResponse):
+        return admitted
+    if call.request.respond_async:
+        from apps.gateway.background import async_call_accept
+
+        return await async_call_accept(call, admitted)
+    return await _execute(call, admitted)
+
+
+async def _admit_call(call: _Call) -> dict[str, Any] | GatewayResponse:
+    """Everything that can answer at once (4xx, a replay): the validated payload, credit held."""
     request = call.request
     catalog_version, principals_version = await state.read_versions(
         CATALOG_VERSION, PRINCIPALS_VERSION
     )
-    call.principal = principal = await authenticate_headers(
-        request.headers, version=principals_version
-    )
+    if request.principal is not None:
+        call.principal = principal = request.principal
+    else:
+        call.principal = principal = await authenticate_headers(
+            request.headers, version=principals_version
+        )
+    if request.callback_url and not request.respond_async:
+        raise InvalidRequest("A callback URL is only used with 'Prefer: respond-async'.")
     snapshot = await current_snapshot(catalog_version)
     call.route = route = _resolve(snapshot, request.service, request.method)
     call.country = _requester_country(principal, request.headers)
-    pricing = snapshot.pricing
+    call.pricing = pricing = snapshot.pricing
     price = pricing.price(
         plan_id=principal.plan_id,
         client_id=principal.client_id,
@@ -184,7 +224,15 @@ async def _run(call: _Call) -> GatewayResponse:
                 f"Charging {money_str(call.price)} would exceed the credit limit of "
                 f"{principal.client_slug}."
             )
+    return payload
 
+
+async def _execute(call: _Call, payload: dict[str, Any]) -> GatewayResponse:
+    """Route an admitted call and settle it: the ledger row, the charge, the hold dropped."""
+    request, principal, route = call.request, call.principal, call.route
+    assert principal is not None and route is not None
+    pricing = call.pricing
+    assert pricing is not None
     cache_ttl = route.policy.cache_ttl_s if route.spec.cacheable else None
     cache_key = response_cache_key(route.key, payload) if cache_ttl else None
     if cache_key is not None:
@@ -204,6 +252,8 @@ async def _run(call: _Call) -> GatewayResponse:
         outcome = await execute(route=route, payload=payload, context=context)
     except CallFailed as failed:
         assert isinstance(failed.error, GatewayError)
+        if call.retry_if is not None and call.retry_if(failed):
+            raise RetryLater(failed) from failed
         response = _error_response(call, failed.error)
         await _record(
             call,
@@ -353,8 +403,12 @@ async def _record(
         for hook_ in hooks:
             hook_(entry)
 
+    attempts = call.prior_attempts + attempts
+    record_call: Callable[..., LedgerEntry | None] = ledger_record_call
+    if call.settle_once is not None:
+        record_call = partial(_record_once, call.settle_once, response)
     try:
-        await sync_to_async(ledger_record_call)(
+        entry = await sync_to_async(record_call)(
             hold=call.hold,
             after=after if hooks else None,
             request_id=request.request_id,
@@ -384,9 +438,23 @@ async def _record(
         logger.exception("could not record the ledger row of %s", request.request_id)
         raise
     call.hold = None  # settled: a second record (after a failure above) must not reuse it
+    if entry is None:
+        call.free = None
+        return
     if call.free is not None and not billable:
         await free_call_release(call.free)
     call.free = None
+
+
+@transaction.atomic
+def _record_once(
+    settle_once: Callable[[GatewayResponse, list[dict[str, Any]]], bool],
+    response: GatewayResponse,
+    **fields: Any,
+) -> LedgerEntry | None:
+    if not settle_once(response, fields["attempts"]):
+        return None  # another delivery of this background call settled it first
+    return ledger_record_call(**fields)
 
 
 def _success_response(
