@@ -48,8 +48,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_api_key",
-    "rest_framework.authtoken",  # staff tokens for the ledger API
-    "simple_history",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "apps.core",
@@ -59,6 +57,7 @@ INSTALLED_APPS = [
     "apps.ledger",
     "apps.routing",
     "apps.gateway",
+    "apps.realtime",
     "apps.integrations.currency",
     "apps.messaging",
     "apps.integrations.email",
@@ -74,7 +73,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "simple_history.middleware.HistoryRequestMiddleware",  # who made each audited change
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -147,6 +145,29 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Background calls (Prefer: respond-async): a run that meets a provider fault is run again
+# after GATEWAY_ASYNC_RETRY_BACKOFF_S * 2**n seconds (full jitter, capped), up to the method's
+# max_attempts runs. A run holds its call for its deadline plus this margin.
+GATEWAY_ASYNC_RETRY_BACKOFF_S = env.float("GATEWAY_ASYNC_RETRY_BACKOFF_S", default=2.0)
+GATEWAY_ASYNC_RETRY_BACKOFF_MAX_S = env.float("GATEWAY_ASYNC_RETRY_BACKOFF_MAX_S", default=300.0)
+GATEWAY_ASYNC_LEASE_MARGIN_S = env.float("GATEWAY_ASYNC_LEASE_MARGIN_S", default=30.0)
+# How long the websocket token in a 202's websocket_url is valid.
+GATEWAY_WS_TOKEN_MAX_AGE_S = env.int("GATEWAY_WS_TOKEN_MAX_AGE_S", default=900)
+# Callback webhooks: deliveries of one result, backoff between them, each one's timeout.
+GATEWAY_CALLBACK_MAX_DELIVERIES = env.int("GATEWAY_CALLBACK_MAX_DELIVERIES", default=6)
+GATEWAY_CALLBACK_BACKOFF_S = env.float("GATEWAY_CALLBACK_BACKOFF_S", default=5.0)
+GATEWAY_CALLBACK_TIMEOUT_S = env.float("GATEWAY_CALLBACK_TIMEOUT_S", default=10.0)
+# The message-queue consumer (manage.py consume_calls) on RabbitMQ.
+GATEWAY_MQ_URL = env.str("GATEWAY_MQ_URL", default=CELERY_BROKER_URL)
+GATEWAY_MQ_EXCHANGE = env.str("GATEWAY_MQ_EXCHANGE", default="gateway.calls")
+GATEWAY_MQ_QUEUE = env.str("GATEWAY_MQ_QUEUE", default="gateway.calls")
+GATEWAY_MQ_DEAD_LETTER_QUEUE = env.str("GATEWAY_MQ_DEAD_LETTER_QUEUE", default="gateway.calls.dead")
+GATEWAY_MQ_MAX_DELIVERIES = env.int("GATEWAY_MQ_MAX_DELIVERIES", default=5)
+GATEWAY_MQ_RETRY_BACKOFF_S = env.float("GATEWAY_MQ_RETRY_BACKOFF_S", default=2.0)
+# Call events (a compact record of each call the consumer finishes) on a topic exchange.
+GATEWAY_CALL_EVENTS_ENABLED = env.bool("GATEWAY_CALL_EVENTS_ENABLED", default=False)
+GATEWAY_CALL_EVENTS_EXCHANGE = env.str("GATEWAY_CALL_EVENTS_EXCHANGE", default="gateway.events")
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -212,11 +233,6 @@ SPECTACULAR_SETTINGS = {
 
 # --- The gateway ----------------------------------------------------------------------------
 ACCOUNTING_CURRENCY = env.str("ACCOUNTING_CURRENCY", default="USD")
-# Where finance's days begin and end (ledger summaries by day, the daily rollup). Changing it
-# needs `manage.py ledger_rollup_rebuild`.
-ACCOUNTING_TIME_ZONE = env.str("ACCOUNTING_TIME_ZONE", default=TIME_ZONE)
-# Audit history is read-only in the admin: changes go through the forms and their services.
-SIMPLE_HISTORY_REVERT_DISABLED = True
 GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
 # Connection pool of the one shared httpx client per process and event loop.
