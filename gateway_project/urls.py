@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.gateway.urls")),
     path("api/v1/webhooks/", include("apps.messaging.urls")),
+    path("", include("apps.ledger.urls")),  # ledger, summary, export, usage
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", health.healthz, name="healthz"),

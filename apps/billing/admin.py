@@ -14,6 +14,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.fields.related import ForeignKey
 from django.forms import ModelChoiceField
 from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
 
 from apps.billing.models import CountryPrice, Plan, PlanRateLimit, Price
 from apps.catalog.models import Method
@@ -61,7 +62,7 @@ class PlanRateLimitInline(admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(SimpleHistoryAdmin):
     list_display = (
         "slug",
         "name",
@@ -107,7 +108,7 @@ class CountryPriceInline(admin.TabularInline):
 
 
 @admin.register(Price)
-class PriceAdmin(MethodByKeyMixin, admin.ModelAdmin):
+class PriceAdmin(MethodByKeyMixin, SimpleHistoryAdmin):
     list_display = ("plan", "method", "price", "free_calls")
     list_filter = ("plan",)
     list_select_related = ("plan", "method__service")

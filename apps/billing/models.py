@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from apps.core.fields import CountryField, MoneyField
 
@@ -23,6 +24,7 @@ class Plan(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["slug"]
@@ -40,6 +42,7 @@ class Price(models.Model):
     free_calls = models.PositiveIntegerField(
         default=0, help_text="Calls each client of the plan makes free per calendar month."
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["plan__slug", "method__service__slug", "method__slug"]
@@ -55,6 +58,7 @@ class CountryPrice(models.Model):
     base = models.ForeignKey(Price, on_delete=models.CASCADE, related_name="country_prices")
     country = CountryField()
     price = MoneyField(validators=[MinValueValidator(Decimal("0"))])
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["country"]
@@ -79,6 +83,7 @@ class ClientPrice(models.Model):
         "catalog.Method", on_delete=models.CASCADE, related_name="client_prices"
     )
     price = MoneyField(validators=[MinValueValidator(Decimal("0"))])
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "negotiated price"

@@ -16,6 +16,8 @@ from django.forms import ModelChoiceField, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.utils import bulk_update_with_history
 
 from apps.catalog.breaker_admin import OfferingBreakerAdmin, ProviderBreakerAdmin
 from apps.catalog.forms import (
@@ -259,7 +261,7 @@ PROVIDER_SETTINGS_FIELDS = [
 
 
 @admin.register(Provider)
-class ProviderAdmin(ProviderBreakerAdmin):
+class ProviderAdmin(SimpleHistoryAdmin, ProviderBreakerAdmin):
     form = ProviderAdminForm
     list_display = (
         "slug",
@@ -358,7 +360,7 @@ class ProviderAdmin(ProviderBreakerAdmin):
     @admin.action(description="Enable selected providers", permissions=["change"])
     def enable_providers(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
         providers = list(queryset)
-        updated = queryset.update(enabled=True)
+        updated = _set_enabled(request, providers, Provider, enabled=True)
         catalog_cache_invalidate()
         self.message_user(request, f"Enabled {updated} provider(s).", messages.SUCCESS)
         not_ready = [p.slug for p in providers if missing_credentials(p) != []]
@@ -372,9 +374,17 @@ class ProviderAdmin(ProviderBreakerAdmin):
 
     @admin.action(description="Disable selected providers", permissions=["change"])
     def disable_providers(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
-        updated = queryset.update(enabled=False)
+        updated = _set_enabled(request, list(queryset), Provider, enabled=False)
         catalog_cache_invalidate()
         self.message_user(request, f"Disabled {updated} provider(s).", messages.SUCCESS)
+
+
+def _set_enabled(request: HttpRequest, rows: list[Any], model: Any, *, enabled: bool) -> int:
+    """A bulk switch that still leaves one history row per changed row, naming the user."""
+    for row in rows:
+        row.enabled = enabled
+    bulk_update_with_history(rows, model, ["enabled"], default_user=request.user)
+    return len(rows)
 
 
 # --- Offering -------------------------------------------------------------------------------
@@ -387,7 +397,7 @@ class OfferingCountryCostInline(admin.TabularInline):
 
 
 @admin.register(Offering)
-class OfferingAdmin(MethodChoicesMixin, OfferingBreakerAdmin):
+class OfferingAdmin(MethodChoicesMixin, SimpleHistoryAdmin, OfferingBreakerAdmin):
     list_display = (
         "provider",
         "method",
@@ -428,13 +438,13 @@ class OfferingAdmin(MethodChoicesMixin, OfferingBreakerAdmin):
 
     @admin.action(description="Enable selected offerings", permissions=["change"])
     def enable_offerings(self, request: HttpRequest, queryset: QuerySet[Offering]) -> None:
-        updated = queryset.update(enabled=True)
+        updated = _set_enabled(request, list(queryset), Offering, enabled=True)
         catalog_cache_invalidate()
         self.message_user(request, f"Enabled {updated} offering(s).", messages.SUCCESS)
 
     @admin.action(description="Disable selected offerings", permissions=["change"])
     def disable_offerings(self, request: HttpRequest, queryset: QuerySet[Offering]) -> None:
-        updated = queryset.update(enabled=False)
+        updated = _set_enabled(request, list(queryset), Offering, enabled=False)
         catalog_cache_invalidate()
         self.message_user(request, f"Disabled {updated} offering(s).", messages.SUCCESS)
 
@@ -443,7 +453,7 @@ class OfferingAdmin(MethodChoicesMixin, OfferingBreakerAdmin):
 
 
 @admin.register(RoutingPolicy)
-class RoutingPolicyAdmin(MethodChoicesMixin, admin.ModelAdmin):
+class RoutingPolicyAdmin(MethodChoicesMixin, SimpleHistoryAdmin):
     form = RoutingPolicyForm
     list_display = ("method", "strategy", "failover", "max_attempts", "deadline_ms", "cache_ttl_s")
     list_filter = ("strategy", "failover")

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from apps.core.fields import CountryField, EncryptedSecretsField, MoneyField, slug_validator
 
@@ -104,6 +105,8 @@ class Provider(TimeStamped):
         validators=[MinValueValidator(1), MaxValueValidator(86_400)],
         help_text="How long an open breaker skips the provider before one probe call.",
     )
+    # Audited without its secrets: history must never hold credentials, even encrypted.
+    history = HistoricalRecords(excluded_fields=["credentials"])
 
     class Meta:
         ordering = ["slug"]
@@ -145,6 +148,7 @@ class Offering(TimeStamped):
         blank=True,
         editable=False,
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["method__service__slug", "method__slug", "priority", "provider__slug"]
@@ -174,6 +178,7 @@ class OfferingCountryCost(models.Model):
     offering = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="country_costs")
     country = CountryField()
     cost = MoneyField(validators=[MinValueValidator(Decimal("0"))])
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["country"]
@@ -200,6 +205,7 @@ class RoutingPolicy(TimeStamped):
     cache_ttl_s = models.PositiveIntegerField(
         null=True, blank=True, help_text="Cacheable methods only; empty means no caching."
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name_plural = "routing policies"

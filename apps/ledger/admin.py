@@ -11,6 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -22,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.accounts.models import Client
 from apps.catalog.models import Provider, Service
+from apps.ledger.dashboard import DAYS, ledger_dashboard
 from apps.ledger.forms import ReversalForm
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import BookingRefused, ledger_reverse
@@ -172,7 +174,33 @@ class LedgerEntryAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.reverse_view),
             name="ledger_ledgerentry_reverse",
         )
-        return [reverse_url, *super().get_urls()]
+        dashboard_url = path(
+            "dashboard/",
+            self.admin_site.admin_view(self.dashboard_view),
+            name="ledger_dashboard",
+        )
+        return [reverse_url, dashboard_url, *super().get_urls()]
+
+    def dashboard_view(self, request: HttpRequest) -> HttpResponse:
+        """Calls, cost, revenue and margin for 30 days; providers' share and health."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        dashboard = ledger_dashboard()
+        calls = dashboard.totals.calls
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Ledger dashboard",
+            "opts": self.opts,
+            "dashboard": dashboard,
+            "days": DAYS,
+            "time_zone": settings.ACCOUNTING_TIME_ZONE,
+            "providers": [
+                (slug, figures, f"{figures.calls / calls:.1%}" if calls else "—")
+                for slug, figures in dashboard.providers
+            ],
+            "chart_data": dashboard.chart_data(),
+        }
+        return TemplateResponse(request, "admin/ledger/dashboard.html", context)
 
     def reverse_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         """Book the row that undoes one row (a refund of a charged call), with a reason."""

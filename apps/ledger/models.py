@@ -144,3 +144,34 @@ class LedgerEntry(models.Model):
     @property
     def margin(self):  # type: ignore[no-untyped-def]
         return self.price - self.cost
+
+
+class LedgerDay(models.Model):
+    """The ledger's call rows summed per accounting day, client, method, provider and country.
+
+    Kept current in the transaction of each ledger insert (one upsert per row), so a summary
+    over months reads thousands of these instead of millions of rows. Only calls and refunds
+    are summed: top-ups and adjustments move balances, not revenue. Rebuilt from the rows by
+    `manage.py ledger_rollup_rebuild` (after changing ACCOUNTING_TIME_ZONE, for instance).
+    """
+
+    day = models.DateField(help_text="In ACCOUNTING_TIME_ZONE.")
+    client = models.ForeignKey("accounts.Client", on_delete=models.PROTECT, related_name="+")
+    service = models.CharField(max_length=50, blank=True)
+    method = models.CharField(max_length=50, blank=True)
+    provider = models.CharField(max_length=50, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    calls = models.BigIntegerField(default=0)
+    cost = MoneyField(default=0, max_digits=20)
+    revenue = MoneyField(default=0, max_digits=20)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "client", "service", "method", "provider", "country"],
+                name="ledger_day_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.client_id} {self.service}.{self.method} via {self.provider}"

@@ -1,20 +1,24 @@
-"""Reading the ledger for checks: does every balance equal the sum of its client's rows?"""
+"""Reading the ledger: checks (does every balance equal the sum of its client's rows?) and
+finance's rows, summaries and exports."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from apps.accounts.models import Client
 from apps.billing.models import CreditHold
 from apps.core.fields import MoneyField
 from apps.core.money import ZERO
-from apps.ledger.models import LedgerEntry
+from apps.ledger.models import LedgerDay, LedgerEntry
+from apps.ledger.rollup import ROLLED_UP_KINDS, accounting_tz
 
 
 @dataclass(frozen=True)
@@ -76,3 +80,226 @@ def ledger_free_calls_used(*, client_id: int, method: str, since: datetime) -> i
     return LedgerEntry.objects.filter(
         client_id=client_id, created_at__gte=since, service=service, method=name, free_call=True
     ).count()
+
+
+# --- Finance: rows, summaries, exports --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerFilters:
+    """What finance narrows the ledger to; every field optional.
+
+    `created_after` is inclusive and `created_before` exclusive, so consecutive months never
+    count a row twice. `method` is a method slug or a full key (`currency.latest_rates`).
+    """
+
+    client: str | None = None
+    service: str | None = None
+    method: str | None = None
+    provider: str | None = None
+    status: str | None = None
+    channel: str | None = None
+    kind: str | None = None
+    request_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    client_id: int | None = None  # a client reading its own usage
+
+    def apply(self, rows: QuerySet[Any], *, rollup: bool = False) -> QuerySet[Any]:
+        """Narrow ledger rows (or, with `rollup`, LedgerDay buckets) to these filters."""
+        q = Q()
+        if self.client:
+            q &= Q(client__slug=self.client)
+        if self.client_id is not None:
+            q &= Q(client_id=self.client_id)
+        service, method = self.service, self.method
+        if method and "." in method:
+            service, method = method.split(".", 1)
+        for name, value in (("service", service), ("method", method), ("provider", self.provider)):
+            if value is not None and value != "":
+                q &= Q(**{name: value})
+        if rollup:
+            tz = accounting_tz()
+            if self.created_after:
+                q &= Q(day__gte=timezone.localtime(self.created_after, tz).date())
+            if self.created_before:
+                q &= Q(day__lt=timezone.localtime(self.created_before, tz).date())
+            return rows.filter(q)
+        for name, value in (
+            ("status", self.status),
+            ("channel", self.channel),
+            ("kind", self.kind),
+            ("request_id", self.request_id),
+        ):
+            if value:
+                q &= Q(**{name: value})
+        if self.created_after:
+            q &= Q(created_at__gte=self.created_after)
+        if self.created_before:
+            q &= Q(created_at__lt=self.created_before)
+        return rows.filter(q)
+
+    def rollup_can_answer(self) -> bool:
+        """The daily rollup holds no status, channel or request id, and whole days only."""
+        if self.status or self.channel or self.request_id or self.kind:
+            return False
+        return all(
+            _is_accounting_midnight(bound)
+            for bound in (self.created_after, self.created_before)
+            if bound is not None
+        )
+
+
+def _is_accounting_midnight(moment: datetime) -> bool:
+    local = timezone.localtime(moment, accounting_tz())
+    return (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
+
+
+def ledger_rows(*, filters: LedgerFilters) -> QuerySet[LedgerEntry]:
+    """Ledger rows for finance, newest first, with what their output needs in one query."""
+    return filters.apply(
+        LedgerEntry.objects.select_related("client", "created_by", "reverses")
+    ).order_by("-created_at", "-id")
+
+
+SUMMARY_GROUPS = ("provider", "client", "service", "method", "day", "country")
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    group: dict[str, str]
+    calls: int
+    cost: Decimal
+    revenue: Decimal
+
+    @property
+    def margin(self) -> Decimal:
+        return self.revenue - self.cost
+
+
+def ledger_summary(*, group_by: list[str], filters: LedgerFilters) -> list[SummaryLine]:
+    """Calls, cost, revenue and margin per group (see docs/finance.md for the definitions).
+
+    Calls are charge rows; cost is what the serving providers cost us; revenue is what
+    clients were charged (prices of charges minus refunds). Read from the daily rollup when
+    it can answer (no status/channel filter, whole accounting days), else from the rows.
+    """
+    unknown = set(group_by) - set(SUMMARY_GROUPS)
+    if unknown:
+        raise ValueError(f"cannot group by {', '.join(sorted(unknown))}")
+    if filters.rollup_can_answer():
+        source: QuerySet[Any] = filters.apply(LedgerDay.objects.all(), rollup=True)
+        aggregates: dict[str, Any] = {
+            "n_calls": Sum("calls", default=0),
+            "sum_cost": Sum("cost", default=ZERO),
+            "sum_revenue": Sum("revenue", default=ZERO),
+        }
+        day_expression: Any = F("day")
+    else:
+        source = filters.apply(LedgerEntry.objects.filter(kind__in=ROLLED_UP_KINDS))
+        charges = Q(kind=LedgerEntry.Kind.CHARGE)
+        aggregates = {
+            "n_calls": Count("id", filter=charges),
+            "sum_cost": Sum("cost", filter=charges, default=ZERO),
+            "sum_revenue": -Sum("amount", default=ZERO),
+        }
+        day_expression = TruncDate("created_at", tzinfo=accounting_tz())
+    columns = {
+        "provider": F("provider"),
+        "client": F("client__slug"),
+        "service": F("service"),
+        "method": F("method"),
+        "day": day_expression,
+        "country": F("country"),
+    }
+    keys = [f"g_{name}" for name in group_by]
+    rows = (
+        source.order_by()
+        .annotate(**{f"g_{name}": columns[name] for name in group_by})
+        .values(*keys)
+        .annotate(**aggregates)
+        .order_by(*keys)
+    )
+    return [
+        SummaryLine(
+            group={name: str(row[f"g_{name}"]) for name in group_by},
+            calls=row["n_calls"],
+            cost=row["sum_cost"],
+            revenue=row["sum_revenue"],
+        )
+        for row in rows
+    ]
+
+
+EXPORT_COLUMNS = (
+    "created_at",
+    "request_id",
+    "kind",
+    "client",
+    "service",
+    "method",
+    "provider",
+    "status",
+    "http_status",
+    "price",
+    "cost",
+    "amount",
+    "currency",
+    "cached",
+    "free_call",
+    "latency_ms",
+    "channel",
+    "country",
+    "source_ip",
+    "error_type",
+    "reverses",
+    "reason",
+)
+
+
+def ledger_export_batches(
+    *, filters: LedgerFilters, batch_size: int = 5000
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The filtered rows, oldest first, in batches of plain tuples (EXPORT_COLUMNS order).
+
+    Each batch is its own keyset query (after the last row's created_at and id), so memory
+    stays constant however large the range, no cursor or transaction is held between
+    batches, and rows written meanwhile with later times are included.
+    """
+    rows = filters.apply(LedgerEntry.objects.all()).values_list(
+        "created_at",
+        "request_id",
+        "kind",
+        "client__slug",
+        "service",
+        "method",
+        "provider",
+        "status",
+        "http_status",
+        "price",
+        "cost",
+        "amount",
+        "currency",
+        "cached",
+        "free_call",
+        "latency_ms",
+        "channel",
+        "country",
+        "source_ip",
+        "error_type",
+        "reverses__request_id",
+        "reason",
+        "id",
+    )
+    after: tuple[datetime, int] | None = None
+    while True:
+        page = rows
+        if after is not None:
+            page = page.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1]))
+        batch = list(page.order_by("created_at", "id")[:batch_size])
+        if not batch:
+            return
+        yield [row[:-1] for row in batch]
+        if len(batch) < batch_size:
+            return
+        after = (batch[-1][0], batch[-1][-1])

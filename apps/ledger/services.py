@@ -19,6 +19,7 @@ from apps.billing.models import CreditHold
 from apps.billing.services import HeldCredit, credit_settle
 from apps.core.money import to_money
 from apps.ledger.models import LedgerEntry
+from apps.ledger.rollup import ledger_day_add
 
 
 class BookingRefused(Exception):
@@ -40,6 +41,7 @@ def ledger_record_call(
     entry = LedgerEntry.objects.create(
         kind=LedgerEntry.Kind.CHARGE, amount=-fields["price"], **fields
     )
+    ledger_day_add(entry=entry)
     credit_settle(client_id=entry.client_id, amount=entry.amount, hold=hold)
     if after is not None:
         after(entry)
@@ -70,7 +72,11 @@ def _book(
         reverses=reverses,
         service=reverses.service if reverses else "",
         method=reverses.method if reverses else "",
+        # A refund counts against the provider and country of the call it refunds.
+        provider=reverses.provider if reverses else "",
+        country=reverses.country if reverses else "",
     )
+    ledger_day_add(entry=entry)
     credit_settle(client_id=client.pk, amount=amount, hold=None)
     return entry
 
@@ -164,6 +170,7 @@ def credit_hold_release_dangling(*, hold: CreditHold) -> LedgerEntry | None:
         amount=Decimal("0"),
         currency=settings.ACCOUNTING_CURRENCY,
     )
+    ledger_day_add(entry=entry)
     credit_settle(
         client_id=locked.client_id,
         amount=Decimal("0"),

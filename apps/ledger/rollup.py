@@ -1,0 +1,107 @@
+"""The daily rollup (LedgerDay): kept current as rows are written, rebuilt on demand.
+
+Each call or refund row adds itself to its day's bucket with one upsert in the transaction
+that writes the row, so the rollup never disagrees with the committed rows. Top-ups and
+adjustments are not summed: they move balances, not revenue.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from apps.core.money import ZERO
+from apps.ledger.models import LedgerDay, LedgerEntry
+
+ROLLED_UP_KINDS = (LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.REFUND)
+DIMENSIONS = ("day", "client_id", "service", "method", "provider", "country")
+
+
+def accounting_tz() -> ZoneInfo:
+    return ZoneInfo(settings.ACCOUNTING_TIME_ZONE)
+
+
+def accounting_day(moment: datetime) -> date:
+    return timezone.localtime(moment, accounting_tz()).date()
+
+
+def _upsert_sql() -> str:
+    table = connection.ops.quote_name(LedgerDay._meta.db_table)
+    columns = ", ".join((*DIMENSIONS, "calls", "cost", "revenue"))
+    placeholders = ", ".join(["%s"] * (len(DIMENSIONS) + 3))
+    added = ", ".join(
+        f"{name} = {table}.{name} + EXCLUDED.{name}" for name in ("calls", "cost", "revenue")
+    )
+    # Only identifiers of our own model are interpolated; every value is a parameter.
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT ({', '.join(DIMENSIONS)}) DO UPDATE SET {added}"
+    )
+
+
+def ledger_day_add(*, entry: LedgerEntry) -> None:
+    """Add one new row to its day's bucket: one statement, in the caller's transaction."""
+    if entry.kind not in ROLLED_UP_KINDS:
+        return
+    calls = 1 if entry.kind == LedgerEntry.Kind.CHARGE else 0
+    cost = entry.cost if entry.kind == LedgerEntry.Kind.CHARGE else ZERO
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _upsert_sql(),
+            [
+                accounting_day(entry.created_at),
+                entry.client_id,
+                entry.service,
+                entry.method,
+                entry.provider,
+                entry.country,
+                calls,
+                cost,
+                -entry.amount,  # what the client paid: +price of a charge, -price of a refund
+            ],
+        )
+
+
+@transaction.atomic
+def ledger_rollup_rebuild() -> int:
+    """Recompute the whole rollup from the ledger rows; returns the number of buckets.
+
+    Writers wait meanwhile (the ledger is locked against inserts), so no row is missed.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {LedgerEntry._meta.db_table} IN SHARE MODE")
+    LedgerDay.objects.all().delete()
+    buckets = (
+        LedgerEntry.objects.filter(kind__in=ROLLED_UP_KINDS)
+        .annotate(day=TruncDate("created_at", tzinfo=accounting_tz()))
+        .order_by()
+        .values(*DIMENSIONS)
+        .annotate(
+            n_calls=Count("id", filter=Q(kind=LedgerEntry.Kind.CHARGE)),
+            sum_cost=Sum("cost", filter=Q(kind=LedgerEntry.Kind.CHARGE), default=ZERO),
+            sum_amount=Sum("amount", default=ZERO),
+        )
+    )
+    batch: list[LedgerDay] = []
+    written = 0
+    for bucket in buckets.iterator(chunk_size=5000):
+        batch.append(
+            LedgerDay(
+                **{name: bucket[name] for name in DIMENSIONS},
+                calls=bucket["n_calls"],
+                cost=bucket["sum_cost"],
+                revenue=-bucket["sum_amount"],
+            )
+        )
+        if len(batch) >= 5000:
+            written += len(LedgerDay.objects.bulk_create(batch))
+            batch = []
+    written += len(LedgerDay.objects.bulk_create(batch))
+    return written
