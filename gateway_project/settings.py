@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_api_key",
+    "rest_framework.authtoken",  # staff tokens for the ledger API
+    "simple_history",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "apps.core",
@@ -73,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # who made each audited change
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -233,6 +236,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- The gateway ----------------------------------------------------------------------------
 ACCOUNTING_CURRENCY = env.str("ACCOUNTING_CURRENCY", default="USD")
+# Where finance's days begin and end (ledger summaries by day, the daily rollup). Changing it
+# needs `manage.py ledger_rollup_rebuild`.
+ACCOUNTING_TIME_ZONE = env.str("ACCOUNTING_TIME_ZONE", default=TIME_ZONE)
+# Audit history is read-only in the admin: changes go through the forms and their services.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
 # Connection pool of the one shared httpx client per process and event loop.
