@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
+from django.db import connections
+from django.test import AsyncClient, override_settings
 from django.test import Client as HttpClient
-from django.test import override_settings
 
 from apps.accounts.models import Client
 from apps.ledger.models import LedgerDay, LedgerEntry
@@ -255,3 +258,27 @@ def test_usage_never_reaches_another_clients_rows(api, month_of_calls):
     # then
     assert response.status_code == 200
     assert response.json()["results"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_the_export_is_streamed_asynchronously(batches_of_5):
+    # given finance and a dozen rows
+    def given() -> None:
+        staff_user("fiona", "finance")
+        client = factories.ClientFactory(slug="acme")
+        for n in range(12):
+            call_row(client, NOV + timedelta(minutes=n))
+
+    await sync_to_async(given)()
+    http = AsyncClient()
+    await http.aforce_login(await User.objects.aget(username="fiona"))
+
+    # when
+    response = await http.get("/api/v1/ledger/export.csv")
+
+    # then: an async iterator (an ASGI server sends each chunk as it comes), all 12 rows
+    assert response.is_async
+    chunks = [chunk async for chunk in response.streaming_content]
+    assert len(chunks) == 1 + 3  # the header, then batches of 5, 5 and 2
+    assert b"".join(chunks).count(b"\n") == 13
+    await sync_to_async(connections.close_all)()  # the test database can then be dropped
