@@ -1,0 +1,122 @@
+"""manage.py consume_calls: call messages on the real RabbitMQ, through the pipeline."""
+
+import json
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from kombu import Connection, Exchange, Queue
+
+from apps.gateway.mq import DEAD_REASON, Topology
+from apps.ledger.models import LedgerEntry
+from tests.realtime.conftest import RABBITMQ_URL, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def mq(settings) -> Iterator[Topology]:
+    """This test's own call queue, retry queue, dead-letter queue and exchange."""
+    name = f"test-calls-{uuid.uuid4().hex}"
+    settings.GATEWAY_MQ_URL = RABBITMQ_URL
+    settings.GATEWAY_MQ_EXCHANGE = name
+    settings.GATEWAY_MQ_QUEUE = name
+    settings.GATEWAY_MQ_DEAD_LETTER_QUEUE = f"{name}.dead"
+    topology = Topology.from_settings()
+    with Connection(RABBITMQ_URL) as connection:
+        topology.declare(connection)
+    yield topology
+    with Connection(RABBITMQ_URL) as connection:
+        channel = connection.default_channel
+        for queue in (topology.queue, topology.retry, topology.dead):
+            channel.queue_delete(queue.name)
+        channel.exchange_delete(topology.exchange.name)
+
+
+def send(topology: Topology, body: bytes | dict, **properties) -> None:
+    with Connection(RABBITMQ_URL) as connection:
+        producer = connection.Producer()
+        producer.publish(
+            body if isinstance(body, bytes) else json.dumps(body).encode(),
+            exchange=topology.exchange,
+            routing_key=topology.queue.routing_key,
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=2,
+            **properties,
+        )
+
+
+def take(queue_name: str):
+    """The next message waiting in a queue (acknowledged), or None."""
+    with Connection(RABBITMQ_URL) as connection:
+        queue = Queue(queue_name, no_declare=True)(connection.default_channel)
+        return wait_for(
+            lambda: queue.get(no_ack=True), timeout=10, what=f"a message in {queue_name}"
+        )
+
+
+def test_a_message_becomes_a_call_on_the_ledger_and_its_reply_goes_to_reply_to(
+    caller, sandbox_only, mq
+):
+    # given a reply queue, and a call command for acme
+    reply_queue = f"{mq.queue.name}.reply"
+    with Connection(RABBITMQ_URL) as connection:
+        Queue(reply_queue, Exchange(""), routing_key=reply_queue, auto_delete=True).bind(
+            connection.default_channel
+        ).declare()
+    send(
+        mq,
+        {
+            "service": "currency",
+            "method": "latest_rates",
+            "payload": {"base": "EUR", "symbols": ["USD"]},
+            "client": "acme",
+            "reply_to": reply_queue,
+        },
+        correlation_id="order-7",
+    )
+
+    # when the consumer runs
+    call_command("consume_calls", "--max-messages=1", "--idle-timeout=10")
+
+    # then the call is on the ledger, charged, with channel mq, and the reply names it
+    entry = LedgerEntry.objects.get()
+    assert (entry.channel, entry.status, entry.client) == ("mq", "succeeded", caller.client)
+    assert entry.price == Decimal("0.0100")
+    reply = take(reply_queue)
+    assert reply.properties["correlation_id"] == "order-7"
+    answer = json.loads(reply.body)
+    assert (answer["http_status"], answer["status"]) == (200, "succeeded")
+    assert answer["request_id"] == entry.request_id
+    assert set(answer["data"]["rates"]) == {"USD"}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "malformed: the body is not JSON"),
+        ({"service": "currency", "method": "latest_rates", "client": 7}, "malformed: 'client'"),
+        ({"service": "currency", "method": "latest_rates", "client": "nobody"}, "unknown client"),
+        ({"service": "currency", "method": "no_such", "client": "acme"}, "unknown method"),
+    ],
+    ids=["not-json", "wrong-type", "unknown-client", "unknown-method"],
+)
+def test_a_message_that_cannot_be_a_call_goes_to_the_dead_letter_queue_with_its_reason(
+    caller, sandbox_only, mq, body, reason
+):
+    # given a message that is not a call acme can make
+    send(mq, body)
+
+    # when the consumer runs
+    call_command("consume_calls", "--max-messages=1", "--idle-timeout=10")
+
+    # then the message is in the dead-letter queue, the reason in its headers, and nothing
+    # was charged
+    dead = take(mq.dead.name)
+    assert dead.headers[DEAD_REASON].startswith(reason)
+    received = dead.body if isinstance(dead.body, bytes) else dead.body.encode()
+    assert received == (body if isinstance(body, bytes) else json.dumps(body).encode())
+    assert not LedgerEntry.objects.filter(price__gt=0).exists()
