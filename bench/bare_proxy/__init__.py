@@ -1,0 +1,1 @@
+"""The stack's ceiling: one async Django view that only proxies to the upstream."""
