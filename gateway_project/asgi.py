@@ -10,11 +10,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from apps.gateway.asgi_calls import CallEndpoint  # noqa: E402
 from apps.realtime.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Calls are served without Django's request stack; everything else goes to Django.
+        "http": CallEndpoint(django_asgi_app),
         # WS /ws/requests/{id}/ (a browser's Origin must be one of ALLOWED_HOSTS).
         "websocket": websocket_application(),
     }

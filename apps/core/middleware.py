@@ -13,9 +13,13 @@ from apps.core.logging import request_id_var
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-def request_id_from(request: HttpRequest) -> str:
-    sent = request.headers.get("X-Request-ID", "")
+def request_id_for(sent: str) -> str:
+    """The client's X-Request-ID when it is tame, else a new one."""
     return sent if _CLIENT_REQUEST_ID.match(sent) else str(uuid.uuid4())
+
+
+def request_id_from(request: HttpRequest) -> str:
+    return request_id_for(request.headers.get("X-Request-ID", ""))
 
 
 class RequestIdMiddleware:

@@ -1,5 +1,6 @@
 """The public call endpoint, POST /api/v1/services/{service}/{method}/ (async, ASGI)."""
 
+import asyncio
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -16,11 +17,10 @@ from apps.catalog.registry import registry
 from apps.core.errors import GatewayError, MethodNotAllowed, NotFound, PayloadTooLarge
 from apps.core.logging import request_id_var
 from apps.core.problems import problem_response
-from apps.gateway.background import callback_url_check, prefers_async
-from apps.gateway.pipeline import GatewayRequest, handle_call
+from apps.gateway.entry import gateway_request_for
+from apps.gateway.pipeline import handle_call
 from apps.gateway.schemas import json_schema
 from apps.gateway.snapshot import current_snapshot_sync
-from apps.ledger.models import LedgerEntry
 from apps.realtime.selectors import async_call_get, async_call_view
 
 
@@ -34,26 +34,19 @@ async def call_method(request: HttpRequest, service: str, method: str) -> HttpRe
         body = request.body
     except RequestDataTooBig:
         return problem_response(PayloadTooLarge(), request_id)
-    respond_async = prefers_async(request.headers.get("Prefer", ""))
-    callback_url = request.headers.get("X-Callback-URL", "").strip()
-    if callback_url:
-        try:
-            callback_url_check(callback_url)
-        except GatewayError as error:
-            return problem_response(error, request_id)
-    result = await handle_call(
-        GatewayRequest(
+    try:
+        call = gateway_request_for(
             request_id=request_id,
             service=service,
             method=method,
             body=body,
             headers=request.headers,
-            channel=LedgerEntry.Channel.ASYNC if respond_async else LedgerEntry.Channel.HTTP,
             source_ip=request.META.get("REMOTE_ADDR"),
-            respond_async=respond_async,
-            callback_url=callback_url,
         )
-    )
+    except GatewayError as error:
+        return problem_response(error, request_id)
+    # Shielded: Django cancels a view whose client hung up; the call must still be recorded.
+    result = await asyncio.shield(handle_call(call))
     if result.request_id is not None:
         # An idempotent replay answers with the first call's request id, header included.
         request.request_id = result.request_id  # type: ignore[attr-defined]

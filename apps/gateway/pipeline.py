@@ -408,7 +408,9 @@ async def _record(
     if call.settle_once is not None:
         record_call = partial(_record_once, call.settle_once, response)
     try:
-        entry = await sync_to_async(record_call)(
+        # The connection goes back to the pool after the settle too: on the ASGI endpoint no
+        # request_finished signal closes it, and a broken one must not outlive its call.
+        entry = await sync_to_async(then_release_connection(record_call))(
             hold=call.hold,
             after=after if hooks else None,
             request_id=request.request_id,
