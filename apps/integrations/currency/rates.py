@@ -65,6 +65,8 @@ def rebase(
         raise InvalidInput(
             f"Unknown base currency {base}.", errors={field: [f"Unknown currency: {base}"]}
         )
+    if base == source:
+        return table  # the vendor answered in the base asked for: nothing to divide
     divisor = table[base]
     return {code: value / divisor for code, value in table.items()}
 
