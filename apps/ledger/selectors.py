@@ -231,6 +231,8 @@ def ledger_summary(*, group_by: list[str], filters: LedgerFilters) -> list[Summa
     ]
 
 
+# The CSV's columns, and where each comes from when it is not the row's own field.
+_EXPORT_SOURCES = {"client": "client__slug", "reverses": "reverses__request_id"}
 EXPORT_COLUMNS = (
     "created_at",
     "request_id",
@@ -267,29 +269,7 @@ def ledger_export_batches(
     batches, and rows written meanwhile with later times are included.
     """
     rows = filters.apply(LedgerEntry.objects.all()).values_list(
-        "created_at",
-        "request_id",
-        "kind",
-        "client__slug",
-        "service",
-        "method",
-        "provider",
-        "status",
-        "http_status",
-        "price",
-        "cost",
-        "amount",
-        "currency",
-        "cached",
-        "free_call",
-        "latency_ms",
-        "channel",
-        "country",
-        "source_ip",
-        "error_type",
-        "reverses__request_id",
-        "reason",
-        "id",
+        *(_EXPORT_SOURCES.get(column, column) for column in EXPORT_COLUMNS), "id"
     )
     after: tuple[datetime, int] | None = None
     while True:
