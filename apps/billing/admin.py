@@ -16,7 +16,14 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from apps.billing.models import CountryPrice, Plan, PlanRateLimit, Price
+from apps.billing.models import (
+    ClientPrice,
+    ClientRateLimit,
+    CountryPrice,
+    Plan,
+    PlanRateLimit,
+    Price,
+)
 from apps.catalog.models import Method
 
 
@@ -119,3 +126,26 @@ class PriceAdmin(MethodByKeyMixin, SimpleHistoryAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # A price belongs to one plan and method; to move it, delete it and add another.
         return ("plan", "method") if obj is not None else ()
+
+
+@admin.register(ClientPrice)
+class ClientPriceAdmin(MethodByKeyMixin, SimpleHistoryAdmin):
+    """Negotiated prices on a page of their own: ops set them without the right to change
+    the client itself (its credit limit is finance's business). Also inline on the client."""
+
+    list_display = ("client", "method", "price")
+    list_filter = ("method__service",)
+    search_fields = ("client__slug", "client__name")
+    list_select_related = ("client", "method__service")
+    autocomplete_fields = ("client",)
+
+
+@admin.register(ClientRateLimit)
+class ClientRateLimitAdmin(admin.ModelAdmin):
+    """Per-client rate-limit overrides, on a page of their own for the same reason."""
+
+    list_display = ("client", "scope", "limit", "window")
+    list_filter = ("window",)
+    search_fields = ("client__slug", "client__name", "scope")
+    list_select_related = ("client",)
+    autocomplete_fields = ("client",)

@@ -2,8 +2,6 @@
 
 from collections.abc import Iterable
 
-from django.utils import timezone
-
 from apps.catalog.models import Offering
 from apps.catalog.services import catalog_cache_invalidate
 from apps.routing import breakers
@@ -22,12 +20,14 @@ def offering_breaker_force(*, offering_ids: Iterable[int], mode: str) -> int:
     if mode not in MODES:
         raise ValueError(f"unknown breaker mode {mode!r}")
     ids = list(offering_ids)
-    updated = (
-        Offering.objects.filter(pk__in=ids)
-        .exclude(breaker_forced=mode)
-        .update(breaker_forced=mode, updated_at=timezone.now())
-    )
-    catalog_cache_invalidate()  # .update() sends no signal
+    changed = Offering.objects.filter(pk__in=ids).exclude(breaker_forced=mode)
+    updated = 0
+    # One save per row, not a bulk update: the audit history records who drained what.
+    for offering in changed:
+        offering.breaker_forced = mode
+        offering.save(update_fields=["breaker_forced", "updated_at"])
+        updated += 1
+    catalog_cache_invalidate()
     if mode == breakers.AUTOMATIC:
         breakers.breaker_reset(ids)
     return updated

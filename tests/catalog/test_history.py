@@ -104,3 +104,51 @@ def test_a_price_change_is_kept_and_the_ledger_keeps_the_old_price(api):
     ]
     row.refresh_from_db()
     assert row.price == Decimal("0.0100")
+
+
+def test_ops_set_a_negotiated_price_and_the_history_says_who(ops):
+    from apps.billing.models import ClientPrice
+
+    # given a client on a plan (ops may not change the client itself)
+    client = factories.ClientFactory(slug="bigco")
+    convert = factories.method("currency.convert")
+
+    # when ops give it a negotiated price on the negotiated prices page
+    response = ops.post(
+        reverse("admin:billing_clientprice_add"),
+        {"client": client.pk, "method": convert.pk, "price": "0.0030"},
+    )
+
+    # then it is stored, and the audit history names ops
+    assert response.status_code == 302, response.content[:500]
+    deal = ClientPrice.objects.get(client=client, method=convert)
+    assert deal.price == Decimal("0.0030")
+    assert deal.history.get().history_user.username == "olivia"
+    assert ops.get(reverse("admin:billing_clientprice_changelist")).status_code == 200
+    assert ops.get(reverse("admin:billing_clientratelimit_changelist")).status_code == 200
+
+
+def test_draining_a_provider_leaves_a_history_row_naming_who(ops):
+    from apps.routing import breakers
+    from apps.routing.services import offering_breaker_force
+
+    # given
+    offering = factories.OfferingFactory(method=factories.method("currency.convert"))
+
+    # when ops drain it (the service the admin's drain action calls), signed in as olivia
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+    from simple_history.models import HistoricalRecords
+
+    request = RequestFactory().get("/")
+    request.user = get_user_model().objects.get(username="olivia")
+    HistoricalRecords.context.request = request
+    try:
+        assert offering_breaker_force(offering_ids=[offering.pk], mode=breakers.FORCE_OPEN) == 1
+    finally:
+        del HistoricalRecords.context.request
+
+    # then
+    latest = offering.history.order_by("-history_date", "-history_id").first()
+    assert latest.breaker_forced == breakers.FORCE_OPEN
+    assert latest.history_user.username == "olivia"
