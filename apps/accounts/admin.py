@@ -16,6 +16,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from apps.accounts.models import Client, ClientApiKey
+from apps.accounts.services import client_webhook_secret_rotate
 from apps.accounts.signals import principals_cache_invalidate
 from apps.billing.admin import MethodByKeyMixin
 from apps.billing.models import ClientPrice, ClientRateLimit
@@ -111,7 +112,7 @@ class ClientAdmin(admin.ModelAdmin):
         "updated_at",
     )
     inlines = (ClientPriceInline, ClientRateLimitInline, ClientApiKeyInline)
-    actions = ("suspend_clients", "reactivate_clients")
+    actions = ("suspend_clients", "reactivate_clients", "rotate_webhook_secret")
 
     @admin.display(description="available")
     def available(self, obj: Client) -> str:
@@ -200,6 +201,22 @@ class ClientAdmin(admin.ModelAdmin):
         updated = queryset.update(is_active=False)
         principals_cache_invalidate()  # update() sends no post_save
         self.message_user(request, f"Suspended {updated} client(s).", messages.SUCCESS)
+
+    @admin.action(
+        description="Rotate the webhook secret of one client (shown once)", permissions=["change"]
+    )
+    def rotate_webhook_secret(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one client.", messages.ERROR)
+            return
+        client = queryset.get()
+        secret = client_webhook_secret_rotate(client=client)
+        self.message_user(
+            request,
+            f"New webhook secret of {client.slug}: {secret} — hand it to the client now; it is "
+            "not shown again. Callbacks are signed with it (X-Signature) from now on.",
+            messages.WARNING,
+        )
 
     @admin.action(description="Reactivate selected clients", permissions=["change"])
     def reactivate_clients(self, request: HttpRequest, queryset: QuerySet[Client]) -> None:

@@ -235,3 +235,26 @@ def test_the_client_page_shows_what_is_held_and_available(admin_client: HttpClie
     html = page.content.decode()
     assert "0.5000" in html
     assert "1.5000 (balance - held + credit limit)" in html
+
+
+def test_rotating_a_webhook_secret_shows_it_once_and_callbacks_use_it(admin_client):
+    from apps.realtime.services import client_webhook_secret
+
+    # given a client whose callbacks are signed with a secret nobody has seen
+    client = factories.ClientFactory(slug="hooked")
+    first = client_webhook_secret(client_id=client.pk)
+
+    # when ops rotate it in the admin
+    response = admin_client.post(
+        reverse("admin:accounts_client_changelist"),
+        {"action": "rotate_webhook_secret", "_selected_action": [client.pk]},
+        follow=True,
+    )
+
+    # then the new secret is shown in the message, and it is what callbacks are signed with
+    shown = [m.message for m in response.context["messages"]]
+    secret = client_webhook_secret(client_id=client.pk)
+    assert secret != first
+    assert any(secret in message for message in shown)
+    page = admin_client.get(reverse("admin:accounts_client_change", args=[client.pk]))
+    assert secret not in page.content.decode()
