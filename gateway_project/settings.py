@@ -140,7 +140,14 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 # Active health checks: every enabled provider's cheap probe feeds its circuit breakers.
 GATEWAY_HEALTH_CHECK_INTERVAL_S = env.float("GATEWAY_HEALTH_CHECK_INTERVAL_S", default=60.0)
+# A background call still pending this long after its run was due is sent to the broker again.
+GATEWAY_ASYNC_STALE_AFTER_S = env.float("GATEWAY_ASYNC_STALE_AFTER_S", default=120.0)
 CELERY_BEAT_SCHEDULE = {
+    "gateway-redispatch-stale-calls": {
+        "task": "gateway.redispatch_stale_calls",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     "routing-health-checks": {
         "task": "routing.health_check_providers",
         "schedule": GATEWAY_HEALTH_CHECK_INTERVAL_S,

@@ -344,3 +344,15 @@ async def async_call_publish(call_id: int) -> None:
     except Exception:
         # The result is stored: a subscriber that missed this reads it when it connects.
         logger.exception("could not publish the result of background call %s", call_id)
+
+
+def async_calls_stale(*, older_than_s: float) -> list[int]:
+    """Pending calls whose run should have started `older_than_s` ago and has not: the task
+    never reached the broker, or its message was lost. Sending it again is safe (a run
+    claims its call, so two deliveries never run it twice)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    return list(
+        AsyncCall.objects.filter(status=AsyncCall.Status.PENDING)
+        .filter(Q(next_run_at__lt=cutoff) | Q(next_run_at__isnull=True, created_at__lt=cutoff))
+        .values_list("pk", flat=True)
+    )

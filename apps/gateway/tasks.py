@@ -4,7 +4,7 @@ from asgiref.sync import async_to_sync
 from celery import Task, shared_task
 from django.conf import settings
 
-from apps.gateway.background import async_call_run
+from apps.gateway.background import async_call_run, async_calls_stale
 
 RUN_ASYNC_CALL_TASK = "gateway.run_async_call"
 
@@ -26,3 +26,17 @@ def run_async_call(self: Task, call_id: int) -> None:
     result = async_to_sync(async_call_run, force_new_loop=True)(call_id=call_id)
     if result.retry_in is not None:
         raise self.retry(countdown=result.retry_in, max_retries=None)
+
+
+@shared_task(
+    name="gateway.redispatch_stale_calls",
+    ignore_result=True,
+    time_limit=60,
+    soft_time_limit=50,
+)
+def redispatch_stale_calls() -> int:
+    """Send again the background calls left pending (on the beat schedule); returns how many."""
+    stale = async_calls_stale(older_than_s=settings.GATEWAY_ASYNC_STALE_AFTER_S)
+    for call_id in stale:
+        run_async_call.delay(call_id)
+    return len(stale)

@@ -92,3 +92,40 @@ def test_an_idempotent_retry_gets_the_same_202_and_no_second_call(
     assert AsyncCall.objects.count() == LedgerEntry.objects.count() == 1
     caller.client.refresh_from_db()
     assert caller.client.balance == Decimal("-0.0100")
+
+
+def test_a_call_whose_task_never_reached_the_broker_is_sent_again_and_runs_once(
+    api, caller, sandbox_only, django_capture_on_commit_callbacks, monkeypatch, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.gateway import tasks
+
+    # given a background call admitted while the broker was unreachable
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.run_async_call, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = post(api, {"base": "EUR"}, {**caller.headers, **ASYNC})
+    assert accepted.status_code == 202
+    assert AsyncCall.objects.get().status == "pending"
+    monkeypatch.undo()
+
+    # when the sweeper runs before and after the call is stale
+    assert tasks.redispatch_stale_calls() == 0
+    AsyncCall.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    assert tasks.redispatch_stale_calls() == 1
+
+    # then the call ran, once: one ledger row, one charge, nothing left to send
+    view = api.get(accepted.json()["status_url"], headers=caller.headers).json()
+    assert (view["status"], view["runs"]) == ("succeeded", 1)
+    assert LedgerEntry.objects.get().price == Decimal("0.0100")
+    assert tasks.redispatch_stale_calls() == 0
+
+
+def test_the_sweeper_is_on_the_beat_schedule(settings):
+    tasks_scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "gateway.redispatch_stale_calls" in tasks_scheduled
