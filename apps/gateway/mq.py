@@ -12,8 +12,8 @@ durable (its ledger row committed, and whatever it published confirmed by the br
   (through a retry queue whose per-message TTL dead-letters back into the call queue), up to
   GATEWAY_MQ_MAX_DELIVERIES deliveries, then dead-lettered;
 - the answer (the body an HTTP call would get, plus `http_status`) goes to `reply_to` with the
-  message's correlation id; with GATEWAY_CALL_EVENTS_ENABLED a compact event of the call goes
-  to the topic exchange GATEWAY_CALL_EVENTS_EXCHANGE as `call.<service>.<method>.<status>`.
+  message's correlation id. Call events, when enabled, are published by the pipeline for
+  every channel (apps.gateway.events).
 """
 
 from __future__ import annotations
@@ -141,7 +141,6 @@ class CallConsumer:
                     f"{response.body.get('detail', '')}"
                 )
             self._reply(reply_to, message, response)
-            self._event(command, response)
         except DeadLetter as dead:
             self._dead_letter(message, headers, str(dead), request_id)
             if reply_to and "response" in locals():
@@ -208,26 +207,6 @@ class CallConsumer:
             exchange="",
             routing_key=reply_to,
             correlation_id=message.properties.get("correlation_id"),
-        )
-
-    def _event(self, command: dict[str, Any], response: GatewayResponse) -> None:
-        if not settings.GATEWAY_CALL_EVENTS_ENABLED:
-            return
-        status = "succeeded" if response.status < 400 else "failed"
-        self._publish(
-            {
-                "request_id": response.body.get("request_id"),
-                "client": command["client"],
-                "service": command["service"],
-                "method": command["method"],
-                "channel": LedgerEntry.Channel.MQ,
-                "status": status,
-                "http_status": response.status,
-                "provider": response.headers.get("X-Provider", ""),
-                "price": response.headers.get("X-Price", "0"),
-            },
-            exchange=self.topology.events,
-            routing_key=f"call.{command['service']}.{command['method']}.{status}",
         )
 
 

@@ -61,6 +61,7 @@ from apps.gateway.cache import (
     response_cache_key,
     response_cache_put,
 )
+from apps.gateway.events import call_event, call_event_publish
 from apps.gateway.snapshot import Snapshot, current_snapshot
 from apps.ledger.models import LedgerEntry
 from apps.ledger.selectors import ledger_free_calls_used
@@ -443,9 +444,20 @@ async def _record(
     if entry is None:
         call.free = None
         return
+    if settings.GATEWAY_CALL_EVENTS_ENABLED:
+        await _publish_event(entry, principal.client_slug)
     if call.free is not None and not billable:
         await free_call_release(call.free)
     call.free = None
+
+
+async def _publish_event(entry: LedgerEntry, client: str) -> None:
+    """Other systems' feed must never fail or hold up a call that is already settled."""
+    try:
+        event = call_event(entry, client=client)
+        await sync_to_async(call_event_publish, thread_sensitive=False)(event)
+    except Exception:
+        logger.exception("could not publish the call event of %s", entry.request_id)
 
 
 @transaction.atomic

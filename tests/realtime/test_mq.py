@@ -120,3 +120,64 @@ def test_a_message_that_cannot_be_a_call_goes_to_the_dead_letter_queue_with_its_
     received = dead.body if isinstance(dead.body, bytes) else dead.body.encode()
     assert received == (body if isinstance(body, bytes) else json.dumps(body).encode())
     assert not LedgerEntry.objects.filter(price__gt=0).exists()
+
+
+def test_a_provider_fault_is_delivered_again_after_a_backoff_then_dead_lettered(
+    caller, sandbox_only, mq, settings
+):
+    # given a call whose only provider is down, and two deliveries allowed
+    sandbox_only.enabled = False
+    sandbox_only.save()
+    settings.GATEWAY_MQ_MAX_DELIVERIES = 2
+    settings.GATEWAY_MQ_RETRY_BACKOFF_S = 0.2
+    send(mq, {"service": "currency", "method": "latest_rates", "client": "acme"})
+
+    # when the consumer runs until both deliveries are handled
+    call_command("consume_calls", "--max-messages=2", "--idle-timeout=10")
+
+    # then it was tried twice (two ledger rows, nothing charged) and then dead-lettered
+    assert list(LedgerEntry.objects.values_list("channel", "http_status", "price")) == [
+        ("mq", 503, Decimal("0")),
+        ("mq", 503, Decimal("0")),
+    ]
+    dead = take(mq.dead.name)
+    assert dead.headers[DEAD_REASON].startswith("gave up after 2 deliveries: HTTP 503")
+
+
+@pytest.fixture
+def call_events(settings) -> Iterator[str]:
+    """Call events switched on, into this test's own exchange and a queue bound to it."""
+    name = f"test-events-{uuid.uuid4().hex}"
+    settings.GATEWAY_MQ_URL = RABBITMQ_URL
+    settings.GATEWAY_CALL_EVENTS_ENABLED = True
+    settings.GATEWAY_CALL_EVENTS_EXCHANGE = name
+    exchange = Exchange(name, "topic", durable=True)
+    with Connection(RABBITMQ_URL) as connection:
+        Queue(name, exchange, routing_key="call.currency.#").bind(
+            connection.default_channel
+        ).declare()
+    yield name
+    with Connection(RABBITMQ_URL) as connection:
+        connection.default_channel.queue_delete(name)
+        connection.default_channel.exchange_delete(name)
+
+
+def test_every_finished_call_is_published_as_an_event_when_enabled(
+    api, caller, sandbox_only, call_events
+):
+    # when a client calls over HTTP
+    response = api.post(
+        "/api/v1/services/currency/latest_rates/",
+        json.dumps({"base": "EUR"}),
+        content_type="application/json",
+        headers=caller.headers,
+    )
+
+    # then other systems get a compact record of it on the events exchange
+    assert response.status_code == 200
+    event = take(call_events)
+    assert event.delivery_info["routing_key"] == "call.currency.latest_rates.succeeded"
+    record = json.loads(event.body)
+    assert record["request_id"] == response.json()["request_id"]
+    assert (record["client"], record["channel"], record["provider"]) == ("acme", "http", "sandbox")
+    assert (record["price"], record["currency"]) == ("0.0100", "USD")
