@@ -6,10 +6,12 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.urls import path
 
+from apps.realtime.calls import CallConsumer
 from apps.realtime.consumers import RequestResultConsumer
 
 websocket_urlpatterns = [
     path("ws/requests/<str:request_id>/", RequestResultConsumer.as_asgi()),
+    path("ws/calls/", CallConsumer.as_asgi()),
 ]
 
 
