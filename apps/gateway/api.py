@@ -21,6 +21,8 @@ from apps.gateway.entry import gateway_request_for
 from apps.gateway.pipeline import handle_call
 from apps.gateway.schemas import json_schema
 from apps.gateway.snapshot import current_snapshot_sync
+from apps.ledger.models import LedgerEntry
+from apps.ledger.selectors import ledger_call_get
 from apps.realtime.selectors import async_call_get, async_call_view
 
 
@@ -114,7 +116,9 @@ class ServiceListApi(APIView):
 
 
 class RequestDetailApi(APIView):
-    """GET /api/v1/requests/{id}/: status and, once final, result of a background call.
+    """GET /api/v1/requests/{id}/: status and, once final, result of a background call;
+    for a call answered synchronously, its status from the ledger (its result went back in
+    the response and is not stored).
 
     Only the client that made the call sees it; for anyone else the id does not exist (404).
     """
@@ -125,7 +129,10 @@ class RequestDetailApi(APIView):
         request_id = serializers.CharField()
         service = serializers.CharField()
         method = serializers.CharField()
-        status = serializers.ChoiceField(choices=["pending", "running", "succeeded", "failed"])
+        status = serializers.ChoiceField(
+            choices=["pending", "running", "succeeded", "failed", "rejected", "unknown"]
+        )
+        channel = serializers.CharField(required=False, help_text="Synchronous calls.")
         created_at = serializers.DateTimeField()
         finished_at = serializers.DateTimeField(allow_null=True)
         runs = serializers.IntegerField(help_text="Runs a worker started (retries after faults).")
@@ -141,6 +148,25 @@ class RequestDetailApi(APIView):
         call = None
         if principal is not None and hasattr(principal, "client_id"):
             call = async_call_get(client_id=principal.client_id, request_id=request_id)
+            if call is None:
+                entry = ledger_call_get(client_id=principal.client_id, request_id=request_id)
+                if entry is not None:
+                    return Response(ledger_call_view(entry))
         if call is None:
-            raise NotFound(f"You have no background call {request_id}.")
+            raise NotFound(f"You have no call {request_id}.")
         return Response(async_call_view(call))
+
+
+def ledger_call_view(entry: LedgerEntry) -> dict[str, Any]:
+    """A synchronous call as GET /api/v1/requests/{id}/ shows it: final, without its result."""
+    return {
+        "request_id": entry.request_id,
+        "service": entry.service,
+        "method": entry.method,
+        "status": entry.status,
+        "channel": entry.channel,
+        "created_at": entry.created_at.isoformat(),
+        "finished_at": entry.created_at.isoformat(),
+        "runs": 0,
+        "http_status": entry.http_status,
+    }

@@ -287,3 +287,14 @@ def ledger_export_batches(
         if len(batch) < batch_size:
             return
         after = (batch[-1][0], batch[-1][-1])
+
+
+def ledger_call_get(*, client_id: int, request_id: str) -> LedgerEntry | None:
+    """The ledger row of one of this client's calls (the latest, if the id was reused)."""
+    return (
+        LedgerEntry.objects.filter(
+            client_id=client_id, request_id=request_id, kind=LedgerEntry.Kind.CHARGE
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )

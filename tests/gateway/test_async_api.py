@@ -129,3 +129,24 @@ def test_a_call_whose_task_never_reached_the_broker_is_sent_again_and_runs_once(
 def test_the_sweeper_is_on_the_beat_schedule(settings):
     tasks_scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "gateway.redispatch_stale_calls" in tasks_scheduled
+
+
+def test_a_synchronous_call_is_found_by_its_id_with_its_status(api, caller, sandbox_only):
+    # given a call answered synchronously
+    answered = post(api, {"base": "EUR"}, {**caller.headers, "X-Request-ID": "sync-42"})
+    assert answered.status_code == 200
+
+    # when its client asks for it, and another client asks for it
+    mine = api.get("/api/v1/requests/sync-42/", headers=caller.headers)
+    other = factories.ClientFactory(plan=caller.client.plan)
+    theirs = api.get(
+        "/api/v1/requests/sync-42/",
+        headers={"Authorization": f"Api-Key {factories.api_key_for(other)}"},
+    )
+
+    # then its client sees it final (the result went back in the response), the other 404
+    assert mine.status_code == 200
+    view = mine.json()
+    assert (view["status"], view["http_status"], view["channel"]) == ("succeeded", 200, "http")
+    assert "result" not in view
+    assert theirs.status_code == 404
