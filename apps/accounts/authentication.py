@@ -48,6 +48,19 @@ class Principal:
     def is_internal(self) -> bool:
         return self.internal
 
+    @classmethod
+    def for_client(cls, client: Client | _ClientRecord, *, key_id: str | None) -> Principal:
+        """The caller `client`, through its key `key_id` (None: an internal JWT caller)."""
+        return cls(
+            client_id=client.pk,
+            client_slug=client.slug,
+            country=client.country,
+            plan_id=client.plan_id,
+            credit_limit=client.credit_limit,
+            key_id=key_id,
+            internal=key_id is None,
+        )
+
 
 @dataclass(frozen=True)
 class _KeyRecord:
@@ -66,6 +79,10 @@ class _ClientRecord:
     plan_id: int
     credit_limit: Decimal
     is_active: bool
+
+    @property
+    def pk(self) -> int:
+        return self.id
 
 
 class _PrincipalCache:
@@ -161,15 +178,7 @@ def _principal_from_key(token: str, record: _KeyRecord | None) -> Principal:
 def _principal(client: _ClientRecord, *, key_id: str | None) -> Principal:
     if not client.is_active:
         raise PermissionDenied(f"Client {client.slug} is suspended.")
-    return Principal(
-        client_id=client.id,
-        client_slug=client.slug,
-        country=client.country,
-        plan_id=client.plan_id,
-        credit_limit=client.credit_limit,
-        key_id=key_id,
-        internal=key_id is None,
-    )
+    return Principal.for_client(client, key_id=key_id)
 
 
 def _jwt_subject(token: str) -> str:

@@ -36,7 +36,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.authentication import Principal
-from apps.accounts.models import Client
 from apps.billing.idempotency import idempotency_complete
 from apps.billing.ratelimits import FreeAllowance
 from apps.billing.services import HeldCredit
@@ -272,19 +271,7 @@ def _claim(call_id: int) -> tuple[AsyncCall, Principal] | RunResult:
             return RunResult()
         return RunResult(retry_in=max((record.lease_until - now).total_seconds(), 1.0))
     record.refresh_from_db()
-    return record, _principal(record.client, record.api_key_id)
-
-
-def _principal(client: Client, key_id: str | None) -> Principal:
-    return Principal(
-        client_id=client.pk,
-        client_slug=client.slug,
-        country=client.country,
-        plan_id=client.plan_id,
-        credit_limit=client.credit_limit,
-        key_id=key_id,
-        internal=key_id is None,
-    )
+    return record, Principal.for_client(record.client, key_id=record.api_key_id)
 
 
 def _postpone(call_id: int, attempts: list[dict[str, Any]], delay: float) -> None:

@@ -29,9 +29,9 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from kombu import Connection, Exchange, Message, Producer, Queue
 
+from apps.accounts.authentication import Principal
 from apps.accounts.models import Client
 from apps.core import state
-from apps.gateway.background import _principal
 from apps.gateway.pipeline import GatewayRequest, GatewayResponse, handle_call
 from apps.ledger.models import LedgerEntry
 
@@ -252,7 +252,7 @@ def run_command(command: dict[str, Any], *, request_id: str) -> GatewayResponse:
         body=json.dumps(command.get("payload", {})).encode(),
         headers=headers,
         channel=LedgerEntry.Channel.MQ,
-        principal=_principal(client, None),
+        principal=Principal.for_client(client, key_id=None),
     )
     return async_to_sync(_handle, force_new_loop=True)(request)
 
