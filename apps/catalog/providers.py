@@ -93,6 +93,8 @@ class CallContext:
     # Service code pins a call to one provider (a domain is managed where it was
     # registered): only that provider is tried, and when it is down the call gets 503.
     pinned_provider: str | None = None
+    # Set by a method's prepare hook: only providers serving this country are candidates.
+    route_country: str = ""
 
 
 def provides(method_name: str) -> Callable[[HandlerT], HandlerT]:
@@ -117,6 +119,8 @@ class ProviderAdapter:
       credential_fields names of the secrets ops may store, as the vendor names them
       required_credentials  those a call cannot do without (default: all of
                         credential_fields); e.g. a webhook's secret is optional for sending
+      countries         ISO 3166-1 alpha-2 codes it serves when a method routes by country
+                        (Preparation.route_country); None serves every country
     """
 
     key: ClassVar[str]
@@ -127,6 +131,7 @@ class ProviderAdapter:
     credential_fields: ClassVar[tuple[str, ...]] = ()
     required_credentials: ClassVar[tuple[str, ...] | None] = None
     default_timeout_ms: ClassVar[int] = 2000
+    countries: ClassVar[frozenset[str] | None] = None
     provided_methods: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: object) -> None:

@@ -29,6 +29,32 @@ if TYPE_CHECKING:
     from apps.catalog.providers import ProviderAdapter
 
 
+@dataclass(frozen=True)
+class Preparation:
+    """What a method's `prepare` hook decided about one call, before it is routed.
+
+    pinned_provider  only this provider (slug) may serve the call; down means 503, never
+                     another (a domain is managed at the registrar that holds it)
+    route_country    route among the providers that serve this country (a sale is taxed
+                     by a provider of its ship-to country), whatever the requester's is
+    payload          what the adapter gets instead of the validated payload (e.g. with
+                     the stored intention it refers to filled in)
+    """
+
+    pinned_provider: str | None = None
+    route_country: str = ""
+    payload: dict[str, Any] | None = None
+
+
+# prepare(payload, client_id) runs in a worker thread (it may query the database) after the
+# payload is validated and before credit is held. It raises a GatewayError to refuse the call
+# (404 for another client's resource, 409 for a finished one): nothing is charged.
+PrepareHook = Callable[[dict[str, Any], int], Preparation]
+# fan_out(answers) -> (provider slug, data): a method asking every candidate at once (which
+# registrar sells this domain cheapest) combines the answers of those that answered.
+FanOutHook = Callable[[list[tuple[str, dict[str, Any]]]], tuple[str, dict[str, Any]]]
+
+
 @dataclass(eq=False)  # compared and hashed by identity: one spec per method
 class MethodSpec:
     """One operation of a service, with its request and response contract."""
@@ -46,6 +72,10 @@ class MethodSpec:
     # Called with (entry, data) inside the transaction that records a successful call, for
     # services that keep state about their calls (e.g. which message id a send produced).
     on_recorded: Callable[[Any, dict[str, Any]], None] | None = None
+    # Decides per call which provider or country routing is bound to (see Preparation).
+    prepare: PrepareHook | None = None
+    # Set to ask every usable candidate concurrently and combine their answers.
+    fan_out: FanOutHook | None = None
     name: str = ""
     service: str = ""
 

@@ -41,6 +41,7 @@ from apps.billing.pricebook import PriceBook
 from apps.billing.ratelimits import FreeAllowance, free_call_release, month_start, rate_admit
 from apps.billing.services import HeldCredit, credit_hold
 from apps.catalog.providers import CallContext
+from apps.catalog.registry import Preparation
 from apps.catalog.services import CATALOG_VERSION
 from apps.core import state
 from apps.core.db import then_release_connection
@@ -127,6 +128,8 @@ class _Call:
     prior_attempts: list[dict[str, Any]] = field(default_factory=list)
     settle_once: Callable[[GatewayResponse, list[dict[str, Any]]], bool] | None = None
     retry_if: Callable[[CallFailed], bool] | None = None
+    # What the method's prepare hook decided (its pin, its routing country), once it ran.
+    prepared: Preparation | None = None
 
 
 async def handle_call(request: GatewayRequest) -> GatewayResponse:
@@ -211,6 +214,9 @@ async def _admit_call(call: _Call) -> dict[str, Any] | GatewayResponse:
             return _replay_response(begun)
         call.idempotency_id = begun
 
+    if route.spec.prepare is not None:
+        call.prepared = await _prepare(route, payload, principal)
+
     call.price = ZERO if call.free is not None else price
     if call.price > 0:
         # The connection goes back to the pool while the provider is awaited.
@@ -243,11 +249,19 @@ async def _execute(call: _Call, payload: dict[str, Any]) -> GatewayResponse:
             await _record(call, response, cached=cached)
             return response
 
+    prepared = call.prepared
+    if prepared is None and route.spec.prepare is not None:
+        # A background run: what was prepared at admission may have changed since.
+        prepared = call.prepared = await _prepare(route, payload, principal)
+    if prepared is not None and prepared.payload is not None:
+        payload = prepared.payload
     context = CallContext(
         request_id=request.request_id,
         method=route.key,
         client=principal.client_slug,
         country=call.country,
+        pinned_provider=prepared.pinned_provider if prepared else None,
+        route_country=prepared.route_country if prepared else "",
     )
     try:
         outcome = await execute(route=route, payload=payload, context=context)
@@ -273,6 +287,15 @@ async def _execute(call: _Call, payload: dict[str, Any]) -> GatewayResponse:
     if cache_key is not None and cache_ttl:
         await response_cache_put(cache_key, data=outcome.data, provider=provider, ttl_s=cache_ttl)
     return response
+
+
+async def _prepare(
+    route: MethodRoute, payload: dict[str, Any], principal: Principal
+) -> Preparation:
+    assert route.spec.prepare is not None
+    return await sync_to_async(then_release_connection(route.spec.prepare))(
+        payload, principal.client_id
+    )
 
 
 def _resolve(snapshot: Snapshot, service: str, method: str) -> MethodRoute:

@@ -61,6 +61,7 @@ def build_snapshot(version: int) -> Snapshot:
                 cost=offering.cost,
                 country_costs=country_costs.get(offering.pk, {}),
                 credentials_readable=not isinstance(credentials, UnreadableSecrets),
+                countries=adapter.countries,
                 breaker=BreakerPolicy(
                     failures=provider.breaker_failures,
                     fault_rate=provider.breaker_fault_rate,

@@ -114,6 +114,8 @@ async def execute(
         decision["strategy_error"] = strategy_error
     if context.pinned_provider:
         decision["pinned"] = context.pinned_provider
+    if context.route_country:
+        decision["route_country"] = context.route_country
     records: list[AttemptRecord] = []
     try:
         return await _attempt(route, payload, context, ordered, state, deadline, decision, records)
@@ -134,7 +136,10 @@ def _candidates(
     if context.pinned_provider:
         pinned = tuple(o for o in route.offerings if o.provider.slug == context.pinned_provider)
         return strategies["pinned"], pinned
-    return strategies.get(route.policy.strategy) or strategies["priority"], route.offerings
+    offerings = route.offerings
+    if context.route_country:
+        offerings = tuple(o for o in offerings if o.serves(context.route_country))
+    return strategies.get(route.policy.strategy) or strategies["priority"], offerings
 
 
 async def _ordered(
@@ -169,11 +174,12 @@ async def _attempt(
     policy = route.policy
     attempts: list[Attempt] = []
     if not ordered:
-        detail = (
-            f"Provider {context.pinned_provider} is not available for {route.key}."
-            if context.pinned_provider
-            else f"No enabled provider serves {route.key}."
-        )
+        if context.pinned_provider:
+            detail = f"Provider {context.pinned_provider} is not available for {route.key}."
+        elif context.route_country:
+            detail = f"No enabled provider of {route.key} serves {context.route_country}."
+        else:
+            detail = f"No enabled provider serves {route.key}."
         raise CallFailed(NoProviderAvailable(detail), attempts, decision)
 
     usable = [o for o in ordered if state.of(o).available]
@@ -184,6 +190,9 @@ async def _attempt(
             )
     if not usable:
         raise CallFailed(_all_unavailable(route, ordered, state), attempts, decision)
+
+    if route.spec.fan_out is not None:
+        return await _fan_out(route, payload, context, usable, state, deadline, decision, records)
 
     budget = policy.max_attempts if policy.failover else 1
     http = http_client()
@@ -286,6 +295,93 @@ async def _attempt(
         attempts,
         decision,
     )
+
+
+async def _fan_out(
+    route: MethodRoute,
+    payload: dict[str, Any],
+    context: CallContext,
+    usable: list[OfferingRoute],
+    state: RouteState,
+    deadline: float,
+    decision: dict[str, Any],
+    records: list[AttemptRecord],
+) -> CallOutcome:
+    """Ask every usable candidate at once; the method's fan_out hook combines the answers.
+
+    The call is served when at least one provider answered; its cost is what every provider
+    that answered charged. All rejecting the input is a 422; all failing, a 502.
+    """
+    assert route.spec.fan_out is not None
+    http = http_client()
+    remaining = max(0.0, deadline - time.monotonic())
+
+    async def ask(offering: OfferingRoute) -> tuple[Attempt, dict[str, Any] | None, Exception]:
+        probe = state.of(offering).status == breakers.PROBE
+        started = time.monotonic()
+        slug = offering.provider.slug
+        error: Exception = TimeoutError()
+        try:
+            if not offering.credentials_readable:
+                raise ProviderFault(OUTCOME_MISCONFIGURED, "credentials cannot be decrypted")
+            adapter = offering.adapter(offering.provider, http)
+            data = await asyncio.wait_for(
+                adapter.call(route.spec.name, payload, context), timeout=remaining
+            )
+        except InvalidInput as exc:
+            attempt, error = Attempt(slug, OUTCOME_REJECTED, _ms_since(started), exc.detail), exc
+            records.append(_record(offering, attempt, probe=probe))
+        except ProviderFault as fault:
+            attempt, error = Attempt(slug, fault.outcome, _ms_since(started), fault.detail), fault
+            records.append(_record(offering, attempt, probe=probe, fault=fault))
+        except TimeoutError:
+            attempt = Attempt(slug, OUTCOME_TIMEOUT, _ms_since(started), "deadline")
+            records.append(AttemptRecord(offering, breakers.NEUTRAL, OUTCOME_TIMEOUT, probe=probe))
+        except Exception as exc:
+            logger.exception("adapter %s raised on %s", offering.adapter.key, route.key)
+            attempt = Attempt(slug, OUTCOME_ADAPTER_ERROR, _ms_since(started), repr(exc))
+            records.append(_record(offering, attempt, probe=probe))
+            error = exc
+        else:
+            attempt = Attempt(slug, OUTCOME_OK, _ms_since(started))
+            records.append(_record(offering, attempt, probe=probe))
+            return attempt, data, error
+        return attempt, None, error
+
+    results = await asyncio.gather(*(ask(o) for o in usable))
+    attempts = [attempt for attempt, _, _ in results]
+    answered = [
+        (offering, data)
+        for offering, (_, data, _) in zip(usable, results, strict=True)
+        if data is not None
+    ]
+    decision["fan_out"] = len(usable)
+    if answered:
+        slug, data = route.spec.fan_out([(o.provider.slug, d) for o, d in answered])
+        serving = next(o for o, _ in answered if o.provider.slug == slug)
+        return CallOutcome(
+            data=data,
+            offering=serving,
+            cost=sum((o.cost_for(context.country) for o, _ in answered), Decimal(0)),
+            attempts=attempts,
+            decision=decision,
+        )
+    rejected = [e for _, _, e in results if isinstance(e, InvalidInput)]
+    as_dicts = [a.as_dict() for a in attempts]
+    if rejected and len(rejected) == len(results):
+        error: Exception = ProviderRejectedInput(
+            rejected[0].detail, errors=rejected[0].errors, attempts=as_dicts
+        )
+    elif all(isinstance(e, TimeoutError) for _, _, e in results):
+        error = DeadlineExceeded(
+            f"{route.key} did not complete within {route.policy.deadline_ms} ms.",
+            attempts=as_dicts,
+        )
+    else:
+        error = AllProvidersFailed(
+            f"Every provider asked for {route.key} failed.", attempts=as_dicts
+        )
+    raise CallFailed(error, attempts, decision)
 
 
 # Faults after the request went out with no answer back: the provider may have acted on it,

@@ -34,6 +34,11 @@ class OfferingRoute:
     # False when the provider's credentials cannot be decrypted with any configured key.
     credentials_readable: bool = True
     breaker: BreakerPolicy = BreakerPolicy()
+    # The countries it serves when a call routes by country; None serves every country.
+    countries: frozenset[str] | None = None
+
+    def serves(self, country: str) -> bool:
+        return self.countries is None or country in self.countries
 
     def cost_for(self, country: str) -> Decimal:
         return self.country_costs.get(country, self.cost)
