@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.messaging",
     "apps.integrations.email",
     "apps.integrations.sms",
+    "apps.integrations.tax",
 ]
 
 MIDDLEWARE = [

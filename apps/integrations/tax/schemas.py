@@ -1,0 +1,179 @@
+"""The tax service's request and response contracts (DRF serializers).
+
+The input follows the original system's SaleTaxQuery (customer, date, currency, the two
+addresses, numbered lines); amounts and rates are decimal strings both ways, never floats.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from apps.core.countries import COMMON_MISTAKES, ISO_3166_ALPHA_2
+
+# Countries whose sales taxes are set per state or province: a rate needs the region.
+REGION_REQUIRED = frozenset({"US", "CA", "AU"})
+MAX_LINES = 1000  # AvaTax's documented limit per transaction is far above what a cart holds
+
+
+class ClosedSerializer(serializers.Serializer):
+    """Refuses fields it does not know: a misspelt `postcode` must not vanish silently.
+
+    (The pipeline refuses unknown top-level fields; nested objects need this.)
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class CountryCodeField(serializers.CharField):
+    """ISO 3166-1 alpha-2, in capitals; `UK` is refused with a pointer to `GB`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "ISO 3166-1 alpha-2 country code, e.g. US.")
+        super().__init__(min_length=2, max_length=2, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        code = super().to_internal_value(data)
+        if code in ISO_3166_ALPHA_2:
+            return code
+        hint = ""
+        if code.upper() in ISO_3166_ALPHA_2:
+            hint = f" Write it in capitals: {code.upper()}."
+        elif code.upper() in COMMON_MISTAKES:
+            hint = f" Did you mean {COMMON_MISTAKES[code.upper()]}?"
+        raise serializers.ValidationError(f"{code!r} is not an ISO 3166-1 alpha-2 code.{hint}")
+
+
+class AddressSerializer(ClosedSerializer):
+    """A street address; lengths are what AvaTax's AddressInfo accepts."""
+
+    line1 = serializers.CharField(max_length=50)
+    line2 = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=50)
+    region = serializers.RegexField(
+        r"^[A-Z0-9]{1,3}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="State or province code (ISO 3166-2 subdivision), e.g. CA, ON, NSW. "
+        "Required in the US, Canada and Australia.",
+        error_messages={"invalid": "Use the subdivision code in capitals, e.g. CA or NSW."},
+    )
+    postal_code = serializers.CharField(max_length=11)
+    country = CountryCodeField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["country"] in REGION_REQUIRED and not attrs.get("region"):
+            raise serializers.ValidationError(
+                {"region": [f"Required for an address in {attrs['country']}."]}
+            )
+        return attrs
+
+
+class SaleLineSerializer(ClosedSerializer):
+    line_number = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    amount_total = serializers.DecimalField(
+        max_digits=15,
+        decimal_places=4,
+        min_value=Decimal("0"),
+        help_text='The line\'s total (quantity x unit price), a decimal string, e.g. "29.90".',
+    )
+    item_code = serializers.CharField(max_length=50, required=False)
+    tax_code = serializers.CharField(
+        max_length=25,
+        required=False,
+        help_text="The provider's product tax code (AvaTax tax code, TaxJar product_tax_code).",
+    )
+    description = serializers.CharField(max_length=256, required=False)
+
+
+class TaxesForSaleRequest(serializers.Serializer):
+    """A sale to quote taxes for; nothing is recorded at the provider."""
+
+    customer_id = serializers.CharField(max_length=50)
+    date = serializers.DateField(help_text="The sale's date; rates in force on it apply.")
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$",
+        help_text="ISO 4217 code, e.g. USD.",
+        error_messages={"invalid": "Use a three-letter ISO 4217 code in capitals, e.g. USD."},
+    )
+    ship_from_address = AddressSerializer()
+    ship_to_address = AddressSerializer(
+        help_text="Where the goods go; its country chooses the provider."
+    )
+    lines = SaleLineSerializer(many=True, allow_empty=False)
+    sale_id = serializers.CharField(max_length=50, required=False)
+    salesperson_id = serializers.CharField(max_length=25, required=False)
+    amount = serializers.DecimalField(
+        max_digits=15,
+        decimal_places=4,
+        required=False,
+        help_text="The sale's total; when given it must equal the sum of the lines.",
+    )
+    ordered_at_address = AddressSerializer(required=False)
+    accepted_at_address = AddressSerializer(required=False)
+
+    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(lines) > MAX_LINES:
+            raise serializers.ValidationError(f"At most {MAX_LINES} lines.")
+        return lines
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        seen: set[int] = set()
+        for index, line in enumerate(attrs["lines"]):
+            if line["line_number"] in seen:
+                raise serializers.ValidationError(
+                    {"lines": {str(index): {"line_number": ["Each line needs its own number."]}}}
+                )
+            seen.add(line["line_number"])
+        total = sum((line["amount_total"] for line in attrs["lines"]), Decimal(0))
+        if "amount" in attrs and attrs["amount"] != total:
+            raise serializers.ValidationError(
+                {"amount": [f"The lines add up to {total}, not {attrs['amount']}."]}
+            )
+        return attrs
+
+
+class TaxesForAddressRequest(serializers.Serializer):
+    address = AddressSerializer(help_text="Its country chooses the provider.")
+
+
+class TaxDetailSerializer(serializers.Serializer):
+    rate = serializers.CharField(help_text='Decimal string, e.g. "0.0625" for 6.25 %.')
+    tax = serializers.CharField(help_text="The amount of this tax on the line, decimal string.")
+    tax_name = serializers.CharField()
+    country = serializers.CharField()
+    region = serializers.CharField(allow_blank=True)
+    tax_type = serializers.CharField(help_text="e.g. Sales, Use, VAT, GST.")
+    jurisdiction = serializers.CharField(allow_blank=True)
+    jurisdiction_type = serializers.CharField(help_text="country, state, county, city, special")
+
+
+class LineTaxesSerializer(serializers.Serializer):
+    line_number = serializers.IntegerField()
+    tax = serializers.CharField(help_text="All taxes on the line, decimal string.")
+    taxes = TaxDetailSerializer(many=True)
+
+
+class TaxesForSaleResponse(serializers.Serializer):
+    total_tax = serializers.CharField(help_text='Decimal string in the sale\'s currency, "8.60".')
+    lines = LineTaxesSerializer(many=True)
+
+
+class JurisdictionRateSerializer(serializers.Serializer):
+    rate = serializers.CharField(help_text="Decimal string.")
+    jurisdiction = serializers.CharField(allow_blank=True)
+    jurisdiction_type = serializers.CharField(help_text="country, state, county, city, special")
+
+
+class TaxesForAddressResponse(serializers.Serializer):
+    total_rate = serializers.CharField(help_text='The combined rate, decimal string, "0.0950".')
+    rates = JurisdictionRateSerializer(
+        many=True, help_text="Per jurisdiction, where the provider breaks the rate down."
+    )
