@@ -107,7 +107,8 @@ class TaxesForSaleRequest(serializers.Serializer):
     ship_to_address = AddressSerializer(
         help_text="Where the goods go; its country chooses the provider."
     )
-    lines = SaleLineSerializer(many=True, allow_empty=False)
+    # Empty is refused in validate_lines, so that the error names `lines` itself.
+    lines = SaleLineSerializer(many=True)
     sale_id = serializers.CharField(max_length=50, required=False)
     salesperson_id = serializers.CharField(max_length=25, required=False)
     amount = serializers.DecimalField(
@@ -120,6 +121,8 @@ class TaxesForSaleRequest(serializers.Serializer):
     accepted_at_address = AddressSerializer(required=False)
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not lines:
+            raise serializers.ValidationError("A sale needs at least one line.")
         if len(lines) > MAX_LINES:
             raise serializers.ValidationError(f"At most {MAX_LINES} lines.")
         return lines
