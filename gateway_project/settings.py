@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.messaging",
     "apps.integrations.email",
     "apps.integrations.sms",
+    "apps.integrations.domains",
     "apps.integrations.tax",
 ]
 
@@ -256,6 +257,14 @@ GATEWAY_HTTP_MAX_CONNECTIONS = env.int("GATEWAY_HTTP_MAX_CONNECTIONS", default=2
 GATEWAY_HTTP_MAX_KEEPALIVE = env.int("GATEWAY_HTTP_MAX_KEEPALIVE", default=100)
 # Redis connections per process and event loop; a burst past it waits for a free one.
 GATEWAY_REDIS_MAX_CONNECTIONS = env.int("GATEWAY_REDIS_MAX_CONNECTIONS", default=100)
+# domains (docs/domains.md): the operator's own contact for registrars' tech/billing/admin
+# contacts, as JSON {first_name, last_name, email, phone, organization?, address: {...}};
+# DNS records set on every newly bought domain unless the purchase names its own (JSON list
+# of {type, name, data, ttl?, priority?}; empty: none); the waits of the initial-DNS task
+# while the registrar has not finished setting the domain up.
+DOMAINS_OPERATOR_CONTACT = env.json("DOMAINS_OPERATOR_CONTACT", default={})
+DOMAINS_DEFAULT_DNS_RECORDS = env.json("DOMAINS_DEFAULT_DNS_RECORDS", default=[])
+DOMAINS_DNS_RETRY_DELAYS_S = (2, 4, 8, 16, 32)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

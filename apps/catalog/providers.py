@@ -95,6 +95,9 @@ class CallContext:
     pinned_provider: str | None = None
     # Set by a method's prepare hook: only providers serving this country are candidates.
     route_country: str = ""
+    # The address the call came from (None for queued calls): who agreed to a registrar's
+    # terms when the caller did not name the end customer's address.
+    source_ip: str | None = None
 
 
 def provides(method_name: str) -> Callable[[HandlerT], HandlerT]:

@@ -53,6 +53,10 @@ PrepareHook = Callable[[dict[str, Any], int], Preparation]
 # fan_out(answers) -> (provider slug, data): a method asking every candidate at once (which
 # registrar sells this domain cheapest) combines the answers of those that answered.
 FanOutHook = Callable[[list[tuple[str, dict[str, Any]]]], tuple[str, dict[str, Any]]]
+# present(provider slug, answer) -> what the client sees: an answer may carry what only
+# on_recorded should get (a registrar sub-account and its password must never reach the
+# client, the response cache or a stored idempotent answer).
+PresentHook = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(eq=False)  # compared and hashed by identity: one spec per method
@@ -76,6 +80,8 @@ class MethodSpec:
     prepare: PrepareHook | None = None
     # Set to ask every usable candidate concurrently and combine their answers.
     fan_out: FanOutHook | None = None
+    # Shapes a served answer for the client; on_recorded still gets the whole answer.
+    present: PresentHook | None = None
     name: str = ""
     service: str = ""
 

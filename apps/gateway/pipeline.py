@@ -262,6 +262,7 @@ async def _execute(call: _Call, payload: dict[str, Any]) -> GatewayResponse:
         country=call.country,
         pinned_provider=prepared.pinned_provider if prepared else None,
         route_country=prepared.route_country if prepared else "",
+        source_ip=request.source_ip,
     )
     try:
         outcome = await execute(route=route, payload=payload, context=context)
@@ -280,12 +281,13 @@ async def _execute(call: _Call, payload: dict[str, Any]) -> GatewayResponse:
         return response
 
     provider = outcome.offering.provider.slug
+    shown = route.spec.present(provider, outcome.data) if route.spec.present else outcome.data
     response = _success_response(
-        call, outcome.data, provider, cache="MISS" if cache_key is not None else None
+        call, shown, provider, cache="MISS" if cache_key is not None else None
     )
     await _record(call, response, outcome=outcome)
     if cache_key is not None and cache_ttl:
-        await response_cache_put(cache_key, data=outcome.data, provider=provider, ttl_s=cache_ttl)
+        await response_cache_put(cache_key, data=shown, provider=provider, ttl_s=cache_ttl)
     return response
 
 
