@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.integrations.sms",
     "apps.integrations.domains",
     "apps.integrations.tax",
+    "apps.integrations.docs",
 ]
 
 MIDDLEWARE = [
@@ -257,6 +258,12 @@ GATEWAY_HTTP_MAX_CONNECTIONS = env.int("GATEWAY_HTTP_MAX_CONNECTIONS", default=2
 GATEWAY_HTTP_MAX_KEEPALIVE = env.int("GATEWAY_HTTP_MAX_KEEPALIVE", default=100)
 # Redis connections per process and event loop; a burst past it waits for a free one.
 GATEWAY_REDIS_MAX_CONNECTIONS = env.int("GATEWAY_REDIS_MAX_CONNECTIONS", default=100)
+# docs.html_to_pdf (docs/documents.md): the largest HTML and CSS taken (UTF-8 bytes), the
+# largest PDF handed out, and how many documents WeasyPrint renders at once per process.
+GATEWAY_DOCS_MAX_HTML_BYTES = env.int("GATEWAY_DOCS_MAX_HTML_BYTES", default=512 * 1024)
+GATEWAY_DOCS_MAX_CSS_BYTES = env.int("GATEWAY_DOCS_MAX_CSS_BYTES", default=128 * 1024)
+GATEWAY_DOCS_MAX_PDF_BYTES = env.int("GATEWAY_DOCS_MAX_PDF_BYTES", default=20 * 1024 * 1024)
+GATEWAY_DOCS_RENDER_THREADS = env.int("GATEWAY_DOCS_RENDER_THREADS", default=2)
 # domains (docs/domains.md): the operator's own contact for registrars' tech/billing/admin
 # contacts, as JSON {first_name, last_name, email, phone, organization?, address: {...}};
 # DNS records set on every newly bought domain unless the purchase names its own (JSON list

@@ -13,9 +13,10 @@ The rest of the gateway sees only this interface.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -215,20 +216,19 @@ class ProviderAdapter:
         kwargs.setdefault("timeout", self.config.timeout_s)
         try:
             return await self.http.request(method, self.url(path), **kwargs)
-        except (
-            httpx.ConnectError,
-            httpx.ConnectTimeout,
-            httpx.PoolTimeout,
-            httpx.ProxyError,
-            httpx.UnsupportedProtocol,
-            httpx.LocalProtocolError,
-        ) as exc:
-            # Raised before the request could leave: any provider may be tried next.
-            raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False) from exc
-        except httpx.TimeoutException as exc:
-            raise ProviderFault(OUTCOME_TIMEOUT, _describe(exc), sent=True) from exc
         except httpx.HTTPError as exc:
-            raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=True) from exc
+            raise _transport_fault(exc) from exc
+
+    @contextlib.asynccontextmanager
+    async def stream(self, method: str, path: str, **kwargs: Any) -> AsyncIterator[httpx.Response]:
+        """Like send(), for a body read in chunks inside the block (`response.aiter_bytes()`):
+        network failures while sending or reading become ProviderFaults."""
+        kwargs.setdefault("timeout", self.config.timeout_s)
+        try:
+            async with self.http.stream(method, self.url(path), **kwargs) as response:
+                yield response
+        except httpx.HTTPError as exc:
+            raise _transport_fault(exc) from exc
 
     @staticmethod
     def json_of(response: httpx.Response) -> Any:
@@ -269,6 +269,25 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
             return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
         except (TypeError, ValueError):
             return None
+
+
+def _transport_fault(exc: httpx.HTTPError) -> ProviderFault:
+    if isinstance(
+        exc,
+        (
+            httpx.ConnectError,
+            httpx.ConnectTimeout,
+            httpx.PoolTimeout,
+            httpx.ProxyError,
+            httpx.UnsupportedProtocol,
+            httpx.LocalProtocolError,
+        ),
+    ):
+        # Raised before the request could leave: any provider may be tried next.
+        return ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False)
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderFault(OUTCOME_TIMEOUT, _describe(exc), sent=True)
+    return ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=True)
 
 
 def _refuse_constant(name: str) -> None:

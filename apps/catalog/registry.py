@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from apps.catalog.providers import ProviderAdapter
 
 
+JSON_MEDIA_TYPE = "application/json"
+
+
 @dataclass(frozen=True)
 class Preparation:
     """What a method's `prepare` hook decided about one call, before it is routed.
@@ -73,6 +76,10 @@ class MethodSpec:
     cacheable: bool = False
     # HTTP status of a successful synchronous answer.
     success_status: int = 200
+    # What a successful answer is. Not JSON (a PDF): the adapter returns {"document":
+    # Document} and the client gets the document's bytes instead of the JSON envelope
+    # (apps.gateway.documents); channels that cannot carry bytes refuse such methods.
+    media_type: str = JSON_MEDIA_TYPE
     # Called with (entry, data) inside the transaction that records a successful call, for
     # services that keep state about their calls (e.g. which message id a send produced).
     on_recorded: Callable[[Any, dict[str, Any]], None] | None = None
@@ -85,9 +92,19 @@ class MethodSpec:
     name: str = ""
     service: str = ""
 
+    def __post_init__(self) -> None:
+        if self.binary and (self.cacheable or self.fan_out is not None):
+            # The response cache and fan-out combine JSON answers; a document is neither.
+            raise ValueError("a method answering a document can be neither cached nor fanned out")
+
     @property
     def key(self) -> str:
         return f"{self.service}.{self.name}"
+
+    @property
+    def binary(self) -> bool:
+        """It answers a document (bytes), not the JSON envelope."""
+        return self.media_type != JSON_MEDIA_TYPE
 
 
 class ServiceDefinition:

@@ -4,7 +4,7 @@ import asyncio
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.catalog.documents import CHUNK_BYTES, Document
 from apps.catalog.registry import registry
 from apps.core.errors import GatewayError, MethodNotAllowed, NotFound, PayloadTooLarge
 from apps.core.logging import request_id_var
@@ -27,7 +28,7 @@ from apps.realtime.selectors import async_call_get, async_call_view
 
 
 @csrf_exempt
-async def call_method(request: HttpRequest, service: str, method: str) -> HttpResponse:
+async def call_method(request: HttpRequest, service: str, method: str) -> HttpResponseBase:
     request_id = getattr(request, "request_id", None) or request_id_var.get()
     if request.method != "POST":
         error = MethodNotAllowed("Call a method with POST.", headers={"Allow": "POST"})
@@ -52,9 +53,26 @@ async def call_method(request: HttpRequest, service: str, method: str) -> HttpRe
     if result.request_id is not None:
         # An idempotent replay answers with the first call's request id, header included.
         request.request_id = result.request_id  # type: ignore[attr-defined]
-    response = HttpResponse(result.render(), status=result.status, content_type=result.content_type)
+    response: HttpResponseBase
+    if result.document is not None:
+        response = _document_response(result.document, result.status)
+    else:
+        response = HttpResponse(
+            result.render(), status=result.status, content_type=result.content_type
+        )
     for name, value in result.headers.items():
         response[name] = value
+    return response
+
+
+def _document_response(document: Document, status: int) -> FileResponse:
+    """The document in CHUNK_BYTES blocks; the response closes it once it is sent.
+
+    Production calls are served by apps.gateway.asgi_calls; this view serves them to Django's
+    test client (and under Django's own ASGI handler, which reads a file response whole).
+    """
+    response = FileResponse(document.open(), status=status, content_type=document.media_type)
+    response.block_size = CHUNK_BYTES
     return response
 
 
@@ -71,6 +89,10 @@ class ServiceListApi(APIView):
         path = serializers.CharField()
         idempotent = serializers.BooleanField()
         cacheable = serializers.BooleanField()
+        media_type = serializers.CharField(
+            help_text="What a successful call answers: application/json (the envelope), or "
+            "a document's type such as application/pdf (its bytes)."
+        )
         request_schema = serializers.JSONField()
         response_schema = serializers.JSONField()
 
@@ -105,6 +127,7 @@ class ServiceListApi(APIView):
                     "path": f"/api/v1/services/{spec.service}/{spec.name}/",
                     "idempotent": spec.idempotent,
                     "cacheable": spec.cacheable,
+                    "media_type": spec.media_type,
                     "request_schema": json_schema(spec, "request"),
                     "response_schema": json_schema(spec, "response"),
                 }

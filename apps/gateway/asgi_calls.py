@@ -20,6 +20,7 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.utils.datastructures import CaseInsensitiveMapping
 
+from apps.catalog.documents import CHUNK_BYTES, Document
 from apps.core.errors import GatewayError, InvalidRequest, MethodNotAllowed, PayloadTooLarge
 from apps.core.logging import request_id_var
 from apps.core.middleware import request_id_for
@@ -45,13 +46,22 @@ SECURITY_HEADERS = (
 
 
 class _Answer:
-    def __init__(self, status: int, body: bytes, content_type: str, headers: dict[str, str]):
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str],
+        document: Document | None = None,
+    ):
         self.status, self.body, self.content_type, self.headers = (
             status,
             body,
             content_type,
             headers,
         )
+        # A method answering a document: its bytes go out instead of `body`.
+        self.document = document
 
     @classmethod
     def problem(cls, error: GatewayError, request_id: str) -> _Answer:
@@ -111,7 +121,10 @@ class CallEndpoint:
         # Shielded: a client that hangs up must not cancel a call between its credit hold and
         # its ledger row (the provider may already be serving it); the call runs to the end.
         result: GatewayResponse = await asyncio.shield(handle_call(call))
-        answer = _Answer(result.status, result.render(), result.content_type, result.headers)
+        body = b"" if result.document is not None else result.render()
+        answer = _Answer(
+            result.status, body, result.content_type, result.headers, document=result.document
+        )
         # An idempotent replay answers with the first call's request id, header included.
         return answer, result.request_id or request_id
 
@@ -161,12 +174,34 @@ async def _read_body(receive: Receive, headers: CaseInsensitiveMapping[str]) -> 
 
 
 async def _send(send: Send, answer: _Answer, request_id: str) -> None:
+    length = answer.document.size if answer.document is not None else len(answer.body)
     headers = [
         (b"content-type", answer.content_type.encode("latin-1")),
-        (b"content-length", str(len(answer.body)).encode()),
+        (b"content-length", str(length).encode()),
         (b"x-request-id", request_id.encode("latin-1")),
         *SECURITY_HEADERS,
         *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()),
     ]
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-    await send({"type": "http.response.body", "body": answer.body})
+    if answer.document is None:
+        await send({"type": "http.response.body", "body": answer.body})
+        return
+    await _send_document(send, answer.document)
+
+
+async def _send_document(send: Send, document: Document) -> None:
+    """The document in CHUNK_BYTES body messages (the server sends each as it comes, so the
+    whole PDF is never copied into one message), the last one closing the body."""
+    try:
+        chunks = document.chunks(CHUNK_BYTES)
+        chunk = next(chunks, b"")
+        while True:
+            following = next(chunks, None)
+            await send(
+                {"type": "http.response.body", "body": chunk, "more_body": following is not None}
+            )
+            if following is None:
+                return
+            chunk = following
+    finally:
+        document.close()

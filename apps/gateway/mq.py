@@ -130,7 +130,10 @@ class CallConsumer:
             if response.status == 404:
                 raise DeadLetter(f"unknown method: {response.body.get('detail', '')}")
             if response.status == 400:
-                raise DeadLetter(f"invalid payload: {json.dumps(response.body.get('errors'))}")
+                errors = response.body.get("errors")
+                if errors:
+                    raise DeadLetter(f"invalid payload: {json.dumps(errors)}")
+                raise DeadLetter(f"invalid call: {response.body.get('detail', '')}")
             if response.status in RETRY_STATUSES:
                 if deliveries < settings.GATEWAY_MQ_MAX_DELIVERIES:
                     self._retry(message, headers, deliveries, request_id, response)

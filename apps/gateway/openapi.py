@@ -4,7 +4,7 @@ from typing import Any
 
 from drf_spectacular.plumbing import ComponentRegistry
 
-from apps.catalog.registry import registry
+from apps.catalog.registry import MethodSpec, registry
 from apps.gateway.schemas import openapi_schema
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -101,18 +101,11 @@ def add_method_paths(
         request_name = _component_name(spec.key, "Request")
         response_name = _component_name(spec.key, "Response")
         schemas[request_name] = openapi_schema(spec.request, "request", nested)
-        schemas[response_name] = openapi_schema(spec.response, "response", nested)
-        envelope = {
-            "type": "object",
-            "properties": {
-                "request_id": {"type": "string"},
-                "service": {"type": "string", "enum": [spec.service]},
-                "method": {"type": "string", "enum": [spec.name]},
-                "status": {"type": "string", "enum": ["succeeded"]},
-                "data": {"$ref": f"#/components/schemas/{response_name}"},
-            },
-            "required": ["request_id", "service", "method", "status", "data"],
-        }
+        if spec.binary:
+            content, headers = _document_content(spec)
+        else:
+            schemas[response_name] = openapi_schema(spec.response, "response", nested)
+            content, headers = _envelope_content(spec, response_name), _MONEY_HEADERS
         responses: dict[str, Any] = {
             str(spec.success_status): {
                 "description": "The method's normalised answer.",
@@ -120,9 +113,9 @@ def add_method_paths(
                     "X-Request-ID": {"schema": {"type": "string"}},
                     "X-Provider": {"schema": {"type": "string"}, "description": "Who served."},
                     "X-Price": {"schema": {"type": "string"}, "description": "What was charged."},
-                    **_MONEY_HEADERS,
+                    **headers,
                 },
-                "content": {"application/json": {"schema": envelope}},
+                "content": content,
             }
         }
         for status, description in _ERRORS.items():
@@ -137,16 +130,7 @@ def add_method_paths(
                 "description": spec.description,
                 "tags": [spec.service],
                 "security": [{"ApiKeyAuth": []}, {"InternalJWT": []}],
-                "parameters": [
-                    {
-                        "in": "header",
-                        "name": "Idempotency-Key",
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                        "description": "A retry with the same key and payload within 24 h gets "
-                        "the first answer, uncharged (X-Idempotency-Key is accepted too).",
-                    },
-                    {"in": "header", "name": "X-Request-ID", "schema": {"type": "string"}},
-                ],
+                "parameters": _parameters(spec),
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -160,3 +144,49 @@ def add_method_paths(
         }
     schemas.update(nested.build({}).get("schemas", {}))
     return result
+
+
+def _envelope_content(spec: MethodSpec, response_name: str) -> dict[str, Any]:
+    envelope = {
+        "type": "object",
+        "properties": {
+            "request_id": {"type": "string"},
+            "service": {"type": "string", "enum": [spec.service]},
+            "method": {"type": "string", "enum": [spec.name]},
+            "status": {"type": "string", "enum": ["succeeded"]},
+            "data": {"$ref": f"#/components/schemas/{response_name}"},
+        },
+        "required": ["request_id", "service", "method", "status", "data"],
+    }
+    return {"application/json": {"schema": envelope}}
+
+
+def _document_content(spec: MethodSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A method answering a document: its bytes, and the header naming the file."""
+    content = {spec.media_type: {"schema": {"type": "string", "format": "binary"}}}
+    headers = {
+        "Content-Disposition": {
+            "schema": {"type": "string"},
+            "description": 'attachment; filename="<request id>.<extension>"',
+        },
+        **{k: v for k, v in _MONEY_HEADERS.items() if k.startswith("X-RateLimit-")},
+    }
+    return content, headers
+
+
+def _parameters(spec: MethodSpec) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = [
+        {"in": "header", "name": "X-Request-ID", "schema": {"type": "string"}}
+    ]
+    if not spec.binary:  # a document is not stored for replays (apps.gateway.documents)
+        parameters.insert(
+            0,
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "description": "A retry with the same key and payload within 24 h gets "
+                "the first answer, uncharged (X-Idempotency-Key is accepted too).",
+            },
+        )
+    return parameters

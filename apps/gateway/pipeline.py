@@ -40,6 +40,7 @@ from apps.billing.models import TOTAL_SCOPE
 from apps.billing.pricebook import PriceBook
 from apps.billing.ratelimits import FreeAllowance, free_call_release, month_start, rate_admit
 from apps.billing.services import HeldCredit, credit_hold
+from apps.catalog.documents import Document
 from apps.catalog.providers import CallContext
 from apps.catalog.registry import Preparation
 from apps.catalog.services import CATALOG_VERSION
@@ -61,6 +62,12 @@ from apps.gateway.cache import (
     response_cache_get,
     response_cache_key,
     response_cache_put,
+)
+from apps.gateway.documents import (
+    document_call_check,
+    document_headers,
+    document_of,
+    document_summary,
 )
 from apps.gateway.events import call_event, call_event_publish
 from apps.gateway.snapshot import Snapshot, current_snapshot
@@ -102,6 +109,9 @@ class GatewayResponse:
     content_type: str = "application/json"
     # Set on an idempotent replay: the request id of the first call, which it answers with.
     request_id: str | None = None
+    # A method answering a document (MethodSpec.media_type): the bytes the HTTP entry points
+    # stream instead of rendering `body` (which then only summarises the call).
+    document: Document | None = None
 
     def render(self) -> bytes:
         return json.dumps(self.body, cls=DjangoJSONEncoder).encode()
@@ -185,6 +195,12 @@ async def _admit_call(call: _Call) -> dict[str, Any] | GatewayResponse:
         raise InvalidRequest("A callback URL is only used with 'Prefer: respond-async'.")
     snapshot = await current_snapshot(catalog_version)
     call.route = route = _resolve(snapshot, request.service, request.method)
+    document_call_check(
+        route.spec,
+        channel=request.channel,
+        respond_async=request.respond_async,
+        headers=request.headers,
+    )
     call.country = _requester_country(principal, request.headers)
     call.pricing = pricing = snapshot.pricing
     price = pricing.price(
@@ -285,7 +301,12 @@ async def _execute(call: _Call, payload: dict[str, Any]) -> GatewayResponse:
     response = _success_response(
         call, shown, provider, cache="MISS" if cache_key is not None else None
     )
-    await _record(call, response, outcome=outcome)
+    try:
+        await _record(call, response, outcome=outcome)
+    except BaseException:
+        if response.document is not None:
+            response.document.close()  # never handed out: its call was not recorded
+        raise
     if cache_key is not None and cache_ttl:
         await response_cache_put(cache_key, data=shown, provider=provider, ttl_s=cache_ttl)
     return response
@@ -504,6 +525,15 @@ def _success_response(
     headers = {"X-Provider": provider, "X-Price": money_str(call.price)}
     if cache is not None:
         headers["X-Cache"] = cache
+    if spec.binary:
+        document = document_of(spec, data)
+        return GatewayResponse(
+            status=spec.success_status,
+            body=document_summary(spec, call.request.request_id, document),
+            headers={**headers, **document_headers(document)},
+            content_type=document.media_type,
+            document=document,
+        )
     return GatewayResponse(
         status=spec.success_status,
         body={

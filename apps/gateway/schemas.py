@@ -59,6 +59,14 @@ def _refs_to_defs(node: Any) -> Any:
 @cache
 def json_schema(spec: MethodSpec, direction: str) -> dict[str, Any]:
     """A self-contained JSON Schema (2020-12) for a method's request or response."""
+    if direction == "response" and spec.binary:
+        # The answer is the document's bytes (JSON Schema's content vocabulary says which).
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "string",
+            "contentMediaType": spec.media_type,
+            "description": spec.response.__doc__ or "",
+        }
     component_registry = ComponentRegistry()
     serializer = spec.request if direction == "request" else spec.response
     schema = openapi_schema(serializer, direction, component_registry)
