@@ -360,10 +360,10 @@ async def _fan_out(
         try:
             slug, data = route.spec.fan_out([(o.provider.slug, d) for o, d in answered])
         except InvalidInput as exc:  # the answers together refuse it (nowhere available)
-            error = ProviderRejectedInput(
+            refused = ProviderRejectedInput(
                 exc.detail, errors=exc.errors, attempts=[a.as_dict() for a in attempts]
             )
-            raise CallFailed(error, attempts, decision) from exc
+            raise CallFailed(refused, attempts, decision) from exc
         serving = next(o for o, _ in answered if o.provider.slug == slug)
         return CallOutcome(
             data=data,

@@ -1,0 +1,1 @@
+"""Registrar adapters of the domains service, one module per registrar."""
