@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import jsonschema
 import pytest
 import respx
 
@@ -219,3 +220,20 @@ def test_the_sandbox_taxes_any_country_offline(api, shop):
     data = response.json()["data"]
     assert data["total_tax"] == "20.00"
     assert data["lines"][0]["taxes"][0]["tax_type"] == "VAT"
+
+
+def test_the_meta_schema_describes_both_methods(api, shop, avatax_then_taxjar, vendors):
+    # given a sale and an answer as this service documents them
+    quote = post(api, SALE, sale(SEATTLE), shop).json()["data"]
+
+    # when
+    services = api.get("/api/v1/services/", headers=shop.headers).json()
+
+    # then
+    tax = {m["name"]: m for m in {s["slug"]: s for s in services}["tax"]["methods"]}
+    assert set(tax) == {"taxes_for_sale", "taxes_for_address"}
+    for_sale = tax["taxes_for_sale"]
+    jsonschema.validate(sale(SEATTLE), for_sale["request_schema"])
+    jsonschema.validate(quote, for_sale["response_schema"])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(sale(SEATTLE, lines=[_line(quantity=0)]), for_sale["request_schema"])
