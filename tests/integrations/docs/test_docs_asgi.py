@@ -1,0 +1,109 @@
+"""docs.html_to_pdf through the ASGI call endpoint production serves: the PDF goes out in
+64 KiB body messages, the last one closing the body; errors stay problem+json."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from apps.catalog.documents import CHUNK_BYTES
+from apps.ledger.models import LedgerEntry
+from gateway_project.asgi import application
+from tests.integrations.docs.conftest import HTML_TO_PDF
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Enough text for a PDF of several chunks.
+LONG_HTML = "".join(
+    f"<h2>Chapter {n}</h2><p>{'All work and no play. ' * 400}</p>" for n in range(40)
+)
+
+
+async def asgi_post(path: str, body: dict, headers: dict[str, str]) -> list[dict]:
+    """POST through the ASGI application; every message it sends back, in order."""
+    raw = json.dumps(body).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(raw)).encode()),
+            *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    incoming = [{"type": "http.request", "body": raw, "more_body": False}]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await application(scope, receive, send)
+    return sent
+
+
+async def test_a_large_pdf_is_streamed_in_chunks(writer, weasyprint_only):
+    messages = await asgi_post(
+        HTML_TO_PDF, {"html": LONG_HTML, "page_size": "Letter"}, writer.headers
+    )
+
+    start, bodies = messages[0], messages[1:]
+    headers = {k.decode(): v.decode() for k, v in start["headers"]}
+    pdf = b"".join(m["body"] for m in bodies)
+    assert start["status"] == 200
+    assert pdf.startswith(b"%PDF-")
+    assert headers["content-length"] == str(len(pdf))
+    assert headers["content-type"] == "application/pdf"
+    assert headers["x-provider"] == "weasyprint"
+    assert headers["x-price"] == "0.0200"
+    assert headers["content-disposition"] == f'attachment; filename="{headers["x-request-id"]}.pdf"'
+    assert len(bodies) == -(-len(pdf) // CHUNK_BYTES) > 1
+    assert all(len(m["body"]) == CHUNK_BYTES for m in bodies[:-1])
+    assert [m["more_body"] for m in bodies] == [True] * (len(bodies) - 1) + [False]
+    entry = await database_sync_to_async(LedgerEntry.objects.get)()
+    assert (entry.request_id, entry.provider, entry.price) == (
+        headers["x-request-id"],
+        "weasyprint",
+        Decimal("0.0200"),
+    )
+
+
+async def test_a_bad_payload_is_a_problem_in_one_message(writer, weasyprint_only):
+    messages = await asgi_post(HTML_TO_PDF, {"html": "<p>x</p>", "page_size": "B5"}, writer.headers)
+
+    start, body = messages
+    headers = dict(start["headers"])
+    assert (start["status"], headers[b"content-type"]) == (400, b"application/problem+json")
+    assert list(json.loads(body["body"])["errors"]) == ["page_size"]
+
+
+async def test_a_websocket_call_is_refused_and_not_charged(writer, weasyprint_only):
+    socket = WebsocketCommunicator(
+        application, "/ws/calls/", headers=[(b"authorization", f"Api-Key {writer.key}".encode())]
+    )
+    assert (await socket.connect())[0]
+
+    await socket.send_json_to(
+        {"service": "docs", "method": "html_to_pdf", "payload": {"html": "<p>x</p>"}}
+    )
+    answer = await socket.receive_json_from(timeout=10)
+    await socket.disconnect()
+
+    assert answer["http_status"] == 400
+    assert "ws channel" in answer["detail"]
+    entry = await database_sync_to_async(LedgerEntry.objects.get)()
+    assert (entry.channel, entry.status, entry.price) == ("ws", "rejected", Decimal("0"))
