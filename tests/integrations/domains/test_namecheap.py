@@ -252,7 +252,7 @@ async def test_the_purchase_posts_every_contact_as_namecheap_names_them(
         "domain": "lovelace-engines.com",
         "registered": True,
         "order_id": "196074",
-        "total": Decimal("9.0600"),
+        "total": Decimal("9.06"),
         "currency": "USD",
         "account": None,
     }
@@ -386,7 +386,7 @@ async def test_renew_charges_the_years_asked(fake, namecheap):
     assert answer == {
         "domain": "lovelace-engines.com",
         "order_id": "109116",
-        "total": Decimal("13.1600"),
+        "total": Decimal("13.16"),
         "currency": "USD",
         "expires_at": "2028-04-30T00:00:00+00:00",
     }

@@ -5,10 +5,13 @@ import json
 import pytest
 import respx
 
-from apps.integrations.domains.models import Domain
+from apps.integrations.domains.models import Domain, Purchase, RegistrantAccount
 from apps.ledger.models import LedgerEntry
+from tests.integrations.domains import godaddy_answers as gd
 from tests.integrations.domains import namecheap_answers as nc
+from tests.integrations.domains.conftest import CONTACT, PRICES
 from tests.integrations.domains.namecheap_fake import FakeNamecheap
+from tests.integrations.domains.test_namecheap import OPERATOR
 from tests.messaging.helpers import configure, only_providers, paying_client, post, refused_url
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +187,63 @@ def test_a_refused_record_is_422_naming_it(api, client_of_domains, registrars, f
     assert response.status_code == 422, response.content
     assert list(response.json()["errors"]) == ["records.0.type"]
     assert "namecheap.domains.dns.setHosts" not in fake.commands()
+
+
+def test_intention_submit_and_initial_dns_at_namecheap(
+    api, registrars, fake, vendors, godaddy_available, settings, django_capture_on_commit_callbacks
+):
+    # given: Namecheap cheaper than GoDaddy; the new domain's zone missing at the first try
+    settings.DOMAINS_OPERATOR_CONTACT = OPERATOR
+    buyer = paying_client(*PRICES.items())
+    vendors.get(f"{GODADDY_URL}/v1/domains/agreements").respond(200, json=gd.AGREEMENTS)
+    fake.on("namecheap.domains.check", nc.check("lovelace-engines.com", available=True))
+    fake.on("namecheap.users.getPricing", nc.pricing("com", "8.88"))
+    fake.on("namecheap.domains.create", nc.created("lovelace-engines.com"))
+    not_found = nc.error("namecheap.domains.dns.getHosts", 2019166, "Domain not found")
+    fake.on("namecheap.domains.dns.getHosts", not_found, nc.hosts("lovelace-engines.com"))
+    fake.on("namecheap.domains.dns.setHosts", nc.hosts_set("lovelace-engines.com"))
+    records = [{"type": "A", "name": "@", "data": "192.0.2.10", "ttl": 600}]
+
+    # when
+    intention = post(
+        api,
+        f"{SERVICE}/create_registration_intention/",
+        {"domain": "lovelace-engines.com"},
+        buyer,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        submit = post(
+            api,
+            f"{SERVICE}/submit_registration_intention/",
+            {
+                "intention_id": intention.json()["data"]["intention_id"],
+                "registrant_contact": CONTACT,
+                "dns_records": records,
+            },
+            buyer,
+        )
+
+    # then: the intention is Namecheap's, with nothing added to the form
+    assert intention.status_code == 201, intention.content
+    offer = intention.json()["data"]
+    assert (offer["provider"], offer["price"]) == ("namecheap", "9.06")
+    assert "agreed_agreements" not in offer["schema"]["properties"]
+    assert submit.status_code == 200, submit.content
+    assert submit.json()["data"] == {
+        "intention_id": offer["intention_id"],
+        "domain": "lovelace-engines.com",
+        "provider": "namecheap",
+        "registered": True,
+        "order_id": "196074",
+        "total": "9.06",
+        "currency": "USD",
+    }
+    assert fake.sent("namecheap.domains.create")[2]["RegistrantPhone"] == "+49.30901820"
+    domain = Domain.objects.get(name="lovelace-engines.com")
+    assert (domain.client, domain.provider) == (buyer.client, "namecheap")
+    assert not RegistrantAccount.objects.exists()  # Namecheap has no sub-accounts
+    # the DNS task waited for the zone, then set the records
+    assert fake.commands().count("namecheap.domains.dns.getHosts") == 2
+    host = fake.sent("namecheap.domains.dns.setHosts")[2]
+    assert (host["HostName3"], host["RecordType3"], host["Address3"]) == ("@", "A", "192.0.2.10")
+    assert Purchase.objects.get().dns_configured

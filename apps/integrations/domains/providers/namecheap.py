@@ -41,6 +41,7 @@ from apps.integrations.domains.providers.namecheap_xml import (
     attr,
     attr_bool,
     attr_decimal,
+    charged_amount,
     domain_status,
     expiry_of,
     one_year_price,
@@ -234,7 +235,7 @@ class Namecheap(RegistrarAdapter):
             "domain": domain,
             "registered": True,
             "order_id": attr(result, "OrderID"),
-            "total": attr_decimal(result, "ChargedAmount"),
+            "total": charged_amount(result),
             "currency": CURRENCY,
             "account": None,
         }
@@ -273,7 +274,7 @@ class Namecheap(RegistrarAdapter):
         renewed = {
             "domain": domain,
             "order_id": attr(result, "OrderID"),
-            "total": attr_decimal(result, "ChargedAmount"),
+            "total": charged_amount(result),
             "currency": CURRENCY,
         }
         if result.find("./DomainDetails/ExpiredDate") is not None:

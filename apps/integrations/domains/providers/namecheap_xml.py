@@ -217,6 +217,14 @@ def to_decimal(text: str) -> Decimal:
     return value
 
 
+def charged_amount(element: Element) -> Decimal:
+    """ChargedAmount, written with four places (`9.0600`), in cents when that is exact:
+    what the account was charged, in the shape the other prices have."""
+    amount = attr_decimal(element, "ChargedAmount")
+    cents = amount.quantize(Decimal("0.01"))
+    return cents if cents == amount else amount
+
+
 def us_date(text: str) -> datetime.date:
     """Namecheap writes dates the US way, `09/05/2026`, sometimes with a time after them
     (`4/30/2021 11:31:13 AM`); the date is what a domain's expiry means."""
