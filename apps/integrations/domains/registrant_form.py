@@ -101,6 +101,14 @@ def _message_of(error: SchemaError) -> str:
         return "This field is required."
     if error.validator == "additionalProperties":
         return "Unknown field."
+    if error.validator == "format":
+        return (
+            f"Not a valid {error.validator_value} address."
+            if error.validator_value == "email"
+            else f"Not a valid {error.validator_value}."
+        )
+    if error.validator == "pattern" and error.schema.get("description"):
+        return f"Use the form {error.schema['description']}"
     if error.validator == "enum":
         allowed = ", ".join(map(str, error.validator_value))
         return f"{error.instance!r} is not one of: {allowed}."
