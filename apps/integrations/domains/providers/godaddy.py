@@ -33,7 +33,11 @@ from apps.catalog.registry import registry
 from apps.integrations.domains.errors import DomainNotReady
 from apps.integrations.domains.names import tld_of
 from apps.integrations.domains.providers.base import RegistrarAdapter
-from apps.integrations.domains.providers.godaddy_contacts import godaddy_contact, our_field
+from apps.integrations.domains.providers.godaddy_contacts import (
+    godaddy_contact,
+    godaddy_record,
+    our_field,
+)
 
 MICRO = Decimal(1_000_000)
 
@@ -240,7 +244,7 @@ class GoDaddy(RegistrarAdapter):
         domain = payload["domain"]
         by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for record in payload["records"]:
-            by_type[record["type"]].append(_godaddy_record(record))
+            by_type[record["type"]].append(godaddy_record(record))
         for record_type, records in by_type.items():
             try:
                 await self._request(
@@ -254,29 +258,6 @@ class GoDaddy(RegistrarAdapter):
                     raise DomainNotReady(f"GoDaddy has no zone for {domain} yet") from exc
                 raise
         return {"domain": domain, "records": payload["records"]}
-
-
-def _godaddy_record(record: dict[str, Any]) -> dict[str, Any]:
-    shaped: dict[str, Any] = {
-        "name": record["name"],
-        "data": record["data"],
-        "ttl": record.get("ttl", 3600),
-    }
-    if "priority" in record:
-        shaped["priority"] = record["priority"]
-    if record["type"] == "SRV":
-        weight, port, target = record["data"].split()
-        service, _, rest = record["name"].partition(".")
-        protocol, _, host = rest.partition(".")
-        shaped.update(
-            service=service,
-            protocol=protocol,
-            name=host or "@",
-            weight=int(weight),
-            port=int(port),
-            data=target,
-        )
-    return shaped
 
 
 class GoDaddyRefusal(InvalidInput):

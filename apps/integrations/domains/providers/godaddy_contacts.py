@@ -1,4 +1,4 @@
-"""GoDaddy's contact shape and field paths, to and from the service's registrant contact."""
+"""GoDaddy's shapes of a contact and a DNS record, and its error field paths as ours."""
 
 from __future__ import annotations
 
@@ -70,3 +70,28 @@ def our_field(path: str) -> str:
     if head in _FORM_CONTACTS and rest in _CONTACT_FIELDS:
         return f"registrant_contact.{_CONTACT_FIELDS[rest]}"
     return "non_field_errors"
+
+
+def godaddy_record(record: dict[str, Any]) -> dict[str, Any]:
+    """Our record as GoDaddy's DNSRecord; SRV's name `_service._proto[.host]` and data
+    `weight port target` become its own fields."""
+    shaped: dict[str, Any] = {
+        "name": record["name"],
+        "data": record["data"],
+        "ttl": record.get("ttl", 3600),
+    }
+    if "priority" in record:
+        shaped["priority"] = record["priority"]
+    if record["type"] == "SRV":
+        weight, port, target = record["data"].split()
+        service, _, rest = record["name"].partition(".")
+        protocol, _, host = rest.partition(".")
+        shaped.update(
+            service=service,
+            protocol=protocol,
+            name=host or "@",
+            weight=int(weight),
+            port=int(port),
+            data=target,
+        )
+    return shaped
