@@ -45,7 +45,7 @@ UPSTREAM_QUERY="/latest?access_key=bench&base=$(jq -r '.base // "EUR"' <<<"$BODY
 
 DB_NAME=gateway_bench
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB_NAME
-export REDIS_URL=redis://127.0.0.1:6379/12   # a database of its own (tests use 15)
+export REDIS_URL=redis://127.0.0.1:6379/9    # a database of its own (tests use 15)
 export SECRET_KEY=bench-only-secret-key-not-for-production
 FIELD_ENCRYPTION_KEY=$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
 export FIELD_ENCRYPTION_KEY
@@ -110,7 +110,7 @@ log "machine: $(nproc) CPUs ($CPU_MODEL), $MEMORY RAM, load before run: $(cut -d
 log "recreating database $DB_NAME and migrating"
 PGOPTIONS=--client-min-messages=warning psql -q -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 \
     -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "CREATE DATABASE $DB_NAME" >/dev/null
-redis-cli -n 12 FLUSHDB >/dev/null
+redis-cli -n 9 FLUSHDB >/dev/null
 "$PY" manage.py migrate --noinput -v 0 >"$LOGDIR/migrate.log" 2>&1
 
 # --- The upstream -------------------------------------------------------------------------
@@ -139,7 +139,7 @@ fi
 # --- The bare proxy and the gateway, with the same production command -----------------------
 serve() {  # serve <name> <settings> <asgi app> <port>
     DJANGO_SETTINGS_MODULE=$2 BENCH_UPSTREAM_URL=$UPSTREAM \
-        "$VENV/bin/gunicorn" "$3" -k uvicorn_worker.UvicornWorker -w "$WORKERS" \
+        "$VENV/bin/gunicorn" "$3" -k uvicorn_worker.UvicornWorker -w "$WORKERS" --reuse-port \
         --bind "127.0.0.1:$4" >"$LOGDIR/$1.log" 2>&1 &
     PIDS+=($!)
 }
