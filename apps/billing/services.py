@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -52,6 +53,21 @@ UPDATE {_CLIENT}
 SET balance = balance + %(amount)s, held = held - COALESCE((SELECT amount FROM released), 0)
 WHERE id = %(client_id)s
 """  # noqa: S608
+
+
+def credit_settle_ctes(
+    *, client_id: int, amount: Decimal, hold: HeldCredit | None
+) -> tuple[str, list[Any]]:
+    """credit_settle as two CTEs (`released`, `settled`) of a larger PostgreSQL statement,
+    so that the ledger row, its rollup and the settle go to the database in one round trip.
+    """
+    sql = (
+        f"released AS (DELETE FROM {_HOLD} WHERE id = %s RETURNING amount), "  # noqa: S608
+        f"settled AS (UPDATE {_CLIENT} SET balance = balance + %s, "
+        "held = held - COALESCE((SELECT amount FROM released), 0) "
+        "WHERE id = %s AND (%s <> 0 OR EXISTS (SELECT 1 FROM released)))"
+    )
+    return sql, [hold.id if hold else None, amount, client_id, amount]
 
 
 def _one_statement() -> bool:

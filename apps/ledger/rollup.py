@@ -8,6 +8,7 @@ adjustments are not summed: they move balances, not revenue.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -45,27 +46,29 @@ def _upsert_sql() -> str:
     )
 
 
+def ledger_day_upsert(entry: LedgerEntry) -> tuple[str, list[Any]]:
+    """The statement adding `entry` to its day's bucket, and its parameters."""
+    calls = 1 if entry.kind == LedgerEntry.Kind.CHARGE else 0
+    cost = entry.cost if entry.kind == LedgerEntry.Kind.CHARGE else ZERO
+    return _upsert_sql(), [
+        accounting_day(entry.created_at),
+        entry.client_id,
+        entry.service,
+        entry.method,
+        entry.provider,
+        entry.country,
+        calls,
+        cost,
+        -entry.amount,  # what the client paid: +price of a charge, -price of a refund
+    ]
+
+
 def ledger_day_add(*, entry: LedgerEntry) -> None:
     """Add one new row to its day's bucket: one statement, in the caller's transaction."""
     if entry.kind not in ROLLED_UP_KINDS:
         return
-    calls = 1 if entry.kind == LedgerEntry.Kind.CHARGE else 0
-    cost = entry.cost if entry.kind == LedgerEntry.Kind.CHARGE else ZERO
     with connection.cursor() as cursor:
-        cursor.execute(
-            _upsert_sql(),
-            [
-                accounting_day(entry.created_at),
-                entry.client_id,
-                entry.service,
-                entry.method,
-                entry.provider,
-                entry.country,
-                calls,
-                cost,
-                -entry.amount,  # what the client paid: +price of a charge, -price of a refund
-            ],
-        )
+        cursor.execute(*ledger_day_upsert(entry))
 
 
 @transaction.atomic
