@@ -222,9 +222,9 @@ async def _attempt(
                     "credentials cannot be decrypted with the configured keys",
                     sent=False,
                 )
-            data = await asyncio.wait_for(
-                adapter.call(route.spec.name, payload, context), timeout=remaining
-            )
+            # asyncio.timeout, not wait_for: no extra task per attempt on every call's path.
+            async with asyncio.timeout(remaining):
+                data = await adapter.call(route.spec.name, payload, context)
         except InvalidInput as exc:
             attempt = Attempt(
                 offering.provider.slug, OUTCOME_REJECTED, _ms_since(started), exc.detail

@@ -172,9 +172,12 @@ async def test_too_many_requests_is_a_quota_fault_with_retry_after(respx_mock, f
         httpx.Response(200, html="<html><body>Cloudflare: checking your browser</body></html>"),
         httpx.Response(200, json={"success": True, "base": "EUR", "date": "2026-11-29"}),
         httpx.Response(200, json={**FIXER_LATEST, "rates": {"USD": "n/a"}}),
+        httpx.Response(200, json={**FIXER_LATEST, "rates": {"USD": -1.23396}}),
+        httpx.Response(200, json={**FIXER_LATEST, "rates": {"USD": 0.0}}),
+        httpx.Response(200, json={**FIXER_LATEST, "rates": {"USD": True}}),
         httpx.Response(200, json=[FIXER_LATEST]),
     ],
-    ids=["html", "no-rates", "rate-not-a-number", "not-an-object"],
+    ids=["html", "no-rates", "rate-not-a-number", "negative", "zero", "boolean", "not-an-object"],
 )
 async def test_a_garbage_answer_is_a_malformed_fault(respx_mock, fixer, call, response):
     # given

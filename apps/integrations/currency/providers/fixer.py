@@ -36,7 +36,7 @@ class Fixer(ApilayerAdapter):
         return fx.latest_rates(
             base=base,
             date=fx.iso_date(body["date"]),
-            rates=fx.rebase(fx.decimals(body["rates"]), body["base"], base),
+            rates=fx.shown_against(body["rates"], body["base"], base),
             symbols=symbols,
         )
 

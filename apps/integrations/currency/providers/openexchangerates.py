@@ -43,7 +43,7 @@ class OpenExchangeRates(ProviderAdapter):
         return fx.latest_rates(
             base=base,
             date=fx.utc_date(body["timestamp"]),
-            rates=fx.rebase(fx.decimals(body["rates"]), body["base"], base),
+            rates=fx.shown_against(body["rates"], body["base"], base),
             symbols=symbols,
         )
 
