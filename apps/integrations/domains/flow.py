@@ -125,6 +125,7 @@ def prepare_submit(payload: dict[str, Any], client_id: int) -> Preparation:
             "agreed_agreements": list(payload.get("agreed_agreements", [])),
             "price": intention.price,
             "currency": intention.currency,
+            "client_id": client_id,
             "client_slug": Client.objects.values_list("slug", flat=True).get(pk=client_id),
             "client_ip": str(client_ip) if client_ip else None,
             "account": selectors.registrant_account_data(

@@ -37,7 +37,7 @@ coroutines; the service adds `provider` to every answer itself.
   create_registration_intention({domain}) -> {domain, available, price, currency,
       schema_extra: {properties: {...}, required: [...]}}: what it adds to the base form.
   submit_registration_intention({intention_id, domain, period, registrant_contact,
-      agreed_agreements, price, currency, client_slug, client_ip, account, dns_records})
+      agreed_agreements, price, currency, client_id, client_slug, client_ip, account, dns_records})
       -> {domain, registered: True, order_id, total: Decimal, currency, account: dict|None}.
       client_ip may be None: use context.source_ip (CallContext). `account` in is the
       sub-account stored for this client at this registrar (None: none yet); out, the one to

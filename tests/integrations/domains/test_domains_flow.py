@@ -273,3 +273,33 @@ def test_godaddy_refusing_the_contact_is_422_naming_our_field(api, buyer, godadd
     }
     assert not any(c.request.url.path == "/v1/shoppers/subaccount" for c in godaddy.calls)
     assert not Purchase.objects.exists()
+
+
+def test_a_sub_account_created_before_a_failed_purchase_is_kept_and_used_next_time(
+    api, buyer, godaddy
+):
+    # given GoDaddy creates the client's shopper, then fails the purchase
+    godaddy.post(f"{gd.GODADDY_URL}/v1/domains/purchase").respond(500, json={"code": "ERROR"})
+    intention = _intention(api, buyer)
+
+    # when
+    failed = _submit(api, buyer, intention["intention_id"])
+
+    # then the call failed, but the shopper GoDaddy made for the client is on record
+    assert failed.status_code == 502, failed.content
+    created = [c for c in godaddy.calls if c.request.url.path == "/v1/shoppers/subaccount"]
+    assert len(created) == 1
+    assert json.loads(created[0].request.content)["externalId"] == buyer.client.pk
+    account = RegistrantAccount.objects.get(client=buyer.client, provider="godaddy")
+    assert account.account["shopper_id"] == str(gd.SUBACCOUNT_CREATED["shopperId"])
+
+    # when the client submits again and GoDaddy now sells
+    godaddy.post(f"{gd.GODADDY_URL}/v1/domains/purchase").respond(200, json=gd.PURCHASED)
+    bought = _submit(api, buyer, intention["intention_id"])
+
+    # then no second shopper was created; the purchase went to the first one
+    assert bought.status_code == 200, bought.content
+    created = [c for c in godaddy.calls if c.request.url.path == "/v1/shoppers/subaccount"]
+    assert len(created) == 1
+    purchase = [c for c in godaddy.calls if c.request.url.path == "/v1/domains/purchase"][-1]
+    assert purchase.request.headers["X-Shopper-Id"] == account.account["shopper_id"]

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ from apps.catalog.providers import (
     provides,
 )
 from apps.catalog.registry import registry
+from apps.core.db import then_release_connection
 from apps.integrations.domains.errors import DomainNotReady
 from apps.integrations.domains.names import tld_of
 from apps.integrations.domains.providers.base import RegistrarAdapter
@@ -38,6 +40,7 @@ from apps.integrations.domains.providers.godaddy_contacts import (
     godaddy_record,
     our_field,
 )
+from apps.integrations.domains.services import registrant_account_store
 
 MICRO = Decimal(1_000_000)
 
@@ -195,14 +198,21 @@ class GoDaddy(RegistrarAdapter):
                 "nameFirst": contact["first_name"],
                 "nameLast": contact["last_name"],
                 "marketId": "en-US",
+                "externalId": payload["client_id"],  # our client, as the original sent it
             },
         )
         created = self.json_of(response)
-        return {
+        account = {
             "shopper_id": str(created["shopperId"]),
             "customer_id": str(created.get("customerId", "")),
             "password": password,
         }
+        # Kept at once, not with the purchase: if the purchase then fails, the next submit
+        # must use this shopper rather than create another one.
+        await sync_to_async(then_release_connection(registrant_account_store))(
+            client_id=payload["client_id"], provider=self.config.slug, account=account
+        )
+        return account
 
     @provides("get")
     async def get(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
