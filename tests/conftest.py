@@ -22,8 +22,13 @@ from apps.accounts import authentication
 from apps.catalog.models import Offering, Provider
 from apps.core import state
 from apps.gateway.snapshot import forget_snapshot
+from apps.routing import http
 from tests import factories
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
+
+# respx fakes vendors at httpx's client (its "httpx" mocker), not at httpcore: the gateway's
+# requests travel over aiohttp (apps.routing.transport), which httpcore's mocker never sees.
+respx.mocks.DEFAULT_MOCKER = respx.mocks.HTTPXMocker.name
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +51,8 @@ def fresh_shared_state() -> Iterator[None]:
     authentication._cache.sync_version(-1)
     yield
     forget_snapshot()
+    # The test's event loops have closed: drop their HTTP clients (apps.routing.http).
+    http._forget_closed_loops()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import asyncio
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.core.handlers.wsgi import WSGIRequest
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
@@ -25,6 +26,7 @@ from apps.gateway.snapshot import current_snapshot_sync
 from apps.ledger.models import LedgerEntry
 from apps.ledger.selectors import ledger_call_get
 from apps.realtime.selectors import async_call_get, async_call_view
+from apps.routing.http import close_http_client
 
 
 @csrf_exempt
@@ -48,8 +50,14 @@ async def call_method(request: HttpRequest, service: str, method: str) -> HttpRe
         )
     except GatewayError as error:
         return problem_response(error, request_id)
-    # Shielded: Django cancels a view whose client hung up; the call must still be recorded.
-    result = await asyncio.shield(handle_call(call))
+    try:
+        # Shielded: Django cancels a view whose client hung up; the call must still be recorded.
+        result = await asyncio.shield(handle_call(call))
+    finally:
+        if isinstance(request, WSGIRequest):
+            # Served through async_to_sync (the test client, a WSGI server): this event loop
+            # is the call's own and ends with it, and its HTTP connections with it.
+            await close_http_client()
     if result.request_id is not None:
         # An idempotent replay answers with the first call's request id, header included.
         request.request_id = result.request_id  # type: ignore[attr-defined]

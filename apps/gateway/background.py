@@ -54,6 +54,7 @@ from apps.gateway.snapshot import current_snapshot
 from apps.realtime.models import AsyncCall
 from apps.realtime.tokens import websocket_token
 from apps.routing.executor import CallFailed
+from apps.routing.http import close_http_client
 
 logger = logging.getLogger(__name__)
 
@@ -157,8 +158,9 @@ async def async_call_run(*, call_id: int) -> RunResult:
     try:
         return await _run(call_id)
     finally:
-        # The task's event loop ends here: close its Redis connections with it.
+        # The task's event loop ends here: close its Redis and HTTP connections with it.
         await state.close_async_client()
+        await close_http_client()
 
 
 async def _run(call_id: int) -> RunResult:

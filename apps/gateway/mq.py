@@ -34,6 +34,7 @@ from apps.accounts.models import Client
 from apps.core import state
 from apps.gateway.pipeline import GatewayRequest, GatewayResponse, handle_call
 from apps.ledger.models import LedgerEntry
+from apps.routing.http import close_http_client
 
 logger = logging.getLogger(__name__)
 
@@ -265,3 +266,4 @@ async def _handle(request: GatewayRequest) -> GatewayResponse:
         return await handle_call(request)
     finally:
         await state.close_async_client()
+        await close_http_client()

@@ -30,6 +30,7 @@ from apps.catalog.registry import registry
 from apps.core import state
 from apps.core.fields import UnreadableSecrets
 from apps.routing import breakers
+from apps.routing.http import close_http_client
 from apps.routing.routes import BreakerPolicy, OfferingRoute
 
 logger = logging.getLogger(__name__)
@@ -77,8 +78,9 @@ async def _probe_all(targets: list[tuple[Provider, list[OfferingRoute]]]) -> lis
             )
         return list(results)
     finally:
-        # This event loop (our own) ends here: close its Redis connections with it.
+        # This event loop (our own) ends here: close its Redis and HTTP connections with it.
         await state.close_async_client()
+        await close_http_client()
 
 
 async def _probe(
