@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP (Django) and websockets (Channels) in one application."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -21,3 +22,9 @@ application = ProtocolTypeRouter(
         "websocket": websocket_application(),
     }
 )
+
+# Everything loaded so far (Django, the apps, the registry) lives as long as the process:
+# freeze it out of the garbage collector, so that collections during calls only walk what
+# calls allocate (shorter pauses, less CPU).
+gc.collect()
+gc.freeze()
