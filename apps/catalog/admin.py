@@ -24,6 +24,7 @@ from apps.catalog.forms import (
     CREDENTIAL_FIELD_PREFIX,
     ProviderAdminForm,
     RoutingPolicyForm,
+    countries_summary,
     credential_field_names,
     provider_admin_form,
 )
@@ -270,6 +271,7 @@ class ProviderAdmin(SimpleHistoryAdmin, ProviderBreakerAdmin):
         "enabled",
         "timeout_ms",
         "base_url",
+        "countries_column",
         "credentials_column",
         "breaker_summary",
     )
@@ -288,7 +290,7 @@ class ProviderAdmin(SimpleHistoryAdmin, ProviderBreakerAdmin):
     def get_fieldsets(self, request: HttpRequest, obj: Provider | None = None) -> Any:
         settings_fieldset = (
             None,
-            {"fields": ("slug", "name", "adapter", "base_url", "timeout_ms", "enabled", "notes")},
+            {"fields": ProviderAdminForm.Meta.fields},
         )
         thresholds_fieldset = (
             "Circuit breaker",
@@ -330,6 +332,10 @@ class ProviderAdmin(SimpleHistoryAdmin, ProviderBreakerAdmin):
             ("Breakers now", {"fields": ("breaker_table",)}),
             ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
         ]
+
+    @admin.display(description="countries served")
+    def countries_column(self, obj: Provider) -> str:
+        return countries_summary(obj)
 
     @admin.display(description="credentials")
     def credentials_column(self, obj: Provider) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from django import forms
 
+from apps.catalog.countries import declared_countries, served_countries
 from apps.catalog.models import Provider, RoutingPolicy
 from apps.catalog.registry import registry
 from apps.core.fields import UnreadableSecrets
@@ -39,6 +41,29 @@ def credential_field_names(adapter_key: str) -> tuple[str, ...]:
     return tuple(adapter.credential_fields) if adapter else ()
 
 
+class CountryListField(forms.CharField):
+    """Country codes typed as `US, CA` (commas or spaces), stored as a sorted list.
+
+    Capitalised here for the typist's sake; which codes are allowed is the model's clean().
+    """
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        return sorted({code.upper() for code in re.split(r"[\s,;]+", text) if code})
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else value
+
+
+def countries_summary(provider: Provider) -> str:
+    """The provider list's column: the narrowed list, or that the adapter's list applies."""
+    adapter = registry.adapters.get(provider.adapter)
+    if not provider.countries:
+        return "all its adapter serves" if adapter and adapter.countries else "—"
+    served = served_countries(provider.countries, adapter.countries if adapter else None)
+    return ", ".join(sorted(served or ())) or "none (its adapter dropped them)"
+
+
 class ProviderAdminForm(forms.ModelForm):
     """Provider settings plus one write-only input per credential the adapter needs.
 
@@ -54,18 +79,29 @@ class ProviderAdminForm(forms.ModelForm):
         label="Clear all stored credentials",
         help_text="Drops every stored secret; values typed above are then the only ones kept.",
     )
+    countries = CountryListField(required=False, label="Countries served")
 
     # Set by provider_admin_form() on the subclass it builds for one adapter.
     credential_names: ClassVar[tuple[str, ...]] = ()
 
     class Meta:
         model = Provider
-        fields = ["slug", "name", "adapter", "base_url", "timeout_ms", "enabled", "notes"]
+        fields = [
+            "slug",
+            "name",
+            "adapter",
+            "base_url",
+            "timeout_ms",
+            "enabled",
+            "countries",
+            "notes",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         current = self.instance.adapter if self.instance.pk else ""
         self.fields["adapter"].choices = adapter_choices(current)  # type: ignore[attr-defined]
+        self.fields["countries"].help_text = countries_help(current)
         stored = self.instance.credentials if self.instance.pk else {}
         for name in self.credential_names:
             field = self.fields[CREDENTIAL_FIELD_PREFIX + name]
@@ -92,6 +128,21 @@ class ProviderAdminForm(forms.ModelForm):
         # Unreadable secrets cannot be merged: what was typed now is all there is.
         kept = {} if clear or isinstance(stored, UnreadableSecrets) else dict(stored)
         return {**kept, **entered}
+
+
+def countries_help(adapter_key: str) -> str:
+    """Says what the adapter serves, since the override may only pick from that."""
+    adapter = registry.adapters.get(adapter_key)
+    if adapter is None:
+        serves = "its adapter's countries"
+    elif adapter.countries is None:
+        serves = f"every country ({adapter.key} declares no limit)"
+    else:
+        serves = f"{adapter.key} serves {declared_countries(adapter)}"
+    return (
+        "Only for methods that route by country (e.g. tax). Codes like US, CA to narrow what "
+        f"the adapter serves; blank uses all of it. Now: {serves}."
+    )
 
 
 def provider_admin_form(adapter_key: str) -> type[ProviderAdminForm]:

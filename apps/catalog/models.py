@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from apps.catalog.countries import country_list_problems
 from apps.core.fields import CountryField, EncryptedSecretsField, MoneyField, slug_validator
 
 
@@ -75,6 +76,14 @@ class Provider(TimeStamped):
     # A dict of secrets; annotated because the field's base class is untyped.
     credentials: Any = EncryptedSecretsField(blank=True, default=dict)
     notes = models.TextField(blank=True)
+    # Ops' narrowing of the adapter's countries (apps.catalog.countries); [] = the adapter's.
+    countries = models.JSONField(
+        "countries served",
+        blank=True,
+        default=list,
+        help_text="ISO 3166-1 alpha-2 codes this provider is used for when a method routes by "
+        "country; blank: every country its adapter serves. Can only narrow that list.",
+    )
     # Circuit breaker thresholds, applied to each of its offerings (provider x method).
     breaker_failures = models.PositiveSmallIntegerField(
         "open after consecutive faults",
@@ -117,8 +126,19 @@ class Provider(TimeStamped):
     def clean(self) -> None:
         from apps.catalog.registry import registry
 
-        if self.adapter not in registry.adapters:
-            raise ValidationError({"adapter": f"Unknown adapter {self.adapter!r}."})
+        adapter = registry.adapters.get(self.adapter)
+        errors: dict[str, list[str]] = {}
+        if adapter is None:
+            errors["adapter"] = [f"Unknown adapter {self.adapter!r}."]
+        if self.countries in (None, ""):
+            self.countries = []
+        problems = country_list_problems(self.countries, adapter)
+        if problems:
+            errors["countries"] = problems
+        else:
+            self.countries = sorted(set(self.countries))
+        if errors:
+            raise ValidationError(errors)
 
 
 class Offering(TimeStamped):

@@ -13,6 +13,7 @@ from decimal import Decimal
 from asgiref.sync import sync_to_async
 
 from apps.billing.pricebook import PriceBook, build_price_book
+from apps.catalog.countries import served_countries
 from apps.catalog.models import Method, Offering, OfferingCountryCost
 from apps.catalog.providers import ProviderConfig
 from apps.catalog.registry import registry
@@ -61,7 +62,7 @@ def build_snapshot(version: int) -> Snapshot:
                 cost=offering.cost,
                 country_costs=country_costs.get(offering.pk, {}),
                 credentials_readable=not isinstance(credentials, UnreadableSecrets),
-                countries=adapter.countries,
+                countries=served_countries(provider.countries, adapter.countries),
                 breaker=BreakerPolicy(
                     failures=provider.breaker_failures,
                     fault_rate=provider.breaker_fault_rate,

@@ -152,6 +152,7 @@ class _Applier:
                 "base_url": entry.base_url,
                 "timeout_ms": entry.timeout_ms,
                 "enabled": entry.enabled,
+                "countries": list(entry.countries),
                 **entry.breaker,
             }
             if entry.name is not None:

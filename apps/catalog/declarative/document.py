@@ -59,6 +59,8 @@ class ProviderEntry(Located):
     credentials: Mapping[str, str] | None  # None: keep the stored credentials
     # Circuit breaker thresholds by model field (breaker_failures...); absent keys: defaults.
     breaker: Mapping[str, int] = field(default_factory=dict)
+    # Ops' narrowing of the adapter's countries, sorted; () = every country the adapter serves.
+    countries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,8 @@ def _provider(provider: Provider, with_secrets: bool) -> list[str]:
         f"enabled: {_scalar(provider.enabled)}",
         "breaker: " + _flow({key: getattr(provider, name) for key, name in BREAKER_KEYS.items()}),
     ]
+    if provider.countries:  # left out: every country its adapter serves
+        lines.append(f"countries: [{', '.join(_scalar(code) for code in provider.countries)}]")
     secrets = provider.credentials
     adapter = registry.adapters.get(provider.adapter)
     takes = ", ".join(adapter.credential_fields) if adapter else ""

@@ -32,6 +32,10 @@ from apps.routing.strategies import strategies
 
 SECTIONS = ("providers", "offerings", "routing", "plans", "clients")
 
+# A provider entry's keys besides `slug` and `adapter`.
+PROVIDER_OPTIONAL_KEYS = (
+    *("name", "base_url", "timeout_ms", "enabled", "countries", "credentials", "breaker"),
+)
 # A provider's `breaker:` keys and the Provider fields they set.
 BREAKER_KEYS = {
     "failures": "breaker_failures",
@@ -124,7 +128,7 @@ class _Parser(PlanReader):  # plans are read by apps.catalog.declarative.plans
             path,
             item.line,
             required=("slug", "adapter"),
-            optional=("name", "base_url", "timeout_ms", "enabled", "credentials", "breaker"),
+            optional=PROVIDER_OPTIONAL_KEYS,
         )
         if entry is None:
             return None
@@ -148,6 +152,7 @@ class _Parser(PlanReader):  # plans are read by apps.catalog.declarative.plans
             "name": self.text(entry, "name", path, Provider, default=None),
             "credentials": self.credentials(entry, path, adapter),
             "breaker": self.breaker(entry, path),
+            "countries": self.country_list(entry, "countries", path, adapter),
         }
         return self.build(ProviderEntry, entry, path, values, known_issues)
 

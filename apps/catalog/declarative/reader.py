@@ -13,10 +13,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from apps.catalog.countries import country_code_problem, not_served_problem
 from apps.catalog.declarative.document import ConfigIssue
 from apps.catalog.declarative.yaml_lines import LineDict, LineList
+from apps.catalog.providers import ProviderAdapter
 from apps.catalog.registry import Registry
-from apps.core.countries import COMMON_MISTAKES, ISO_3166_ALPHA_2
 
 _MISSING: Any = object()
 
@@ -171,15 +172,31 @@ class Reader:
             return None
 
     def country(self, code: str, line: int, where: str) -> str | None:
-        if code in ISO_3166_ALPHA_2:
+        problem = country_code_problem(code)
+        if problem is None:
             return code
-        hint = ""
-        if code.upper() in ISO_3166_ALPHA_2:
-            hint = f"; write it in capitals: {code.upper()}"
-        elif code.upper() in COMMON_MISTAKES:
-            hint = f"; did you mean {COMMON_MISTAKES[code.upper()]}?"
-        self.problem(line, where, f"{code!r} is not an ISO 3166-1 alpha-2 country code{hint}")
+        self.problem(line, where, problem)
         return None
+
+    def country_list(
+        self, entry: LineDict, key: str, path: str, adapter: type[ProviderAdapter] | None
+    ) -> tuple[str, ...]:
+        """A provider's `countries: [US, CA]`: ISO codes its adapter serves, sorted, once each."""
+        value, line, where = entry.get(key), entry.line_of(key), f"{path}.{key}"
+        if value is None:  # absent or empty: the adapter's own list
+            return ()
+        if not isinstance(value, LineList):
+            self.problem(line, where, f"expected a list like [US, CA], got {kind_of(value)}")
+            return ()
+        codes = {
+            code
+            for index, item in enumerate(value)
+            if (code := self.country(item, value.line_of(index), f"{where}[{index}]"))
+        }
+        not_served = not_served_problem(codes, adapter) if adapter else None
+        if not_served:
+            self.problem(line, where, not_served)
+        return tuple(sorted(codes))
 
     def method_key(self, entry: LineDict, key: str, path: str) -> str | None:
         value = self.text(entry, key, path)
