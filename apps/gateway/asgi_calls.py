@@ -25,8 +25,9 @@ from apps.core.errors import GatewayError, InvalidRequest, MethodNotAllowed, Pay
 from apps.core.logging import request_id_var
 from apps.core.middleware import request_id_for
 from apps.core.problems import PROBLEM_CONTENT_TYPE, problem_body
+from apps.gateway.call import GatewayResponse
 from apps.gateway.entry import gateway_request_for
-from apps.gateway.pipeline import GatewayResponse, handle_call
+from apps.gateway.pipeline import handle_call
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -48,8 +48,10 @@ from apps.core.errors import (
     InvalidRequest,
     NoProviderAvailable,
 )
-from apps.gateway import pipeline
-from apps.gateway.pipeline import GatewayRequest, GatewayResponse, RetryLater
+from apps.gateway.admission import resolve, validate
+from apps.gateway.call import Call, GatewayRequest, GatewayResponse, RetryLater, error_response
+from apps.gateway.pipeline import execute_call
+from apps.gateway.recording import record_call
 from apps.gateway.snapshot import current_snapshot
 from apps.realtime.models import AsyncCall
 from apps.realtime.tokens import websocket_token
@@ -74,7 +76,7 @@ def prefers_async(prefer: str) -> bool:
     return any(p.split(";")[0].strip().lower() == "respond-async" for p in prefer.split(","))
 
 
-async def async_call_accept(call: pipeline._Call, payload: dict[str, Any]) -> GatewayResponse:
+async def async_call_accept(call: Call, payload: dict[str, Any]) -> GatewayResponse:
     """Store an admitted call and answer 202; its task is sent once the record is committed."""
     record = await sync_to_async(then_release_connection(_store))(call)
     call.hold = None  # the record owns the hold now; the task settles it
@@ -82,7 +84,7 @@ async def async_call_accept(call: pipeline._Call, payload: dict[str, Any]) -> Ga
     return _accepted_response(record)
 
 
-def _store(call: pipeline._Call) -> AsyncCall:
+def _store(call: Call) -> AsyncCall:
     principal, route, request = call.principal, call.route, call.request
     assert principal is not None and route is not None
     try:
@@ -178,7 +180,7 @@ async def _run(call_id: int) -> RunResult:
         principal=principal,
     )
     age_s = (timezone.now() - record.created_at).total_seconds()
-    call = pipeline._Call(request=request, started=time.monotonic() - age_s)
+    call = Call(request=request, started=time.monotonic() - age_s)
     call.principal = principal
     call.country = record.country
     call.price = record.price
@@ -200,12 +202,12 @@ async def _run(call_id: int) -> RunResult:
     call.settle_once = settle_once
     try:
         snapshot = await current_snapshot()
-        call.route = route = pipeline._resolve(snapshot, record.service, record.method)
+        call.route = route = resolve(snapshot, record.service, record.method)
         call.pricing = snapshot.pricing
         last_run = record.runs >= route.policy.max_attempts
         call.retry_if = lambda failed: not last_run and _retryable(failed)
-        payload = pipeline._validate(route, request.body)
-        response = await pipeline._execute(call, payload)
+        payload = validate(route, request.body)
+        response = await execute_call(call, payload)
     except RetryLater as retry:
         attempts = call.prior_attempts + [a.as_dict() for a in retry.failed.attempts]
         delay = _backoff(record.runs)
@@ -218,13 +220,13 @@ async def _run(call_id: int) -> RunResult:
         )
         return RunResult(retry_in=delay)
     except GatewayError as error:
-        response = pipeline._error_response(call, error)
-        await pipeline._record(call, response, error=error)
+        response = error_response(call, error)
+        await record_call(call, response, error=error)
     except Exception:
         logger.exception("background call %s failed inside the gateway", record.request_id)
         internal = GatewayError("The gateway failed to handle this call.")
-        response = pipeline._error_response(call, internal)
-        await pipeline._record(call, response, error=internal)
+        response = error_response(call, internal)
+        await record_call(call, response, error=internal)
     if settled:
         await sync_to_async(then_release_connection(_after_settle))(record.pk)
         await async_call_publish(record.pk)

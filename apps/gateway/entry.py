@@ -4,7 +4,7 @@
 from collections.abc import Mapping
 
 from apps.gateway.background import callback_url_check, prefers_async
-from apps.gateway.pipeline import GatewayRequest
+from apps.gateway.call import GatewayRequest
 from apps.ledger.models import LedgerEntry
 
 

@@ -32,7 +32,8 @@ from kombu import Connection, Exchange, Message, Producer, Queue
 from apps.accounts.authentication import Principal
 from apps.accounts.models import Client
 from apps.core import state
-from apps.gateway.pipeline import GatewayRequest, GatewayResponse, handle_call
+from apps.gateway.call import GatewayRequest, GatewayResponse
+from apps.gateway.pipeline import handle_call
 from apps.ledger.models import LedgerEntry
 from apps.routing.http import close_http_client
 

@@ -26,7 +26,8 @@ from apps.accounts.authentication import authenticate_headers
 from apps.core.errors import GatewayError, InvalidRequest
 from apps.core.middleware import request_id_for
 from apps.core.problems import problem_body
-from apps.gateway.pipeline import GatewayRequest, handle_call
+from apps.gateway.call import GatewayRequest
+from apps.gateway.pipeline import handle_call
 from apps.ledger.models import LedgerEntry
 
 CLOSE_UNSUPPORTED = 1003

@@ -1,0 +1,162 @@
+"""Recording a call: its ledger row, its charge, its hold dropped and its stored idempotent
+answer commit together; then its event is published."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import transaction
+
+from apps.billing.idempotency import (
+    idempotency_complete,
+    idempotency_release,
+)
+from apps.billing.ratelimits import free_call_release
+from apps.core.db import then_release_connection
+from apps.core.errors import (
+    GatewayError,
+)
+from apps.core.money import ZERO
+from apps.gateway.cache import (
+    CachedAnswer,
+)
+from apps.gateway.call import Call, GatewayResponse
+from apps.gateway.events import call_event, call_event_publish
+from apps.ledger.models import LedgerEntry
+from apps.ledger.services import ledger_record_call
+from apps.routing.executor import CallFailed, CallOutcome
+
+logger = logging.getLogger(__name__)
+
+
+async def record_call(
+    call: Call,
+    response: GatewayResponse,
+    *,
+    outcome: CallOutcome | None = None,
+    cached: CachedAnswer | None = None,
+    error: Exception | None = None,
+    failed: CallFailed | None = None,
+    billable: bool | None = None,
+) -> None:
+    """Write the call's ledger row, charge it if billable, store its idempotent answer.
+
+    A call is billable when it was served (by a provider or the cache), or when it failed
+    and the plan charges failed calls. A free call that turns out not billable is given back.
+    """
+    assert call.principal is not None
+    request, principal, route = call.request, call.principal, call.route
+    service, _, method = (route.key if route else "").partition(".")
+    served = outcome is not None or cached is not None
+    billable = served if billable is None else billable
+    hooks: list[Any] = []
+    status: str
+    if outcome is not None:
+        assert route is not None
+        status = LedgerEntry.Status.SUCCEEDED
+        provider, cost = outcome.offering.provider.slug, outcome.cost
+        attempts, decision = [a.as_dict() for a in outcome.attempts], outcome.decision
+        if route.spec.on_recorded is not None:
+            hook, data = route.spec.on_recorded, outcome.data
+            hooks.append(lambda entry: hook(entry, data))
+    elif cached is not None:
+        status, provider, cost, attempts = LedgerEntry.Status.SUCCEEDED, "", ZERO, []
+        stored_at = datetime.fromtimestamp(cached.stored_at, tz=UTC).isoformat()
+        decision = {"cache": "hit", "origin": cached.provider, "stored_at": stored_at}
+    else:
+        assert isinstance(error, GatewayError)
+        status, provider, cost = error.ledger_status, "", ZERO
+        attempts = [a.as_dict() for a in failed.attempts] if failed else []
+        decision = failed.decision if failed else {}
+        if decision.get("outcome") == "unknown":
+            status = LedgerEntry.Status.UNKNOWN
+
+    if call.idempotency_id is not None:
+        record_id = call.idempotency_id
+        # Keep the answer whenever something happened: served, charged, or a provider tried.
+        if served or billable or attempts:
+            stored = {k: v for k, v in response.headers.items() if k != "Retry-After"}
+            hooks.append(
+                lambda entry: idempotency_complete(
+                    record_id=record_id, status=response.status, body=response.body, headers=stored
+                )
+            )
+        else:
+            hooks.append(lambda entry: idempotency_release(record_id=record_id))
+
+    def after(entry: LedgerEntry) -> None:
+        for hook_ in hooks:
+            hook_(entry)
+
+    attempts = call.prior_attempts + attempts
+    write: Callable[..., LedgerEntry | None] = ledger_record_call
+    if call.settle_once is not None:
+        write = partial(_record_once, call.settle_once, response)
+    try:
+        # The connection goes back to the pool after the settle too: on the ASGI endpoint no
+        # request_finished signal closes it, and a broken one must not outlive its call.
+        entry = await sync_to_async(then_release_connection(write))(
+            hold=call.hold,
+            after=after if hooks else None,
+            request_id=request.request_id,
+            client_id=principal.client_id,
+            api_key_id=principal.key_id,
+            service=(service or request.service)[:50],
+            method=(method or request.method)[:50],
+            provider=provider,
+            status=status,
+            http_status=response.status,
+            error_type=error.code if isinstance(error, GatewayError) else "",
+            error_detail=str(error.detail) if isinstance(error, GatewayError) else "",
+            cost=cost,
+            price=call.price if billable else ZERO,
+            currency=settings.ACCOUNTING_CURRENCY,
+            cached=cached is not None,
+            free_call=call.free is not None and billable,
+            attempts=attempts,
+            routing=decision,
+            latency_ms=int((time.monotonic() - call.started) * 1000),
+            channel=request.channel,
+            source_ip=request.source_ip,
+            country=call.country or principal.country,
+        )
+    except Exception:
+        # The hold stays taken: money is never released without its ledger row.
+        logger.exception("could not record the ledger row of %s", request.request_id)
+        raise
+    call.hold = None  # settled: a second record (after a failure above) must not reuse it
+    if entry is None:
+        call.free = None
+        return
+    if settings.GATEWAY_CALL_EVENTS_ENABLED:
+        await _publish_event(entry, principal.client_slug)
+    if call.free is not None and not billable:
+        await free_call_release(call.free)
+    call.free = None
+
+
+async def _publish_event(entry: LedgerEntry, client: str) -> None:
+    """Other systems' feed must never fail or hold up a call that is already settled."""
+    try:
+        event = call_event(entry, client=client)
+        await sync_to_async(call_event_publish, thread_sensitive=False)(event)
+    except Exception:
+        logger.exception("could not publish the call event of %s", entry.request_id)
+
+
+@transaction.atomic
+def _record_once(
+    settle_once: Callable[[GatewayResponse, list[dict[str, Any]]], bool],
+    response: GatewayResponse,
+    **fields: Any,
+) -> LedgerEntry | None:
+    if not settle_once(response, fields["attempts"]):
+        return None  # another delivery of this background call settled it first
+    return ledger_record_call(**fields)
