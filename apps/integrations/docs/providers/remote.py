@@ -11,33 +11,23 @@ import json
 from typing import Any
 
 import httpx
-from django.conf import settings
 
 from apps.catalog.documents import Document, DocumentTooLarge
 from apps.catalog.providers import (
     OUTCOME_HTTP_ERROR,
     OUTCOME_MALFORMED,
-    CallContext,
     InvalidInput,
-    ProviderAdapter,
     ProviderFault,
-    provides,
 )
 from apps.catalog.registry import registry
+from apps.integrations.docs.providers.base import PdfRenderer, too_large
 from apps.integrations.docs.service import PDF
 
 PDF_MAGIC = b"%PDF-"
-PROBE_HTML = "<p>health check</p>"
-
-
-def too_large(limit: int) -> InvalidInput:
-    """The client's HTML makes a PDF larger than we hand out: its input, not a fault."""
-    message = f"The PDF would be larger than {limit} bytes (GATEWAY_DOCS_MAX_PDF_BYTES)."
-    return InvalidInput(message, errors={"html": [message]})
 
 
 @registry.provider
-class RemoteDocs(ProviderAdapter):
+class RemoteDocs(PdfRenderer):
     """An internal HTML-to-PDF service at a configurable base URL; no credentials."""
 
     key = "docs.remote"
@@ -46,27 +36,6 @@ class RemoteDocs(ProviderAdapter):
     display_name = "Internal document service"
     default_base_url = "http://docs.internal"
     default_timeout_ms = 10000
-
-    @provides("html_to_pdf")
-    async def html_to_pdf(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
-        document = Document(
-            PDF, max_bytes=settings.GATEWAY_DOCS_MAX_PDF_BYTES, filename=context.request_id
-        )
-        try:
-            await self._render(payload, document)
-        except BaseException:
-            document.close()  # a failed attempt leaves nothing behind
-            raise
-        return {"document": document}
-
-    async def health_probe(self) -> None:
-        """A one-line document: the service answers, and answers a PDF (it has no status
-        endpoint of its own)."""
-        document = Document(PDF, max_bytes=settings.GATEWAY_DOCS_MAX_PDF_BYTES)
-        try:
-            await self._render({"html": PROBE_HTML, "page_size": "A4"}, document)
-        finally:
-            document.close()
 
     async def _render(self, payload: dict[str, Any], document: Document) -> None:
         body = {"html": payload["html"], "page_size": payload["page_size"]}

@@ -22,10 +22,8 @@ from typing import Any
 from django.conf import settings
 
 from apps.catalog.documents import Document, DocumentTooLarge
-from apps.catalog.providers import CallContext, ProviderAdapter, provides
 from apps.catalog.registry import registry
-from apps.integrations.docs.providers.remote import PROBE_HTML, too_large
-from apps.integrations.docs.service import PDF
+from apps.integrations.docs.providers.base import PdfRenderer, too_large
 
 logger = logging.getLogger(__name__)
 # fontTools logs every font it subsets at INFO: several lines per document.
@@ -68,7 +66,7 @@ def render(payload: dict[str, Any], document: Document) -> None:
 
 
 @registry.provider
-class WeasyPrint(ProviderAdapter):
+class WeasyPrint(PdfRenderer):
     """Renders in the gateway's own process; needs no credentials and no network."""
 
     key = "docs.weasyprint"
@@ -77,26 +75,6 @@ class WeasyPrint(ProviderAdapter):
     display_name = "WeasyPrint (renders in the gateway)"
     default_base_url = "weasyprint://local"
     default_timeout_ms = 30000
-
-    @provides("html_to_pdf")
-    async def html_to_pdf(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
-        document = Document(
-            PDF, max_bytes=settings.GATEWAY_DOCS_MAX_PDF_BYTES, filename=context.request_id
-        )
-        try:
-            await self._render(payload, document)
-        except BaseException:
-            document.close()
-            raise
-        return {"document": document}
-
-    async def health_probe(self) -> None:
-        """A one-line document: the libraries load and render."""
-        document = Document(PDF, max_bytes=settings.GATEWAY_DOCS_MAX_PDF_BYTES)
-        try:
-            await self._render({"html": PROBE_HTML, "page_size": "A4"}, document)
-        finally:
-            document.close()
 
     async def _render(self, payload: dict[str, Any], document: Document) -> None:
         loop = asyncio.get_running_loop()
