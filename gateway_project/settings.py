@@ -115,6 +115,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": env.float("DB_POOL_TIMEOUT_S", default=10.0),
     }
 ATOMIC_REQUESTS = False  # a request must never hold a transaction while a provider is awaited
+# A call's credit hold and settle go over a psycopg async pool per process and event loop
+# (apps.core.asyncdb), not through Django's connection on a thread. PostgreSQL only.
+GATEWAY_DB_ASYNC = env.bool("DB_ASYNC", default=True)
+GATEWAY_DB_ASYNC_POOL_SIZE = env.int("DB_ASYNC_POOL_SIZE", default=8)
+GATEWAY_DB_ASYNC_POOL_TIMEOUT_S = env.float("DB_ASYNC_POOL_TIMEOUT_S", default=10.0)
+# Executions of a statement on a connection before it is prepared server-side; empty: never
+# (a PgBouncer older than 1.21 in transaction mode cannot keep prepared statements).
+_prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="5")
+GATEWAY_DB_PREPARE_THRESHOLD = int(_prepare_threshold) if _prepare_threshold else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and shared state -----------------------------------------------------------------

@@ -16,11 +16,11 @@ import pytest
 import respx
 from django.conf import settings
 from django.db import connection, connections
-from django.test import Client
+from django.test import Client, override_settings
 
 from apps.accounts import authentication
 from apps.catalog.models import Offering, Provider
-from apps.core import state
+from apps.core import asyncdb, state
 from apps.gateway.snapshot import forget_snapshot
 from apps.routing import http
 from tests import factories
@@ -40,6 +40,20 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
             close_pool = getattr(connection, "close_pool", None)
             if close_pool:
                 close_pool()
+        asyncdb.close_all_pools()
+
+
+@pytest.fixture(autouse=True)
+def direct_db_only_when_committed(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Calls hold and settle over apps.core.asyncdb's own connections only in tests whose
+    rows are committed (django_db(transaction=True)): inside the test's transaction on
+    Django's connection, another connection would not see the test's client or plan."""
+    marker = request.node.get_closest_marker("django_db")
+    committed = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    with override_settings(GATEWAY_DB_ASYNC=committed):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -51,8 +65,10 @@ def fresh_shared_state() -> Iterator[None]:
     authentication._cache.sync_version(-1)
     yield
     forget_snapshot()
-    # The test's event loops have closed: drop their HTTP clients (apps.routing.http).
+    # The test's event loops have closed: drop their HTTP clients (apps.routing.http) and
+    # close their database connections (apps.core.asyncdb).
     http._forget_closed_loops()
+    asyncdb.forget_closed_loops()
 
 
 @pytest.fixture

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Client
 from apps.billing.models import CreditHold
+from apps.core.asyncdb import db_pool
+from apps.core.db import then_release_connection
 
 
 @dataclass(frozen=True)
@@ -55,19 +58,23 @@ WHERE id = %(client_id)s
 """  # noqa: S608
 
 
-def credit_settle_ctes(
-    *, client_id: int, amount: Decimal, hold: HeldCredit | None
-) -> tuple[str, list[Any]]:
+def credit_settle_ctes_sql() -> str:
     """credit_settle as two CTEs (`released`, `settled`) of a larger PostgreSQL statement,
     so that the ledger row, its rollup and the settle go to the database in one round trip.
+    Parameters: credit_settle_ctes_params.
     """
-    sql = (
+    return (
         f"released AS (DELETE FROM {_HOLD} WHERE id = %s RETURNING amount), "  # noqa: S608
         f"settled AS (UPDATE {_CLIENT} SET balance = balance + %s, "
         "held = held - COALESCE((SELECT amount FROM released), 0) "
         "WHERE id = %s AND (%s <> 0 OR EXISTS (SELECT 1 FROM released)))"
     )
-    return sql, [hold.id if hold else None, amount, client_id, amount]
+
+
+def credit_settle_ctes_params(
+    *, client_id: int, amount: Decimal, hold: HeldCredit | None
+) -> list[Any]:
+    return [hold.id if hold else None, amount, client_id, amount]
 
 
 def _one_statement() -> bool:
@@ -103,6 +110,32 @@ def credit_hold(
             client_id=client_id, request_id=request_id, method=method, amount=amount, created_at=now
         )
     return HeldCredit(id=hold.pk, amount=amount)
+
+
+async def acredit_hold(
+    *, client_id: int, amount: Decimal, request_id: str, method: str
+) -> HeldCredit | None:
+    """credit_hold from the event loop: its statement over apps.core.asyncdb's pool, or
+    through Django's connection on a thread where that pool is not used."""
+    pool = db_pool()
+    if pool is None:
+        # The connection goes back to Django's pool while the provider is awaited.
+        return await sync_to_async(then_release_connection(credit_hold))(
+            client_id=client_id, amount=amount, request_id=request_id, method=method
+        )
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            _HOLD_SQL,
+            {
+                "amount": amount,
+                "client_id": client_id,
+                "request_id": request_id,
+                "method": method,
+                "now": timezone.now(),
+            },
+        )
+        row = await cursor.fetchone()
+    return HeldCredit(id=row[0], amount=amount) if row else None
 
 
 def credit_settle(*, client_id: int, amount: Decimal, hold: HeldCredit | None) -> None:

@@ -29,7 +29,7 @@ from apps.billing.idempotency import (
 from apps.billing.models import TOTAL_SCOPE
 from apps.billing.pricebook import PriceBook
 from apps.billing.ratelimits import FreeAllowance, free_call_release, month_start, rate_admit
-from apps.billing.services import credit_hold
+from apps.billing.services import acredit_hold
 from apps.catalog.registry import Preparation
 from apps.catalog.services import CATALOG_VERSION
 from apps.core import state
@@ -113,8 +113,7 @@ async def admit_call(call: Call) -> dict[str, Any] | GatewayResponse:
 
     call.price = ZERO if call.free is not None else price
     if call.price > 0:
-        # The connection goes back to the pool while the provider is awaited.
-        call.hold = await sync_to_async(then_release_connection(credit_hold))(
+        call.hold = await acredit_hold(
             client_id=principal.client_id,
             amount=call.price,
             request_id=request.request_id,

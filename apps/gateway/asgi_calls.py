@@ -21,6 +21,7 @@ from django.http.request import split_domain_port, validate_host
 from django.utils.datastructures import CaseInsensitiveMapping
 
 from apps.catalog.documents import CHUNK_BYTES, Document
+from apps.core.asyncdb import open_db_pool
 from apps.core.errors import GatewayError, InvalidRequest, MethodNotAllowed, PayloadTooLarge
 from apps.core.logging import request_id_var
 from apps.core.middleware import request_id_for
@@ -119,6 +120,7 @@ class CallEndpoint:
             )
         except GatewayError as error:
             return _Answer.problem(error, request_id), request_id
+        await open_db_pool()  # the server's loop: hold and settle go over it (once per loop)
         # Shielded: a client that hangs up must not cancel a call between its credit hold and
         # its ledger row (the provider may already be serving it); the call runs to the end.
         result: GatewayResponse = await asyncio.shield(handle_call(call))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -30,7 +30,7 @@ from apps.gateway.cache import (
 from apps.gateway.call import Call, GatewayResponse
 from apps.gateway.events import call_event, call_event_publish
 from apps.ledger.models import LedgerEntry
-from apps.ledger.services import ledger_record_call
+from apps.ledger.services import aledger_record_call, ledger_record_call
 from apps.routing.executor import CallFailed, CallOutcome
 
 logger = logging.getLogger(__name__)
@@ -96,13 +96,14 @@ async def record_call(
             hook_(entry)
 
     attempts = call.prior_attempts + attempts
-    write: Callable[..., LedgerEntry | None] = ledger_record_call
+    write: Callable[..., Awaitable[LedgerEntry | None]] = aledger_record_call
     if call.settle_once is not None:
-        write = partial(_record_once, call.settle_once, response)
+        # A background run's settle checks first that no other delivery settled it.
+        write = sync_to_async(
+            then_release_connection(partial(_record_once, call.settle_once, response))
+        )
     try:
-        # The connection goes back to the pool after the settle too: on the ASGI endpoint no
-        # request_finished signal closes it, and a broken one must not outlive its call.
-        entry = await sync_to_async(then_release_connection(write))(
+        entry = await write(
             hold=call.hold,
             after=after if hooks else None,
             request_id=request.request_id,

@@ -32,7 +32,8 @@ def accounting_day(moment: datetime) -> date:
     return timezone.localtime(moment, accounting_tz()).date()
 
 
-def _upsert_sql() -> str:
+def ledger_day_upsert_sql() -> str:
+    """The statement adding one row to its day's bucket (parameters: ledger_day_upsert_params)."""
     table = connection.ops.quote_name(LedgerDay._meta.db_table)
     columns = ", ".join((*DIMENSIONS, "calls", "cost", "revenue"))
     placeholders = ", ".join(["%s"] * (len(DIMENSIONS) + 3))
@@ -46,11 +47,10 @@ def _upsert_sql() -> str:
     )
 
 
-def ledger_day_upsert(entry: LedgerEntry) -> tuple[str, list[Any]]:
-    """The statement adding `entry` to its day's bucket, and its parameters."""
+def ledger_day_upsert_params(entry: LedgerEntry) -> list[Any]:
     calls = 1 if entry.kind == LedgerEntry.Kind.CHARGE else 0
     cost = entry.cost if entry.kind == LedgerEntry.Kind.CHARGE else ZERO
-    return _upsert_sql(), [
+    return [
         accounting_day(entry.created_at),
         entry.client_id,
         entry.service,
@@ -68,7 +68,7 @@ def ledger_day_add(*, entry: LedgerEntry) -> None:
     if entry.kind not in ROLLED_UP_KINDS:
         return
     with connection.cursor() as cursor:
-        cursor.execute(*ledger_day_upsert(entry))
+        cursor.execute(ledger_day_upsert_sql(), ledger_day_upsert_params(entry))
 
 
 @transaction.atomic

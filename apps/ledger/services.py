@@ -8,19 +8,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models.sql import InsertQuery
 
 from apps.accounts.models import Client
 from apps.billing.models import CreditHold
-from apps.billing.services import HeldCredit, credit_settle, credit_settle_ctes
-from apps.core.money import to_money
+from apps.billing.services import (
+    HeldCredit,
+    credit_settle,
+    credit_settle_ctes_params,
+    credit_settle_ctes_sql,
+)
+from apps.core.asyncdb import db_pool
+from apps.core.db import then_release_connection
+from apps.core.money import ZERO, to_money
 from apps.ledger.models import LedgerEntry
-from apps.ledger.rollup import ledger_day_add, ledger_day_upsert
+from apps.ledger.rollup import ledger_day_add, ledger_day_upsert_params, ledger_day_upsert_sql
 
 
 class BookingRefused(Exception):
@@ -58,26 +67,74 @@ def ledger_record_call(
 
 def _record_call_statement(entry: LedgerEntry, hold: HeldCredit | None) -> LedgerEntry:
     """INSERT the row, upsert its day's bucket and settle, as one data-modifying CTE."""
-    fields = [f for f in LedgerEntry._meta.local_concrete_fields if not f.primary_key]
-    query = InsertQuery(LedgerEntry)
-    query.insert_values(fields, [entry])
-    compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = [LedgerEntry._meta.pk]
-    [(insert_sql, insert_params)] = compiler.as_sql()
-    day_sql, day_params = ledger_day_upsert(entry)
-    settle_sql, settle_params = credit_settle_ctes(
-        client_id=entry.client_id, amount=entry.amount, hold=hold
-    )
-    statement = (
-        f"WITH entry AS ({insert_sql}), day AS ({day_sql}), {settle_sql} SELECT id FROM entry"  # noqa: S608 (all values are parameters)
-    )
     with connection.cursor() as cursor:
-        params: list[Any] = [*insert_params, *day_params, *settle_params]
-        cursor.execute(statement, params)
+        cursor.execute(_record_call_sql(), _record_call_params(entry, hold))
         (entry.pk,) = cursor.fetchone()
     entry._state.adding = False
     entry._state.db = connection.alias
     return entry
+
+
+async def aledger_record_call(
+    *,
+    hold: HeldCredit | None,
+    after: Callable[[LedgerEntry], None] | None = None,
+    **fields: Any,
+) -> LedgerEntry:
+    """ledger_record_call from the event loop.
+
+    A call with nothing else to commit with its row (no `after`) sends its one statement over
+    apps.core.asyncdb's pool; the others, and every call where that pool is not used, go
+    through Django's connection on a thread.
+    """
+    pool = db_pool() if after is None else None
+    if pool is None:
+        # The connection goes back to Django's pool after the settle too: on the ASGI
+        # endpoint no request_finished signal closes it, and a broken one must not outlive
+        # its call.
+        return await sync_to_async(then_release_connection(ledger_record_call))(
+            hold=hold, after=after, **fields
+        )
+    entry = LedgerEntry(kind=LedgerEntry.Kind.CHARGE, amount=-fields["price"], **fields)
+    params = _record_call_params(entry, hold)
+    async with pool.connection() as conn:
+        cursor = await conn.execute(_record_call_sql(), params)
+        row = await cursor.fetchone()
+    assert row is not None
+    (entry.pk,) = row
+    entry._state.adding = False
+    entry._state.db = DEFAULT_DB_ALIAS
+    return entry
+
+
+_INSERTED_FIELDS = [f for f in LedgerEntry._meta.local_concrete_fields if not f.primary_key]
+
+
+@cache
+def _record_call_sql() -> str:
+    """The statement's text: the same on every call, so PostgreSQL can keep it prepared."""
+    query = InsertQuery(LedgerEntry)
+    query.insert_values(_INSERTED_FIELDS, [LedgerEntry(amount=ZERO, price=ZERO, cost=ZERO)])
+    compiler = query.get_compiler(using=DEFAULT_DB_ALIAS)
+    compiler.returning_fields = [LedgerEntry._meta.pk]
+    [(insert_sql, _)] = compiler.as_sql()
+    day_sql = ledger_day_upsert_sql()
+    settle_sql = credit_settle_ctes_sql()
+    return f"WITH entry AS ({insert_sql}), day AS ({day_sql}), {settle_sql} SELECT id FROM entry"  # noqa: S608 (all values are parameters)
+
+
+def _record_call_params(entry: LedgerEntry, hold: HeldCredit | None) -> list[Any]:
+    """The statement's parameters, adapted as the ORM's INSERT would adapt them."""
+    db = connections[DEFAULT_DB_ALIAS]
+    insert_params = [
+        field.get_db_prep_save(field.pre_save(entry, True), connection=db)
+        for field in _INSERTED_FIELDS
+    ]
+    return [
+        *insert_params,
+        *ledger_day_upsert_params(entry),
+        *credit_settle_ctes_params(client_id=entry.client_id, amount=entry.amount, hold=hold),
+    ]
 
 
 def _book(

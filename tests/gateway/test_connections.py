@@ -20,10 +20,17 @@ CALLS = 8
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def live_gateway_env() -> dict[str, str]:
-    # Two connections per process, two processes: four in all, for eight calls at once.
-    return {"DB_POOL_MAX_SIZE": "2", "DB_POOL_TIMEOUT_S": "30"}
+@pytest.fixture(params=["direct", "django"])
+def live_gateway_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    # Two connections per process, two processes: four in all, for eight calls at once;
+    # the hold and settle over apps.core.asyncdb's pool, or through Django's.
+    return {
+        "DB_ASYNC": "true" if request.param == "direct" else "false",
+        "DB_ASYNC_POOL_SIZE": "2",
+        "DB_ASYNC_POOL_TIMEOUT_S": "30",
+        "DB_POOL_MAX_SIZE": "2",
+        "DB_POOL_TIMEOUT_S": "30",
+    }
 
 
 @pytest.fixture

@@ -1,0 +1,103 @@
+"""The database statements on every call's path, sent straight from the event loop.
+
+A call takes two statements: its credit hold before the provider is asked and its settle
+after (apps.billing.services, apps.ledger.services). Through Django's ORM each is a hop to
+a thread and back, and under load those threads contend with the event loop for the GIL.
+Here they go over a psycopg AsyncConnectionPool of this process and event loop: no thread,
+no ORM compile, and each statement is prepared on its connection after a few executions
+(DB_PREPARE_THRESHOLD), so PostgreSQL stops re-planning it.
+
+Only on PostgreSQL, and only while GATEWAY_DB_ASYNC is on (the default). Everything else,
+and every statement that must share a transaction with ORM work (an idempotent call's
+stored answer, a service's hook), still goes through Django's connection. Tests inside a
+transaction of Django's connection turn it off: another connection cannot see their rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from psycopg_pool import AsyncConnectionPool
+
+logger = logging.getLogger(__name__)
+
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def direct_db_enabled() -> bool:
+    return bool(settings.GATEWAY_DB_ASYNC) and connections["default"].vendor == "postgresql"
+
+
+async def open_db_pool() -> None:
+    """Give this event loop a pool, for a loop that serves calls for a long time (the ASGI
+    server's). Loops that live for one call or one task (a Celery task's, the Django view's
+    under WSGI) have none and take Django's pooled connection instead of opening one."""
+    if not direct_db_enabled():
+        return
+    loop = asyncio.get_running_loop()
+    if loop not in _pools:
+        forget_closed_loops()
+        pool = _pools[loop] = _new_pool()
+        await pool.open()
+
+
+def db_pool() -> AsyncConnectionPool | None:
+    """This event loop's pool; None when calls here go through Django's connection."""
+    if not _pools or not direct_db_enabled():
+        return None
+    return _pools.get(asyncio.get_running_loop())
+
+
+def _new_pool() -> AsyncConnectionPool:
+    params: dict[str, Any] = connections["default"].get_connection_params()
+    params.pop("cursor_factory", None)  # Django's sync cursor class
+    params["autocommit"] = True  # each statement of the call path is its own transaction
+    params["prepare_threshold"] = settings.GATEWAY_DB_PREPARE_THRESHOLD
+    return AsyncConnectionPool(
+        kwargs=params,
+        min_size=0,  # no connection before the first call
+        max_size=settings.GATEWAY_DB_ASYNC_POOL_SIZE,
+        timeout=settings.GATEWAY_DB_ASYNC_POOL_TIMEOUT_S,
+        name="gateway-calls",
+        open=False,
+    )
+
+
+async def close_db_pool() -> None:
+    """Close this event loop's pool: for loops that end (a Celery task's, a probe's)."""
+    pool = _pools.pop(asyncio.get_running_loop(), None)
+    if pool is not None:
+        await pool.close()
+
+
+def forget_closed_loops() -> None:
+    """Close the connections of pools whose event loop closed without closing them.
+
+    asyncio cannot run the pool's own close any more; the connections are closed directly,
+    so that PostgreSQL does not keep them (and a test database can still be dropped).
+    """
+    for loop, pool in list(_pools.items()):
+        if loop.is_closed():
+            del _pools[loop]
+            _finish(pool)
+
+
+def close_all_pools() -> None:
+    """Close every pool's connections from outside their loops (the end of a test session)."""
+    for loop, pool in list(_pools.items()):
+        del _pools[loop]
+        _finish(pool)
+
+
+def _finish(pool: AsyncConnectionPool) -> None:
+    pool._closed = True  # nothing may take a connection from it any more
+    for conn in list(pool._pool):
+        conn.pgconn.finish()
+    pool._pool.clear()
