@@ -14,13 +14,14 @@ The rest of the gateway sees only this interface.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 import httpx
+
+from apps.core import jsonbytes
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[dict[str, Any]]])
 
@@ -233,8 +234,8 @@ class ProviderAdapter:
     @staticmethod
     def json_of(response: httpx.Response) -> Any:
         try:
-            return json.loads(response.content, parse_constant=_refuse_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
+            return jsonbytes.loads(response.content)
+        except ValueError as exc:
             raise ProviderFault(
                 OUTCOME_MALFORMED, f"HTTP {response.status_code} with a body that is not JSON"
             ) from exc
@@ -288,10 +289,6 @@ def _transport_fault(exc: httpx.HTTPError) -> ProviderFault:
     if isinstance(exc, httpx.TimeoutException):
         return ProviderFault(OUTCOME_TIMEOUT, _describe(exc), sent=True)
     return ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=True)
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _describe(exc: Exception) -> str:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-
-from django.core.serializers.json import DjangoJSONEncoder
 
 from apps.accounts.authentication import Principal
 from apps.billing.idempotency import (
@@ -19,6 +16,7 @@ from apps.billing.ratelimits import FreeAllowance
 from apps.billing.services import HeldCredit
 from apps.catalog.documents import Document
 from apps.catalog.registry import Preparation
+from apps.core import jsonbytes
 from apps.core.errors import (
     GatewayError,
 )
@@ -66,7 +64,7 @@ class GatewayResponse:
     document: Document | None = None
 
     def render(self) -> bytes:
-        return json.dumps(self.body, cls=DjangoJSONEncoder).encode()
+        return jsonbytes.dumps(self.body)
 
 
 @dataclass
