@@ -38,21 +38,22 @@ def direct_db_enabled() -> bool:
 async def open_db_pool() -> None:
     """Give this event loop a pool, for a loop that serves calls for a long time (the ASGI
     server's). Loops that live for one call or one task (a Celery task's, the Django view's
-    under WSGI) have none and take Django's pooled connection instead of opening one."""
-    if not direct_db_enabled():
-        return
+    under WSGI) have none and take Django's pooled connection instead of opening one.
+
+    DB_ASYNC is read when a loop's pool would be opened; on every later call of the loop
+    this is one dictionary lookup.
+    """
     loop = asyncio.get_running_loop()
-    if loop not in _pools:
-        forget_closed_loops()
-        pool = _pools[loop] = _new_pool()
-        await pool.open()
+    if loop in _pools or not direct_db_enabled():
+        return
+    forget_closed_loops()
+    pool = _pools[loop] = _new_pool()
+    await pool.open()
 
 
 def db_pool() -> AsyncConnectionPool | None:
     """This event loop's pool; None when calls here go through Django's connection."""
-    if not _pools or not direct_db_enabled():
-        return None
-    return _pools.get(asyncio.get_running_loop())
+    return _pools.get(asyncio.get_running_loop()) if _pools else None
 
 
 def _new_pool() -> AsyncConnectionPool:
