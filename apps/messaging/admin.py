@@ -38,7 +38,8 @@ class SentMessageAdmin(ReadOnlyAdmin):
 
     list_display = ["created_at", "service", "provider", "message_id", "status", "request_id"]
     list_filter = ["service", "provider", "status"]
-    search_fields = ["=message_id", "=ledger_entry__request_id"]
+    # Exact matches: an index serves them (iexact's UPPER(...) would scan the table).
+    search_fields = ["message_id__exact", "ledger_entry__request_id__exact"]
     readonly_fields = [
         "ledger_entry",
         "service",
@@ -61,7 +62,7 @@ class SentMessageAdmin(ReadOnlyAdmin):
 class DeliveryEventAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "provider", "event", "status", "message_id", "linked"]
     list_filter = ["provider", "status"]
-    search_fields = ["=message_id", "=event_id"]
+    search_fields = ["message_id__exact", "event_id__exact"]
     readonly_fields = [
         "provider",
         "event_id",

@@ -5,7 +5,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -80,6 +82,25 @@ def test_pasted_request_id_finds_its_row_and_the_detail_shows_attempts(
     assert "timeout" in html and "2001" in html
     assert "&quot;strategy&quot;: &quot;priority&quot;" in html  # pretty-printed, escaped
     assert "<pre" in html
+
+
+def test_a_request_id_search_compares_the_column_as_it_is_indexed(
+    admin_client: HttpClient,
+) -> None:
+    # given
+    wanted = ledger_entry(factories.ClientFactory(), request_id="Trace-7F3C")
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        found = admin_client.get(changelist_url(), {"q": "Trace-7F3C"})
+
+    # then the row is found by `request_id = ...`, which the request_id index serves, not
+    # by UPPER(request_id), which makes PostgreSQL read the whole ledger
+    assert [e.pk for e in found.context["cl"].result_list] == [wanted.pk]
+    searches = [q["sql"] for q in queries.captured_queries if "Trace-7F3C" in q["sql"]]
+    assert searches
+    assert all('"ledger_ledgerentry"."request_id" = ' in sql for sql in searches)
+    assert not any('UPPER("ledger_ledgerentry"."request_id"' in sql for sql in searches)
 
 
 def test_client_slug_search_finds_the_clients_rows(admin_client: HttpClient) -> None:

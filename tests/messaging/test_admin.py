@@ -3,10 +3,14 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from apps.ledger.models import LedgerEntry
 from apps.messaging.models import DeliveryEvent, SentMessage
 from apps.messaging.services import delivery_events_record
 from apps.messaging.webhooks.base import DeliveryUpdate
+from tests import factories
 from tests.integrations.email.conftest import MESSAGE
 from tests.messaging.helpers import configure, only_providers, paying_client, post
 
@@ -47,3 +51,38 @@ def test_a_message_is_found_by_request_id_with_its_events(api, admin_client):
     assert admin_client.get("/admin/messaging/sentmessage/add/").status_code == 403
     assert admin_client.get("/admin/messaging/deliveryevent/").status_code == 200
     assert DeliveryEvent.objects.get().sent_message == message
+
+
+def test_searches_compare_ids_as_stored_so_an_index_can_serve_them(admin_client):
+    # given a message and a delivery event for it
+    entry = LedgerEntry.objects.create(
+        request_id="Req-7F3C", client=factories.ClientFactory(), price=0, cost=0
+    )
+    SentMessage.objects.create(
+        ledger_entry=entry, service="email", provider="sendgrid", message_id="Msg-ABC"
+    )
+    DeliveryEvent.objects.create(
+        provider="sendgrid",
+        event_id="Evt-1",
+        message_id="Msg-ABC",
+        event="delivered",
+        status="delivered",
+        occurred_at=datetime(2026, 11, 29, 12, tzinfo=UTC),
+    )
+
+    # when ops paste the ids
+    with CaptureQueriesContext(connection) as queries:
+        by_request = admin_client.get("/admin/messaging/sentmessage/", {"q": "Req-7F3C"})
+        by_message = admin_client.get("/admin/messaging/sentmessage/", {"q": "Msg-ABC"})
+        events = admin_client.get("/admin/messaging/deliveryevent/", {"q": "Msg-ABC"})
+
+    # then each finds its row by `= id`, not UPPER(id) = UPPER(...), which reads every row
+    assert [m.message_id for m in by_request.context["cl"].result_list] == ["Msg-ABC"]
+    assert [m.message_id for m in by_message.context["cl"].result_list] == ["Msg-ABC"]
+    assert [e.event_id for e in events.context["cl"].result_list] == ["Evt-1"]
+    searches = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "Msg-ABC" in q["sql"] or "Req-7F3C" in q["sql"]
+    ]
+    assert searches and not any("UPPER(" in sql for sql in searches)
