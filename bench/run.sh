@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# The gateway benchmark, in one command (about 2.5 minutes):
+# The gateway benchmark, in one command (about 6 minutes):
 #
 #     bench/run.sh
 #
 # Starts a fixer-format upstream (bench/upstream.py), the bare async Django proxy
 # (bench/bare_proxy/, the stack's ceiling) and the gateway (production command: gunicorn +
 # uvicorn workers, DEBUG off, PostgreSQL ledger on a fresh `gateway_bench` database, Redis),
-# then loads each with wrk: 64 connections, then 1 connection. Prints requests/s, p50/p99
-# and errors per target and checks the targets of docs/benchmarks.md. Any non-2xx answer,
+# then loads each in turn with wrk, for BENCH_ROUNDS rounds: 64 connections, then 1
+# connection. Prints requests/s, p50/p99 and errors per target and round, and checks the
+# targets of docs/benchmarks.md on the medians of the rounds. Any non-2xx answer,
 # socket error or failed ledger row makes the run invalid (exit status 1).
 #
-# Knobs (environment): BENCH_DURATION (15s), BENCH_ONE_DURATION (10s), BENCH_WARMUP (3s),
-# BENCH_CONNECTIONS (64), BENCH_WORKERS (2), BENCH_ADAPTER (currency.fixer; currency.sandbox
-# runs without the upstream), BENCH_BODY ('{"base":"EUR"}'), BENCH_PROFILE=1 (one more gateway
-# run under py-spy, profiles left in the log directory), BENCH_PORT_BASE (18081),
-# BENCH_RETRIES (2: a run during which other processes used > 0.1 core is repeated),
+# Knobs (environment): BENCH_ROUNDS (3), BENCH_DURATION (15s), BENCH_ONE_DURATION (10s),
+# BENCH_WARMUP (3s), BENCH_CONNECTIONS (64), BENCH_WORKERS (2), BENCH_ADAPTER (currency.fixer;
+# currency.sandbox runs without the upstream), BENCH_BODY ('{"base":"EUR"}'), BENCH_PROFILE=1
+# (one more gateway run under py-spy, profiles left in the log directory), BENCH_PORT_BASE
+# (18081), BENCH_RETRIES (2: a run during which other processes used > 0.1 core is repeated),
 # BENCH_QUIET_WAIT (90: seconds to wait for an idle machine before each run),
 # BENCH_UPSTREAM_DELAY_MS (0: how long the upstream waits before each answer).
 set -euo pipefail
@@ -28,6 +29,7 @@ DURATION=${BENCH_DURATION:-15s}
 ONE_DURATION=${BENCH_ONE_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-3s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
+ROUNDS=${BENCH_ROUNDS:-3}            # every target is measured this often, in turns
 WORKERS=${BENCH_WORKERS:-2}
 ADAPTER=${BENCH_ADAPTER:-currency.fixer}
 BODY=${BENCH_BODY:-'{"base":"EUR"}'}
@@ -215,8 +217,9 @@ measure() {  # measure <target> <connections> <duration> <url> <port>: one recor
     done
     jq -c --arg t "$target" --argjson c "$conns" --argjson cpu "$cpu" --arg split "$split" \
         --argjson attempts "$((attempt + 1))" --argjson dbconns "${dbconns:-null}" \
+        --argjson round "$ROUND" \
         '. + {target: $t, connections: $c, cpu: $cpu, split: $split, attempts: $attempts,
-              db_connections: $dbconns}' <<<"$line" >>"$RESULTS"
+              db_connections: $dbconns, round: $round}' <<<"$line" >>"$RESULTS"
 }
 
 TARGETS=(gateway)
@@ -228,10 +231,17 @@ if [ "$ADAPTER" = currency.fixer ]; then
     PORTS=("$UPSTREAM_PORT" "$BARE_PORT" "$GATEWAY_PORT")
 fi
 for i in "${!TARGETS[@]}"; do
-    log "${TARGETS[$i]}: warm-up $WARMUP, then $CONNECTIONS connections for $DURATION, then 1 for $ONE_DURATION"
+    log "${TARGETS[$i]}: warm-up $WARMUP"
     wrk_once "${TARGETS[$i]}" "$CONNECTIONS" "$WARMUP" "${URLS[$i]}" >/dev/null
-    measure "${TARGETS[$i]}" "$CONNECTIONS" "$DURATION" "${URLS[$i]}" "${PORTS[$i]}"
-    measure "${TARGETS[$i]}" 1 "$ONE_DURATION" "${URLS[$i]}" "${PORTS[$i]}"
+done
+# The targets take turns, round after round: this VM's speed drifts by 10-20 % within
+# minutes, so each ratio compares runs made a minute apart, and the verdicts take medians.
+for ROUND in $(seq 1 "$ROUNDS"); do
+    for i in "${!TARGETS[@]}"; do
+        log "round $ROUND/$ROUNDS, ${TARGETS[$i]}: $CONNECTIONS connections for $DURATION, then 1 for $ONE_DURATION"
+        measure "${TARGETS[$i]}" "$CONNECTIONS" "$DURATION" "${URLS[$i]}" "${PORTS[$i]}"
+        measure "${TARGETS[$i]}" 1 "$ONE_DURATION" "${URLS[$i]}" "${PORTS[$i]}"
+    done
 done
 
 if [ "${BENCH_PROFILE:-0}" = 1 ]; then
