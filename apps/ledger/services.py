@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql import InsertQuery
 
 from apps.accounts.models import Client
@@ -123,9 +124,17 @@ def _record_call_sql() -> str:
     return f"WITH entry AS ({insert_sql}), day AS ({day_sql}), {settle_sql} SELECT id FROM entry"  # noqa: S608 (all values are parameters)
 
 
+@cache
+def _adapting_connection() -> BaseDatabaseWrapper:
+    """A database wrapper whose `ops` adapt values as the ORM's INSERT would; it never
+    connects. (`connections[...]` is context-local: on the event loop each call's task would
+    build a wrapper of its own.)"""
+    return connections.create_connection(DEFAULT_DB_ALIAS)
+
+
 def _record_call_params(entry: LedgerEntry, hold: HeldCredit | None) -> list[Any]:
     """The statement's parameters, adapted as the ORM's INSERT would adapt them."""
-    db = connections[DEFAULT_DB_ALIAS]
+    db = _adapting_connection()
     insert_params = [
         field.get_db_prep_save(field.pre_save(entry, True), connection=db)
         for field in _INSERTED_FIELDS
