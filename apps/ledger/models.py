@@ -58,18 +58,27 @@ class LedgerEntry(models.Model):
         STAFF = "staff", "Staff booking"
 
     id = models.BigAutoField(primary_key=True)
-    request_id = models.CharField(max_length=128, db_index=True)
+    # Indexed in Meta (ledger_request_id): a plain index, without the LIKE one Django adds to
+    # an indexed CharField, since ids are only ever matched whole. Every call inserts a row,
+    # and each index is one more insert.
+    request_id = models.CharField(max_length=128)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CHARGE)
+    # No index of its own: ledger_client_time (client, created_at) serves it.
     client = models.ForeignKey(
-        "accounts.Client", on_delete=models.PROTECT, related_name="ledger_entries"
+        "accounts.Client",
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+        db_index=False,
     )
     # A key that made calls cannot be deleted (revoke it): its rows keep pointing at it.
+    # Indexed in Meta (ledger_api_key), without a LIKE index on its text primary key.
     api_key = models.ForeignKey(
         "accounts.ClientApiKey",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="ledger_entries",
+        db_index=False,
     )
     # Slugs, not foreign keys: the ledger keeps what was true at the time of the call.
     service = models.CharField(max_length=50, blank=True)
@@ -125,6 +134,8 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["client", "created_at"], name="ledger_client_time"),
             models.Index(fields=["provider", "created_at"], name="ledger_provider_time"),
+            models.Index(fields=["request_id"], name="ledger_request_id"),
+            models.Index(fields=["api_key"], name="ledger_api_key"),
         ]
         permissions = [("book_ledgerentry", "Can book top-ups, refunds and adjustments")]
 
