@@ -252,6 +252,12 @@ class ProviderAdapter:
         if response.status_code >= 500:
             raise ProviderFault(OUTCOME_HTTP_ERROR, f"HTTP {response.status_code}")
 
+    @staticmethod
+    def refusal(status: int, detail: str) -> ProviderFault:
+        """A non-2xx answer that is not about the input: our credentials (401, 403) or the
+        provider's HTTP error. Returned for the caller to raise: `raise self.refusal(...)`."""
+        return ProviderFault(OUTCOME_AUTH if status in (401, 403) else OUTCOME_HTTP_ERROR, detail)
+
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
     """The response's Retry-After in seconds; None when absent or not a finite number."""
