@@ -9,7 +9,6 @@ from typing import Any
 
 from apps.catalog.providers import (
     OUTCOME_AUTH,
-    OUTCOME_HTTP_ERROR,
     OUTCOME_MALFORMED,
     OUTCOME_OUTAGE,
     OUTCOME_QUOTA,
@@ -58,8 +57,7 @@ class ApilayerAdapter(ProviderAdapter):
         if body.get("success") is False:
             raise _classify(body["error"], fields or {})
         if response.status_code != 200:
-            outcome = OUTCOME_AUTH if response.status_code in (401, 403) else OUTCOME_HTTP_ERROR
-            raise ProviderFault(outcome, f"HTTP {response.status_code}")
+            raise self.refusal(response.status_code, f"HTTP {response.status_code}")
         return body
 
 

@@ -22,11 +22,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.catalog.providers import (
-    OUTCOME_AUTH,
     OUTCOME_HTTP_ERROR,
     OUTCOME_QUOTA,
     CallContext,
     InvalidInput,
+    ProviderAdapter,
     ProviderFault,
     provides,
 )
@@ -288,8 +288,6 @@ def _raise_for(response: httpx.Response, answer: Any) -> None:
         raise ProviderFault(OUTCOME_QUOTA, detail, retry_after_s=float(retry) if retry else None)
     if status >= 500:
         raise ProviderFault(OUTCOME_HTTP_ERROR, detail)
-    if status in (401, 403):
-        raise ProviderFault(OUTCOME_AUTH, detail)
     if status in (400, 404, 409, 422):
         errors: dict[str, list[str]] = {}
         for field in answer.get("fields") or []:
@@ -298,4 +296,4 @@ def _raise_for(response: httpx.Response, answer: Any) -> None:
         if not errors:
             errors = {"domain" if status in (404, 409) else "non_field_errors": [message or code]}
         raise GoDaddyRefusal(f"GoDaddy refused it: {message or code}", code=code, errors=errors)
-    raise ProviderFault(OUTCOME_HTTP_ERROR, detail)
+    raise ProviderAdapter.refusal(status, detail)

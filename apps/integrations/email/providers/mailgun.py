@@ -10,8 +10,6 @@ from typing import Any
 from urllib.parse import quote
 
 from apps.catalog.providers import (
-    OUTCOME_AUTH,
-    OUTCOME_HTTP_ERROR,
     OUTCOME_MISCONFIGURED,
     CallContext,
     InvalidInput,
@@ -164,8 +162,6 @@ class Mailgun(MessagingAdapter):
         if status == 200:
             message_id = str(self.json_of(response)["id"]).strip().strip("<>")
             return {"accepted": True, "message_id": message_id}
-        if status in (401, 403):
-            raise ProviderFault(OUTCOME_AUTH, f"HTTP {status}: {_message(response.content)}")
         if status == 404:
             raise ProviderFault(OUTCOME_MISCONFIGURED, f"HTTP 404: {_message(response.content)}")
         if status == 413:
@@ -178,7 +174,7 @@ class Mailgun(MessagingAdapter):
             named = _PARAMETER_IN_MESSAGE.search(message)
             field = _PARAMETERS[named.group(1)] if named else "non_field_errors"
             raise InvalidInput(f"Mailgun refused the message: {message}", errors={field: [message]})
-        raise ProviderFault(OUTCOME_HTTP_ERROR, f"HTTP {status}: {_message(response.content)}")
+        raise self.refusal(status, f"HTTP {status}: {_message(response.content)}")
 
 
 def _message(content: bytes) -> str:

@@ -215,9 +215,7 @@ class SendGrid(MessagingAdapter):
             )
         if response.status_code == 400:
             raise InvalidInput(f"SendGrid refused the message: {messages}", errors=_fields(errors))
-        if response.status_code in (401, 403):
-            raise ProviderFault(OUTCOME_AUTH, f"HTTP {response.status_code}: {messages}")
-        raise ProviderFault(OUTCOME_HTTP_ERROR, f"HTTP {response.status_code}: {messages}")
+        raise self.refusal(response.status_code, f"HTTP {response.status_code}: {messages}")
 
 
 def _errors_of(content: bytes) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from apps.catalog.providers import (
     OUTCOME_AUTH,
-    OUTCOME_HTTP_ERROR,
     OUTCOME_MISCONFIGURED,
     OUTCOME_OUTAGE,
     CallContext,
@@ -194,9 +193,7 @@ class Twilio(MessagingAdapter):
         detail = f"HTTP {response.status_code}, error {code}: {message}"
         if code in _FAULTS:
             raise ProviderFault(_FAULTS[code], detail)
-        if response.status_code in (401, 403):
-            raise ProviderFault(OUTCOME_AUTH, detail)
         if response.status_code == 400:
             field = _INVALID_INPUT.get(code, "non_field_errors")
             raise InvalidInput(f"Twilio refused the message: {message}", errors={field: [message]})
-        raise ProviderFault(OUTCOME_HTTP_ERROR, detail)
+        raise self.refusal(response.status_code, detail)

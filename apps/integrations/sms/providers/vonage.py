@@ -71,10 +71,8 @@ class Vonage(MessagingAdapter):
             params={"api_key": credentials["api_key"], "api_secret": credentials["api_secret"]},
         )
         self.raise_for_server_error(response)
-        if response.status_code in (401, 403):
-            raise ProviderFault(OUTCOME_AUTH, f"HTTP {response.status_code}")
         if response.status_code != 200:
-            raise ProviderFault(OUTCOME_HTTP_ERROR, f"HTTP {response.status_code}")
+            raise self.refusal(response.status_code, f"HTTP {response.status_code}")
         if Decimal(str(self.json_of(response)["value"])) <= 0:
             raise ProviderFault(OUTCOME_QUOTA, "the account has no credit left")
 
@@ -93,8 +91,7 @@ class Vonage(MessagingAdapter):
         response = await self.send("POST", "/sms/json", data=form)
         self.raise_for_server_error(response)
         if response.status_code != 200:
-            outcome = OUTCOME_AUTH if response.status_code in (401, 403) else OUTCOME_HTTP_ERROR
-            raise ProviderFault(outcome, f"HTTP {response.status_code}")
+            raise self.refusal(response.status_code, f"HTTP {response.status_code}")
         answer = self.json_of(response)
         parts = answer["messages"]
         failed = next((p for p in parts if str(p["status"]) != "0"), None)

@@ -145,10 +145,8 @@ class AvaTax(ProviderAdapter):
         """`GET /api/v2/utilities/ping`: AvaTax answers and says our credentials authenticate."""
         response = await self.send("GET", "/api/v2/utilities/ping", auth=self._auth())
         self.raise_for_server_error(response)
-        if response.status_code in (401, 403):
-            raise ProviderFault(OUTCOME_AUTH, f"HTTP {response.status_code}")
         if response.status_code != 200:
-            raise ProviderFault(OUTCOME_HTTP_ERROR, f"HTTP {response.status_code}")
+            raise self.refusal(response.status_code, f"HTTP {response.status_code}")
         if self.json_of(response)["authenticated"] is not True:
             raise ProviderFault(OUTCOME_AUTH, "AvaTax does not accept the account id and key")
 

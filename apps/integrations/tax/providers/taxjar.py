@@ -9,12 +9,9 @@ from urllib.parse import quote
 import httpx
 
 from apps.catalog.providers import (
-    OUTCOME_AUTH,
-    OUTCOME_HTTP_ERROR,
     CallContext,
     InvalidInput,
     ProviderAdapter,
-    ProviderFault,
     provides,
 )
 from apps.catalog.registry import registry
@@ -144,10 +141,8 @@ class TaxJar(ProviderAdapter):
         """`GET /v2/categories`: TaxJar answers and accepts our token."""
         response = await self.send("GET", "/v2/categories", headers=self._headers())
         self.raise_for_server_error(response)
-        if response.status_code in (401, 403):
-            raise ProviderFault(OUTCOME_AUTH, f"HTTP {response.status_code}")
         if response.status_code != 200:
-            raise ProviderFault(OUTCOME_HTTP_ERROR, f"HTTP {response.status_code}")
+            raise self.refusal(response.status_code, f"HTTP {response.status_code}")
         self.json_of(response)["categories"]
 
     @provides("taxes_for_sale")
@@ -198,12 +193,10 @@ class TaxJar(ProviderAdapter):
         if response.status_code == 200:
             return body
         detail = f"HTTP {response.status_code}, {body.get('error')}: {body.get('detail')}"
-        if response.status_code in (401, 403):
-            raise ProviderFault(OUTCOME_AUTH, detail)
         if response.status_code in _INPUT_STATUSES:
             message = str(body["detail"])
             raise InvalidInput(f"TaxJar refused the input: {message}", errors={subject: [message]})
-        raise ProviderFault(OUTCOME_HTTP_ERROR, detail)
+        raise self.refusal(response.status_code, detail)
 
 
 def _rates(rate: dict[str, Any]) -> dict[str, Any]:
