@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
+from apps.core.serializers import ClosedSerializer
 from apps.messaging.services import record_sent_message
 
 # What every provider accepts, so that failover never meets a smaller limit (Postmark takes
@@ -28,17 +29,6 @@ def _single_line(max_length: int, **kwargs: Any) -> serializers.RegexField:
         error_messages={"invalid": "Must not contain line breaks."},
         **kwargs,
     )
-
-
-class ClosedSerializer(serializers.Serializer):
-    """Refuses fields it does not know: a misspelt `nmae` must not vanish silently."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class PersonSerializer(ClosedSerializer):

@@ -10,24 +10,11 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.countries import COMMON_MISTAKES, ISO_3166_ALPHA_2
+from apps.core.serializers import ClosedSerializer
 
 # Countries whose sales taxes are set per state or province: a rate needs the region.
 REGION_REQUIRED = frozenset({"US", "CA", "AU"})
 MAX_LINES = 1000  # AvaTax's documented limit per transaction is far above what a cart holds
-
-
-class ClosedSerializer(serializers.Serializer):
-    """Refuses fields it does not know: a misspelt `postcode` must not vanish silently.
-
-    (The pipeline refuses unknown top-level fields; nested objects need this.)
-    """
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class CountryCodeField(serializers.CharField):
