@@ -1,10 +1,11 @@
 """The per-process fallback follows the same rules as the Redis scripts.
 
 When Redis is unreachable, breakers and the weighted rotation run in each process's memory
-(apps.routing.breakers._Memory), a Python copy of the two Lua scripts. Long random sequences
-of calls (faults, successes, 429s, probes, releases, deadlines, ops forcing breakers and
-setting them back) on a moving clock are fed to both; every call must see the same statuses,
-retry times, latencies and rotation, and every breaker must read the same afterwards.
+(apps.routing.breaker_memory.BreakerMemory), a Python copy of the two Lua scripts. Long
+random sequences of calls (faults, successes, 429s, probes, releases, deadlines, ops forcing
+breakers and setting them back) on a moving clock are fed to both; every call must see the
+same statuses, retry times, latencies and rotation, and every breaker must read the same
+afterwards.
 """
 
 import dataclasses
