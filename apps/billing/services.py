@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Client
 from apps.billing.models import CreditHold
-from apps.core.asyncdb import db_pool
+from apps.core.asyncdb import db_pool, live_connection
 from apps.core.db import then_release_connection
 
 
@@ -123,7 +123,7 @@ async def acredit_hold(
         return await sync_to_async(then_release_connection(credit_hold))(
             client_id=client_id, amount=amount, request_id=request_id, method=method
         )
-    async with pool.connection() as conn:
+    async with live_connection(pool) as conn:
         cursor = await conn.execute(
             _HOLD_SQL,
             {

@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from django.conf import settings
 from django.db import connections
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 logger = logging.getLogger(__name__)
+
+POOL_APPLICATION_NAME = "gateway-calls"
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = (
     weakref.WeakKeyDictionary()
@@ -61,6 +67,8 @@ def _new_pool() -> AsyncConnectionPool:
     params.pop("cursor_factory", None)  # Django's sync cursor class
     params["autocommit"] = True  # each statement of the call path is its own transaction
     params["prepare_threshold"] = settings.GATEWAY_DB_PREPARE_THRESHOLD
+    # Named in pg_stat_activity, so ops can tell the call path's connections from the rest.
+    params.setdefault("application_name", POOL_APPLICATION_NAME)
     return AsyncConnectionPool(
         kwargs=params,
         min_size=0,  # no connection before the first call
@@ -69,6 +77,37 @@ def _new_pool() -> AsyncConnectionPool:
         name="gateway-calls",
         open=False,
     )
+
+
+@asynccontextmanager
+async def live_connection(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnection[Any]]:
+    """A connection of `pool` whose server is still there.
+
+    An idle connection has nothing to read: when its socket is readable, the server has
+    closed it (a restart, an idle timeout, pg_terminate_backend) and said why. Such a one is
+    closed and the next taken, so that after a restart no call is the one to find out. One
+    poll per call; psycopg's own check would cost a round trip, and its retry waits a second
+    from the second stale connection on.
+    """
+    conn = await pool.getconn()
+    for _ in range(pool.max_size):
+        if not _server_went_away(conn):
+            break
+        logger.info("dropping a connection the server closed")
+        await conn.close()
+        await pool.putconn(conn)  # a closed connection leaves the pool
+        conn = await pool.getconn()
+    try:
+        yield conn
+    finally:
+        await pool.putconn(conn)
+
+
+def _server_went_away(conn: AsyncConnection[Any]) -> bool:
+    if conn.closed:
+        return True
+    readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    return bool(readable)
 
 
 async def close_db_pool() -> None:

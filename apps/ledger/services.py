@@ -26,7 +26,7 @@ from apps.billing.services import (
     credit_settle_ctes_params,
     credit_settle_ctes_sql,
 )
-from apps.core.asyncdb import db_pool
+from apps.core.asyncdb import db_pool, live_connection
 from apps.core.db import then_release_connection
 from apps.core.money import ZERO, to_money
 from apps.ledger.models import LedgerEntry
@@ -98,7 +98,7 @@ async def aledger_record_call(
         )
     entry = LedgerEntry(kind=LedgerEntry.Kind.CHARGE, amount=-fields["price"], **fields)
     params = _record_call_params(entry, hold)
-    async with pool.connection() as conn:
+    async with live_connection(pool) as conn:
         cursor = await conn.execute(_record_call_sql(), params)
         row = await cursor.fetchone()
     assert row is not None

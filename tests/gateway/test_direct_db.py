@@ -2,14 +2,17 @@
 loop's own psycopg pool (apps.core.asyncdb), not through Django's connection on a thread:
 the same two statements, the same money, and PostgreSQL keeps them prepared."""
 
+import asyncio
 import json
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import psycopg
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
 from django.test import override_settings
 
 from apps.accounts.models import Client
@@ -23,6 +26,13 @@ PRICE = Decimal("0.0100")
 T = TypeVar("T")
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def pool_closed_with_the_loop() -> AsyncIterator[None]:
+    """The test's loop closes its pool before pytest-asyncio cancels what is left on it."""
+    yield
+    await asyncdb.close_db_pool()
 
 
 @pytest.fixture
@@ -147,3 +157,37 @@ async def test_without_db_async_the_call_goes_through_djangos_connection(
     assert statements == []
     assert asyncdb.db_pool() is None
     assert await orm(LedgerEntry.objects.filter(request_id=answer["request_id"]).exists)
+
+
+async def test_after_the_server_dropped_the_pools_connections_the_next_call_is_served(
+    caller, sandbox_only
+):
+    # given a loop whose pool holds connections (three calls at once open three)
+    results = await asyncio.gather(*(call(caller) for _ in range(3)))
+    assert [status for status, _ in results] == [200, 200, 200]
+    pool = asyncdb.db_pool()
+    assert pool is not None and pool.get_stats()["pool_available"] >= 2
+
+    # when PostgreSQL ends every one of them (as a restart does)
+    ended = await orm(terminate_pool_connections)
+    assert ended >= 2
+
+    # then the next call is served on a new connection, and recorded
+    status, answer = await call(caller)
+    assert status == 200
+    assert await orm(LedgerEntry.objects.filter(request_id=answer["request_id"]).exists)
+    client = await orm(Client.objects.get, pk=caller.client.pk)
+    assert (client.balance, client.held) == (-4 * PRICE, Decimal("0"))
+
+
+def terminate_pool_connections() -> int:
+    """End the sessions of apps.core.asyncdb's pools (they name themselves)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            [asyncdb.POOL_APPLICATION_NAME],
+        )
+        (ended,) = cursor.fetchone()
+    time.sleep(0.2)  # the ended sessions' goodbyes reach their sockets
+    return ended
