@@ -54,6 +54,9 @@ class SentMessage(models.Model):
                 fields=["provider", "message_id"], name="sent_message_unique_per_provider"
             )
         ]
+        # Ops paste a message id from a vendor's dashboard without naming the provider; the
+        # unique index above leads with the provider and cannot serve that search.
+        indexes = [models.Index(fields=["message_id"], name="sent_message_id")]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.message_id}: {self.status}"

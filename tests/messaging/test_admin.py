@@ -86,3 +86,11 @@ def test_searches_compare_ids_as_stored_so_an_index_can_serve_them(admin_client)
         if "Msg-ABC" in q["sql"] or "Req-7F3C" in q["sql"]
     ]
     assert searches and not any("UPPER(" in sql for sql in searches)
+
+
+def test_a_message_id_search_has_an_index_of_its_own():
+    # the unique (provider, message_id) index cannot serve a search by message id alone
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'messaging_sentmessage'")
+        definitions = [d for (d,) in cursor.fetchall()]
+    assert [d for d in definitions if d.endswith("USING btree (message_id)")]
