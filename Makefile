@@ -35,7 +35,7 @@ install-dev: $(VENV)/.dev
 run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py gateway_demo --base-url http://$(HOST):$(PORT)
-	$(VENV)/bin/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	$(VENV)/bin/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -12,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from apps.gateway.asgi_calls import CallEndpoint  # noqa: E402
+from apps.gateway.lifespan import lifespan  # noqa: E402
 from apps.realtime.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -20,6 +21,8 @@ application = ProtocolTypeRouter(
         "http": CallEndpoint(django_asgi_app),
         # WS /ws/requests/{id}/ (a browser's Origin must be one of ALLOWED_HOSTS).
         "websocket": websocket_application(),
+        # At shutdown a worker closes its database, HTTP and Redis connections.
+        "lifespan": lifespan,
     }
 )
 

@@ -19,6 +19,7 @@ from apps.accounts.models import Client
 from apps.billing.models import CreditHold
 from apps.core import asyncdb
 from apps.ledger.models import LedgerDay, LedgerEntry
+from gateway_project.asgi import application
 from tests.integrations.docs.test_docs_asgi import asgi_post
 
 LATEST = "/api/v1/services/currency/latest_rates/"
@@ -191,3 +192,39 @@ def terminate_pool_connections() -> int:
         (ended,) = cursor.fetchone()
     time.sleep(0.2)  # the ended sessions' goodbyes reach their sockets
     return ended
+
+
+async def test_a_worker_shutting_down_closes_its_pools_connections(caller, sandbox_only):
+    # given a worker's loop that served a call over its pool
+    assert (await call(caller))[0] == 200
+    assert await orm(pool_sessions) >= 1
+
+    # when the server runs the ASGI lifespan: startup, then shutdown
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return incoming.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await application({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+
+    # then both steps complete, and PostgreSQL no longer has the pool's sessions
+    assert [m["type"] for m in sent] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
+    assert asyncdb.db_pool() is None
+    assert await orm(pool_sessions) == 0
+
+
+def pool_sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            [asyncdb.POOL_APPLICATION_NAME],
+        )
+        (count,) = cursor.fetchone()
+    return count
