@@ -74,7 +74,7 @@ def _new_pool() -> AsyncConnectionPool:
         min_size=0,  # no connection before the first call
         max_size=settings.GATEWAY_DB_ASYNC_POOL_SIZE,
         timeout=settings.GATEWAY_DB_ASYNC_POOL_TIMEOUT_S,
-        name="gateway-calls",
+        name=POOL_APPLICATION_NAME,
         open=False,
     )
 
@@ -106,12 +106,14 @@ async def live_connection(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConne
 def _server_went_away(conn: AsyncConnection[Any]) -> bool:
     if conn.closed:
         return True
-    readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
-    return bool(readable)
+    waiting = select.poll()  # not select(): a busy server's descriptors pass 1024
+    waiting.register(conn.pgconn.socket, select.POLLIN)
+    return bool(waiting.poll(0))
 
 
 async def close_db_pool() -> None:
-    """Close this event loop's pool: for loops that end (a Celery task's, a probe's)."""
+    """Close this event loop's pool: a worker shutting down (apps.gateway.lifespan), a test's
+    loop."""
     pool = _pools.pop(asyncio.get_running_loop(), None)
     if pool is not None:
         await pool.close()
