@@ -49,7 +49,7 @@ def ledger_record_call(
     stored answer of an idempotent call). On PostgreSQL the row, its rollup and the settle
     are one statement: one round trip on every call's path.
     """
-    entry = LedgerEntry(kind=LedgerEntry.Kind.CHARGE, amount=-fields["price"], **fields)
+    entry = _call_entry(fields)
     if connection.vendor != "postgresql":
         with transaction.atomic():
             entry.save(force_insert=True)
@@ -66,13 +66,23 @@ def ledger_record_call(
     return entry
 
 
+def _call_entry(fields: dict[str, Any]) -> LedgerEntry:
+    return LedgerEntry(kind=LedgerEntry.Kind.CHARGE, amount=-fields["price"], **fields)
+
+
 def _record_call_statement(entry: LedgerEntry, hold: HeldCredit | None) -> LedgerEntry:
     """INSERT the row, upsert its day's bucket and settle, as one data-modifying CTE."""
     with connection.cursor() as cursor:
         cursor.execute(_record_call_sql(), _record_call_params(entry, hold))
-        (entry.pk,) = cursor.fetchone()
+        (pk,) = cursor.fetchone()
+    return _inserted(entry, pk)
+
+
+def _inserted(entry: LedgerEntry, pk: int) -> LedgerEntry:
+    """`entry` as the ORM leaves an instance it has just inserted."""
+    entry.pk = pk
     entry._state.adding = False
-    entry._state.db = connection.alias
+    entry._state.db = DEFAULT_DB_ALIAS
     return entry
 
 
@@ -96,16 +106,13 @@ async def aledger_record_call(
         return await sync_to_async(then_release_connection(ledger_record_call))(
             hold=hold, after=after, **fields
         )
-    entry = LedgerEntry(kind=LedgerEntry.Kind.CHARGE, amount=-fields["price"], **fields)
+    entry = _call_entry(fields)
     params = _record_call_params(entry, hold)
     async with live_connection(pool) as conn:
         cursor = await conn.execute(_record_call_sql(), params)
         row = await cursor.fetchone()
     assert row is not None
-    (entry.pk,) = row
-    entry._state.adding = False
-    entry._state.db = DEFAULT_DB_ALIAS
-    return entry
+    return _inserted(entry, row[0])
 
 
 _INSERTED_FIELDS = [f for f in LedgerEntry._meta.local_concrete_fields if not f.primary_key]
