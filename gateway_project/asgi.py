@@ -11,6 +11,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from apps.core.deployment import warn_at_startup  # noqa: E402
 from apps.gateway.asgi_calls import CallEndpoint  # noqa: E402
 from apps.gateway.lifespan import lifespan  # noqa: E402
 from apps.realtime.routing import websocket_application  # noqa: E402
@@ -25,6 +26,8 @@ application = ProtocolTypeRouter(
         "lifespan": lifespan,
     }
 )
+
+warn_at_startup()
 
 # Everything loaded so far (Django, the apps, the registry) lives as long as the process:
 # freeze it out of the garbage collector, so that collections during calls only walk what

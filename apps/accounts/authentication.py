@@ -4,12 +4,16 @@
   Authorization: Bearer <JWT>      HS256 with INTERNAL_GATEWAY_KEY; claim entity_id is the
                                    client's slug, exp is required
 
-Lookups are cached per process and dropped whenever a client or key changes anywhere.
+Lookups are cached per process, dropped whenever a client or key changes (through the shared
+version in Redis), and in any case after GATEWAY_AUTH_CACHE_TTL_S seconds: without Redis, or
+while it is unreachable, a version bump reaches only the process that made it, and the expiry
+is what bounds how long another process may still accept a revoked key or a suspended client.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,12 +90,14 @@ class _ClientRecord:
 
 
 class _PrincipalCache:
-    """A bounded LRU of key and client lookups, valid for one principals version."""
+    """A bounded LRU of key and client lookups, valid for one principals version and for
+    GATEWAY_AUTH_CACHE_TTL_S seconds after each lookup."""
 
     def __init__(self, size: int = 10_000) -> None:
         self.size = size
         self.version: int | None = None
-        self.entries: OrderedDict[str, Any] = OrderedDict()
+        # key -> (monotonic time it expires at, value)
+        self.entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self.lock = threading.Lock()
 
     def sync_version(self, version: int) -> None:
@@ -103,13 +109,17 @@ class _PrincipalCache:
     def get(self, key: str) -> Any:
         with self.lock:
             if key in self.entries:
-                self.entries.move_to_end(key)
-                return self.entries[key]
+                expires_at, value = self.entries[key]
+                if time.monotonic() < expires_at:
+                    self.entries.move_to_end(key)
+                    return value
+                del self.entries[key]
         raise KeyError(key)
 
     def put(self, key: str, value: Any) -> None:
+        expires_at = time.monotonic() + settings.GATEWAY_AUTH_CACHE_TTL_S
         with self.lock:
-            self.entries[key] = value
+            self.entries[key] = (expires_at, value)
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)

@@ -9,7 +9,10 @@ the first request_id, headers) for 24 hours, with no second charge and no provid
 The answer is stored in the transaction that writes the call's ledger row, so a charge is
 never without its stored answer. A call that ended before anything happened (refused for
 credit, no provider available) frees its key so that the retry runs. A key held by a
-process that died is taken over once the call's deadline (plus a margin) has passed.
+process that died is taken over once the call's deadline (plus a margin) has passed, but
+never while the first call's credit hold is open or its settle is pending
+(apps.billing.pending): that call may have been served, and a takeover would send it to a
+provider a second time.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.billing.models import IdempotencyKey
+from apps.billing.models import CreditHold, IdempotencyKey
+from apps.billing.pending import settle_pending_marked
 from apps.core.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidRequest
 
 IDEMPOTENCY_HEADERS = ("Idempotency-Key", "X-Idempotency-Key")
@@ -110,7 +114,11 @@ def idempotency_begin(
         if existing is None:
             continue  # purged meanwhile: try the insert again
         expired = existing.created_at < now - KEEP_FOR
-        abandoned = existing.state == IdempotencyKey.State.IN_FLIGHT and existing.locked_until < now
+        abandoned = (
+            existing.state == IdempotencyKey.State.IN_FLIGHT
+            and existing.locked_until < now
+            and not _first_call_may_be_served(existing)
+        )
         if expired or abandoned:
             # Take it over; conditional on what was read, so one of several retries wins.
             taken = IdempotencyKey.objects.filter(
@@ -140,6 +148,22 @@ def idempotency_begin(
             headers=dict(existing.response_headers),
         )
     raise IdempotencyKeyInFlight("Another call with this Idempotency-Key is starting; retry.")
+
+
+def _first_call_may_be_served(existing: IdempotencyKey) -> bool:
+    """Whether the first call, past its lease, may yet turn out served and charged.
+
+    Its lease passing only says its process did not finish in time. While its credit hold is
+    open (the dangling-hold release has not recorded it as interrupted) or its settle is
+    pending (a provider served it while the database was away), taking the key over would
+    send the call to a provider a second time.
+    """
+    hold_open = CreditHold.objects.filter(
+        client_id=existing.client_id, request_id=existing.request_id
+    ).exists()
+    return hold_open or settle_pending_marked(
+        client_id=existing.client_id, request_id=existing.request_id
+    )
 
 
 def idempotency_complete(

@@ -104,3 +104,13 @@ class NoProviderAvailable(GatewayError):
 
 class DeadlineExceeded(GatewayError):
     status, code, title = 504, "deadline-exceeded", "The call's deadline passed"
+
+
+class OutcomeUnknown(GatewayError):
+    """A provider served the call but its ledger row could not be written yet (the database
+    went away). The outcome is kept and written once the database is back; until then the
+    call's Idempotency-Key stays taken, so a retry can never reach the provider again."""
+
+    status, code = 503, "outcome-unknown"
+    title = "The call was served; its record will be written shortly"
+    ledger_status = "unknown"

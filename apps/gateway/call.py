@@ -87,6 +87,7 @@ class Call:
     # another delivery of the task settled it first: then nothing is recorded twice).
     prior_attempts: list[dict[str, Any]] = field(default_factory=list)
     settle_once: Callable[[GatewayResponse, list[dict[str, Any]]], bool] | None = None
+    async_call_id: int | None = None  # a background run: its AsyncCall, for a pending settle
     retry_if: Callable[[CallFailed], bool] | None = None
     # What the method's prepare hook decided (its pin, its routing country), once it ran.
     prepared: Preparation | None = None

@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from apps.catalog.providers import CallContext
-from apps.core.errors import GatewayError
+from apps.core.errors import GatewayError, OutcomeUnknown
 from apps.gateway.admission import admit_call, prepare
 from apps.gateway.cache import (
     response_cache_get,
@@ -81,7 +81,10 @@ async def execute_call(call: Call, payload: dict[str, Any]) -> GatewayResponse:
         cached = await response_cache_get(cache_key)
         if cached is not None:
             response = success_response(call, cached.data, cached.provider, cache="HIT")
-            await record_call(call, response, cached=cached)
+            try:
+                await record_call(call, response, cached=cached)
+            except OutcomeUnknown as unknown:
+                return error_response(call, unknown)  # kept, and written once the DB is back
             return response
 
     prepared = call.prepared
@@ -122,9 +125,13 @@ async def execute_call(call: Call, payload: dict[str, Any]) -> GatewayResponse:
     )
     try:
         await record_call(call, response, outcome=outcome)
-    except BaseException:
+    except BaseException as exc:
         if response.document is not None:
             response.document.close()  # never handed out: its call was not recorded
+        if isinstance(exc, OutcomeUnknown):
+            # Served, and kept to be recorded once the database is back (apps.gateway.settle):
+            # not a 200 without its ledger row, and not recorded again as a failure.
+            return error_response(call, exc)
         raise
     if cache_key is not None and cache_ttl:
         await response_cache_put(cache_key, data=shown, provider=provider, ttl_s=cache_ttl)

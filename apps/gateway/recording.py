@@ -22,6 +22,7 @@ from apps.billing.ratelimits import free_call_release
 from apps.core.db import then_release_connection
 from apps.core.errors import (
     GatewayError,
+    OutcomeUnknown,
 )
 from apps.core.money import ZERO
 from apps.gateway.cache import (
@@ -29,6 +30,7 @@ from apps.gateway.cache import (
 )
 from apps.gateway.call import Call, GatewayResponse
 from apps.gateway.events import call_event, call_event_publish
+from apps.gateway.settle import pending_settle, settle_hand_off, settle_retrying
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import aledger_record_call, ledger_record_call
 from apps.routing.executor import CallFailed, CallOutcome
@@ -57,6 +59,7 @@ async def record_call(
     served = outcome is not None or cached is not None
     billable = served if billable is None else billable
     hooks: list[Any] = []
+    on_recorded: tuple[str, dict[str, Any]] | None = None
     status: str
     if outcome is not None:
         assert route is not None
@@ -66,6 +69,7 @@ async def record_call(
         if route.spec.on_recorded is not None:
             hook, data = route.spec.on_recorded, outcome.data
             hooks.append(lambda entry: hook(entry, data))
+            on_recorded = (route.key, data)
     elif cached is not None:
         status, provider, cost, attempts = LedgerEntry.Status.SUCCEEDED, "", ZERO, []
         stored_at = datetime.fromtimestamp(cached.stored_at, tz=UTC).isoformat()
@@ -102,36 +106,50 @@ async def record_call(
         write = sync_to_async(
             then_release_connection(partial(_record_once, call.settle_once, response))
         )
+    fields: dict[str, Any] = dict(
+        request_id=request.request_id,
+        client_id=principal.client_id,
+        api_key_id=principal.key_id,
+        service=(service or request.service)[:50],
+        method=(method or request.method)[:50],
+        provider=provider,
+        status=status,
+        http_status=response.status,
+        error_type=error.code if isinstance(error, GatewayError) else "",
+        error_detail=str(error.detail) if isinstance(error, GatewayError) else "",
+        cost=cost,
+        price=call.price if billable else ZERO,
+        currency=settings.ACCOUNTING_CURRENCY,
+        cached=cached is not None,
+        free_call=call.free is not None and billable,
+        attempts=attempts,
+        routing=decision,
+        latency_ms=int((time.monotonic() - call.started) * 1000),
+        channel=request.channel,
+        source_ip=request.source_ip,
+        country=call.country or principal.country,
+    )
+    hold = call.hold
     try:
-        entry = await write(
-            hold=call.hold,
-            after=after if hooks else None,
+        entry = await settle_retrying(
+            lambda: write(hold=hold, after=after if hooks else None, **fields),
             request_id=request.request_id,
-            client_id=principal.client_id,
-            api_key_id=principal.key_id,
-            service=(service or request.service)[:50],
-            method=(method or request.method)[:50],
-            provider=provider,
-            status=status,
-            http_status=response.status,
-            error_type=error.code if isinstance(error, GatewayError) else "",
-            error_detail=str(error.detail) if isinstance(error, GatewayError) else "",
-            cost=cost,
-            price=call.price if billable else ZERO,
-            currency=settings.ACCOUNTING_CURRENCY,
-            cached=cached is not None,
-            free_call=call.free is not None and billable,
-            attempts=attempts,
-            routing=decision,
-            latency_ms=int((time.monotonic() - call.started) * 1000),
-            channel=request.channel,
-            source_ip=request.source_ip,
-            country=call.country or principal.country,
         )
-    except Exception:
+    except Exception as exc:
         # The hold stays taken: money is never released without its ledger row.
         logger.exception("could not record the ledger row of %s", request.request_id)
-        raise
+        if not served:
+            raise
+        # Served: recording it as failed would leave it unbilled and free its key for a
+        # second provider call. It is kept and written once the database is back.
+        await _keep_pending(call, response, fields, on_recorded)
+        raise OutcomeUnknown(
+            f"The call was served by {provider or 'the response cache'}, but the gateway "
+            "could not record it yet; it will be recorded and charged once. Do not send it "
+            "again under a new Idempotency-Key: a retry with the same key gets its answer "
+            "once it is recorded.",
+            headers={"Retry-After": "10"},
+        ) from exc
     call.hold = None  # settled: a second record (after a failure above) must not reuse it
     if entry is None:
         call.free = None
@@ -141,6 +159,29 @@ async def record_call(
     if call.free is not None and not billable:
         await free_call_release(call.free)
     call.free = None
+
+
+async def _keep_pending(
+    call: Call,
+    response: GatewayResponse,
+    fields: dict[str, Any],
+    on_recorded: tuple[str, dict[str, Any]] | None,
+) -> None:
+    pending = pending_settle(
+        fields=fields,
+        hold=call.hold,
+        response=response,
+        idempotency_id=call.idempotency_id,
+        on_recorded=on_recorded,
+        async_call_id=call.async_call_id,
+    )
+    try:
+        await settle_hand_off(pending, settle_once=call.settle_once)
+    except Exception:
+        logger.exception("could not hand off the settle of %s", call.request.request_id)
+    # The pending settle owns the hold, the free call and the key now.
+    call.hold = call.free = None
+    call.idempotency_id = None
 
 
 async def _publish_event(entry: LedgerEntry, client: str) -> None:

@@ -1,10 +1,20 @@
 """Background work of the gateway: running the calls answered 202."""
 
+from typing import Any
+
 from asgiref.sync import async_to_sync
 from celery import Task, shared_task
 from django.conf import settings
 
-from apps.gateway.background import async_call_run, async_calls_stale
+from apps.gateway.background import (
+    _after_settle,
+    _finish,
+    async_call_publish,
+    async_call_run,
+    async_calls_stale,
+)
+from apps.gateway.call import GatewayResponse
+from apps.gateway.settle import DATABASE_GONE, SETTLE_PENDING_TASK, settle_pending_apply
 
 RUN_ASYNC_CALL_TASK = "gateway.run_async_call"
 
@@ -40,3 +50,34 @@ def redispatch_stale_calls() -> int:
     for call_id in stale:
         run_async_call.delay(call_id)
     return len(stale)
+
+
+@shared_task(
+    bind=True,
+    name=SETTLE_PENDING_TASK,
+    # Acknowledged once written: a worker that dies mid-write leaves it to be delivered again,
+    # and the write is idempotent on the call's request id.
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    time_limit=60,
+    soft_time_limit=50,
+)
+def settle_pending(self: Task, pending: dict[str, Any]) -> None:
+    """Write the settle of a served call that the database could not take at the time
+    (apps.gateway.settle); retried with backoff for as long as the database is gone."""
+    call_id = pending.get("async_call_id")
+    settle_once = None
+    if call_id is not None:
+
+        def settle_once(response: GatewayResponse, attempts: list[dict[str, Any]]) -> bool:
+            return _finish(call_id, response, attempts=attempts)
+
+    try:
+        written = settle_pending_apply(pending, settle_once=settle_once)
+    except DATABASE_GONE as exc:
+        countdown = min(2 ** min(self.request.retries, 6), 60)
+        raise self.retry(exc=exc, countdown=countdown, max_retries=None) from exc
+    if written and call_id is not None:
+        _after_settle(call_id)
+        async_to_sync(async_call_publish, force_new_loop=True)(call_id)

@@ -20,6 +20,7 @@ from django.db.models.sql import InsertQuery
 
 from apps.accounts.models import Client
 from apps.billing.models import CreditHold
+from apps.billing.pending import settle_pending_marked
 from apps.billing.services import (
     HeldCredit,
     credit_settle,
@@ -254,10 +255,14 @@ def credit_hold_release_dangling(*, hold: CreditHold) -> LedgerEntry | None:
     """Release the hold of a call whose process died, recording the call as interrupted.
 
     The call's outcome is unknown and it is not charged; its row (status failed, error type
-    `interrupted`, amount 0) explains where the hold went. None if the hold is gone already.
+    `interrupted`, amount 0) explains where the hold went. None if the hold is gone already,
+    or if the call's settle is pending: a provider served it while the database was away,
+    and apps.gateway.settle charges it (and drops this hold) once the row can be written.
     """
     locked = CreditHold.objects.select_for_update().filter(pk=hold.pk).first()
     if locked is None:
+        return None
+    if settle_pending_marked(client_id=locked.client_id, request_id=locked.request_id):
         return None
     service, _, method = locked.method.partition(".")
     entry = LedgerEntry.objects.create(

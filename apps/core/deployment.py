@@ -1,0 +1,74 @@
+"""Warnings about a deployment whose processes cannot share state.
+
+Without REDIS_URL, version counters, rate limits and breakers live in each process's memory:
+a key revoked or a client suspended in one process reaches the others only when their auth
+caches expire (GATEWAY_AUTH_CACHE_TTL_S), and each process counts its own rate limits. That
+is the embedded run's design (one process); in production with several server workers it is
+a mistake worth saying out loud, both as a system check (`manage.py check`, `migrate`) and
+in the log of every server worker that starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+logger = logging.getLogger(__name__)
+
+_WORKER_FLAGS = ("--workers", "-w")
+
+
+def server_worker_count(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+    """How many server processes this one is part of.
+
+    gunicorn (`-w N`, `--workers N`) and uvicorn (`--workers N`) both default to
+    WEB_CONCURRENCY. A worker process sees its server's command line: gunicorn forks it, and
+    uvicorn's spawned workers get the parent's argv from multiprocessing.
+    """
+    for index, arg in enumerate(argv):
+        for flag in _WORKER_FLAGS:
+            value: str | None = None
+            if arg == flag and index + 1 < len(argv):
+                value = argv[index + 1]
+            elif arg.startswith(flag + "="):
+                value = arg.partition("=")[2]
+            elif flag == "-w" and arg.startswith("-w") and arg[2:].isdigit():
+                value = arg[2:]
+            if value is not None and value.isdigit():
+                return int(value)
+    concurrency = environ.get("WEB_CONCURRENCY", "")
+    return int(concurrency) if concurrency.isdigit() else 1
+
+
+def shared_state_problem(argv: Sequence[str], environ: Mapping[str, str]) -> str | None:
+    """The warning to give, or None when this deployment shares its state (or needs not)."""
+    if settings.DEBUG or settings.REDIS_URL:
+        return None
+    workers = server_worker_count(argv, environ)
+    if workers <= 1:
+        return None
+    return (
+        f"{workers} server workers without REDIS_URL: each keeps its own rate limits, "
+        "breakers and caches, and a revoked key or suspended client is still accepted by "
+        f"the others for up to GATEWAY_AUTH_CACHE_TTL_S={settings.GATEWAY_AUTH_CACHE_TTL_S:g} "
+        "seconds. Set REDIS_URL."
+    )
+
+
+@checks.register(checks.Tags.caches)
+def check_shared_state(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    problem = shared_state_problem(sys.argv, os.environ)
+    return [checks.Warning(problem, id="gateway.W001")] if problem else []
+
+
+def warn_at_startup() -> None:
+    """Log the deployment's problems once, when a server worker loads the application."""
+    problem = shared_state_problem(sys.argv, os.environ)
+    if problem:
+        logger.warning("%s", problem)
