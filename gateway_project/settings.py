@@ -173,6 +173,12 @@ CELERY_BEAT_SCHEDULE = {
 GATEWAY_ASYNC_RETRY_BACKOFF_S = env.float("GATEWAY_ASYNC_RETRY_BACKOFF_S", default=2.0)
 GATEWAY_ASYNC_RETRY_BACKOFF_MAX_S = env.float("GATEWAY_ASYNC_RETRY_BACKOFF_MAX_S", default=300.0)
 GATEWAY_ASYNC_LEASE_MARGIN_S = env.float("GATEWAY_ASYNC_LEASE_MARGIN_S", default=30.0)
+# A served call's settle that fails (the database went away) is tried again after each of
+# these delays, then kept pending and written once the database is back (apps.gateway.settle).
+GATEWAY_SETTLE_RETRY_DELAYS_S = env.list(
+    "GATEWAY_SETTLE_RETRY_DELAYS_S", cast=float, default=[0.05, 0.2, 0.5]
+)
+GATEWAY_SETTLE_RETRY_BUDGET_S = env.float("GATEWAY_SETTLE_RETRY_BUDGET_S", default=2.0)
 # How long the websocket token in a 202's websocket_url is valid.
 GATEWAY_WS_TOKEN_MAX_AGE_S = env.int("GATEWAY_WS_TOKEN_MAX_AGE_S", default=900)
 # Callback webhooks: deliveries of one result, backoff between them, each one's timeout.

@@ -200,6 +200,7 @@ async def _run(call_id: int) -> RunResult:
         return False
 
     call.settle_once = settle_once
+    call.async_call_id = record.pk
     try:
         snapshot = await current_snapshot()
         call.route = route = resolve(snapshot, record.service, record.method)
