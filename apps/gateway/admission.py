@@ -7,7 +7,6 @@ Idempotency-Key) -> the method's prepare hook -> credit hold
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -32,7 +31,7 @@ from apps.billing.ratelimits import FreeAllowance, free_call_release, month_star
 from apps.billing.services import acredit_hold
 from apps.catalog.registry import Preparation
 from apps.catalog.services import CATALOG_VERSION
-from apps.core import state
+from apps.core import jsonbytes, state
 from apps.core.db import then_release_connection
 from apps.core.errors import (
     CreditLimitExceeded,
@@ -42,6 +41,7 @@ from apps.core.errors import (
     RateLimited,
     ValidationFailed,
 )
+from apps.core.jsonbytes import JSONTooDeep
 from apps.core.money import ZERO, money_str
 from apps.core.problems import flatten_validation_errors
 from apps.gateway.call import Call, GatewayResponse, replay_response
@@ -55,11 +55,15 @@ from apps.routing.routes import MethodRoute
 logger = logging.getLogger(__name__)
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+# What a service or method name can be (the URL's slugs; the ledger's columns hold 50).
+_NAME = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 
 
 async def admit_call(call: Call) -> dict[str, Any] | GatewayResponse:
     """Everything that can answer at once (4xx, a replay): the validated payload, credit held."""
     request = call.request
+    # First, before anyone is known: a name that is no slug is never written anywhere.
+    names_check(request.service, request.method)
     catalog_version, principals_version = await state.read_versions(
         CATALOG_VERSION, PRINCIPALS_VERSION
     )
@@ -134,6 +138,18 @@ async def prepare(route: MethodRoute, payload: dict[str, Any], principal: Princi
     )
 
 
+def names_check(service: str, method: str) -> None:
+    """InvalidRequest (naming the field) unless both are slugs: the websocket and the queue
+    pass names as sent, and an unknown method's names would go into its ledger row."""
+    errors = {
+        field: ["Must be a slug: 1 to 50 letters, digits, hyphens or underscores."]
+        for field, name in (("service", service), ("method", method))
+        if not (isinstance(name, str) and _NAME.fullmatch(name))
+    }
+    if errors:
+        raise InvalidRequest("The service or method is not a valid name.", errors=errors)
+
+
 def resolve(snapshot: Snapshot, service: str, method: str) -> MethodRoute:
     route = snapshot.methods.get(f"{service}.{method}")
     if route is None:
@@ -178,7 +194,9 @@ async def _free_calls_used(free: FreeAllowance) -> int:
 def validate(route: MethodRoute, body: bytes) -> dict[str, Any]:
     try:
         # Decimals stay exact: a JSON number like 10.50 never passes through a float.
-        payload = json.loads(body or b"{}", parse_float=Decimal)
+        payload = jsonbytes.loads_untrusted(body or b"{}", parse_float=Decimal)
+    except JSONTooDeep as exc:
+        raise InvalidRequest(f"The body is refused: {exc}.") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest(f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(payload, dict):

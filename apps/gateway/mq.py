@@ -31,7 +31,7 @@ from kombu import Connection, Exchange, Message, Producer, Queue
 
 from apps.accounts.authentication import Principal
 from apps.accounts.models import Client
-from apps.core import state
+from apps.core import jsonbytes, state
 from apps.gateway.call import GatewayRequest, GatewayResponse
 from apps.gateway.pipeline import handle_call
 from apps.ledger.models import LedgerEntry
@@ -220,8 +220,12 @@ _FIELDS = {"service", "method", "payload", "client", "idempotency_key", "reply_t
 
 def parse_command(body: bytes | str) -> dict[str, Any]:
     """The message as a call command; DeadLetter when it is not one."""
+    if len(body) > settings.GATEWAY_MAX_BODY_BYTES:
+        raise DeadLetter(f"too large: over {settings.GATEWAY_MAX_BODY_BYTES} bytes")
     try:
-        command = json.loads(body)
+        # Depth-checked: json's RecursionError would crash the consumer and, the message
+        # never acknowledged, crash it again on every redelivery.
+        command = jsonbytes.loads_untrusted(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DeadLetter(f"malformed: the body is not JSON ({exc})") from exc
     if not isinstance(command, dict):

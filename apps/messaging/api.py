@@ -13,7 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.errors import PayloadTooLarge
+from apps.core import jsonbytes
+from apps.core.errors import InvalidRequest, PayloadTooLarge
+from apps.core.jsonbytes import JSONTooDeep
 from apps.messaging.services import webhook_receive
 from apps.messaging.webhooks.base import InboundWebhook
 
@@ -50,6 +52,11 @@ class ProviderWebhookApi(APIView):
             body = request.body
         except RequestDataTooBig:
             raise PayloadTooLarge() from None
+        try:
+            # Before any vendor parses it (some do to find the signature): json recurses.
+            jsonbytes.depth_check(body)
+        except JSONTooDeep as exc:
+            raise InvalidRequest(f"The body is refused: {exc}.") from exc
         receipt = webhook_receive(
             provider_slug=provider,
             request=InboundWebhook(

@@ -20,10 +20,13 @@ import json
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.utils.datastructures import CaseInsensitiveMapping
 
 from apps.accounts.authentication import authenticate_headers
-from apps.core.errors import GatewayError, InvalidRequest
+from apps.core import jsonbytes
+from apps.core.errors import GatewayError, InvalidRequest, PayloadTooLarge
+from apps.core.jsonbytes import JSONTooDeep
 from apps.core.middleware import request_id_for
 from apps.core.problems import problem_body
 from apps.gateway.call import GatewayRequest
@@ -55,16 +58,16 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
 
     async def answer(self, text: str) -> dict[str, Any]:
         try:
-            command = json.loads(text)
-        except ValueError:
-            command = None
+            command = _parsed(text)
+        except GatewayError as refused:
+            return _problem(refused, request_id_for(""))
         sent_id = command.get("request_id", "") if isinstance(command, dict) else ""
         request_id = request_id_for(sent_id if isinstance(sent_id, str) else "")
         if not isinstance(command, dict) or not all(
             isinstance(command.get(k), str) for k in ("service", "method")
         ):
             error = InvalidRequest('A call is a JSON object with "service" and "method".')
-            return {"http_status": error.status, **problem_body(error, request_id)}
+            return _problem(error, request_id)
         headers = dict(self.headers)
         key = command.get("idempotency_key")
         if isinstance(key, str):
@@ -87,3 +90,24 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             if header in response.headers:
                 answer[field] = response.headers[header]
         return answer
+
+
+def _parsed(text: str) -> Any:
+    """The message's JSON (None if it is not JSON); a GatewayError when it is refused unread.
+
+    The limits of an HTTP call's body hold for a message too: a refused message gets its
+    answer and the socket stays open.
+    """
+    limit = settings.GATEWAY_MAX_BODY_BYTES
+    if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:
+        raise PayloadTooLarge("The message is larger than the body limit.")
+    try:
+        return jsonbytes.loads_untrusted(text)
+    except JSONTooDeep as exc:
+        raise InvalidRequest(f"The message is refused: {exc}.") from exc
+    except ValueError:
+        return None
+
+
+def _problem(error: GatewayError, request_id: str) -> dict[str, Any]:
+    return {"http_status": error.status, **problem_body(error, request_id)}
