@@ -272,6 +272,9 @@ ACCOUNTING_TIME_ZONE = env.str("ACCOUNTING_TIME_ZONE", default=TIME_ZONE)
 SIMPLE_HISTORY_REVERT_DISABLED = True
 GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
+# Deeper JSON (a call's body, a websocket or queue message, a webhook) is refused with 400
+# before it is parsed: parsers and serializers recurse once per level.
+GATEWAY_MAX_JSON_DEPTH = env.int("GATEWAY_MAX_JSON_DEPTH", default=64)
 # Connection pool of the one shared httpx client per process and event loop.
 GATEWAY_HTTP_MAX_CONNECTIONS = env.int("GATEWAY_HTTP_MAX_CONNECTIONS", default=200)
 GATEWAY_HTTP_MAX_KEEPALIVE = env.int("GATEWAY_HTTP_MAX_KEEPALIVE", default=100)
