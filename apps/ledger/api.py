@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime, time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,16 +29,15 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import ClientKeyAuthentication, Principal
-from apps.core.money import money_str
+from apps.core.money import money_str, to_money
 from apps.ledger.models import LedgerEntry
-from apps.ledger.rollup import accounting_tz
+from apps.ledger.params import InstantField, LedgerCursor
 from apps.ledger.selectors import (
     EXPORT_COLUMNS,
     SUMMARY_GROUPS,
@@ -70,27 +69,6 @@ class CanReadLedger(BasePermission):
 STAFF_AUTHENTICATION = [TokenAuthentication, SessionAuthentication, ClientKeyAuthentication]
 
 
-class InstantField(serializers.Field):
-    """A date (midnight in the accounting time zone) or an ISO 8601 date-time."""
-
-    default_error_messages = {"invalid": "Use a date (2026-11-01) or an ISO 8601 date-time."}
-
-    def to_internal_value(self, data: Any) -> datetime:
-        text = str(data).strip()
-        try:
-            if len(text) == 10:
-                return datetime.combine(date.fromisoformat(text), time(), tzinfo=accounting_tz())
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            self.fail("invalid")
-        if timezone.is_naive(moment):
-            moment = moment.replace(tzinfo=accounting_tz())
-        return moment
-
-    def to_representation(self, value: datetime) -> str:
-        return value.isoformat()
-
-
 class LedgerFilterInput(serializers.Serializer):
     client = serializers.CharField(required=False, help_text="A client's slug.")
     service = serializers.CharField(required=False)
@@ -110,13 +88,6 @@ def _filters(request: Request, **extra: Any) -> LedgerFilters:
     data = LedgerFilterInput(data=request.query_params)
     data.is_valid(raise_exception=True)
     return LedgerFilters(**data.validated_data, **extra)
-
-
-class LedgerCursor(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
 
 
 class LedgerListApi(APIView):
@@ -234,20 +205,29 @@ class LedgerSummaryApi(APIView):
         )
 
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value: Any) -> Any:
+    """A cell: amounts as numbers (unquoted, so never neutralised: -0.0300 is a refund), and
+    any text neutralised when a spreadsheet would run it (request ids, reasons and names
+    come from clients and staff): a single quote in front, and, as every text cell, quoted."""
     if isinstance(value, Decimal):
-        return money_str(value)
+        return to_money(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if value is None:
         return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
     return value
 
 
 def csv_chunks(filters: LedgerFilters) -> Iterator[str]:
     """The header, then one chunk of CSV text per batch of rows."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)  # text quoted, numbers not
 
     def take() -> str:
         text = buffer.getvalue()
