@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from gateway_project.secret_keys import secret_key_problem
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -33,9 +35,29 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 INTERNAL_GATEWAY_KEY = env.str("INTERNAL_GATEWAY_KEY", default="")
 
+# HTTPS. Production runs behind a TLS-terminating proxy (README, "Production"); every default
+# below is the safe one with DEBUG off, and the embedded run (DEBUG on) keeps plain HTTP.
+# SECURE_PROXY_SSL_HEADER names the header the proxy sets to "https" (X-Forwarded-Proto);
+# unset, no header is trusted (a client could forge it when nothing strips it).
+if _proxy_ssl_header := env.str("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Load balancers and scrapers probe these over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+
 if not DEBUG:
     if SECRET_KEY == INSECURE_SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    for _name, _key in [("SECRET_KEY", SECRET_KEY)] + [
+        ("SECRET_KEY_FALLBACKS", fallback) for fallback in SECRET_KEY_FALLBACKS
+    ]:
+        if _problem := secret_key_problem(_name, _key):
+            raise ImproperlyConfigured(_problem)
     if INSECURE_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS:
         raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set when DEBUG is off.")
 

@@ -8,10 +8,17 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gatewa
 # already gives each worker its own test database.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
 os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:6379/{15 - int(_worker or 0) % 16}")
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+# As long and random as production demands (DEBUG is off here too), yet only for tests.
+os.environ.setdefault(
+    "SECRET_KEY", "test-only-M4x8qT2vLw9sKc3RzJ7nYb5HdF1pGe6Ua0XoVi-not-for-production"
+)
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Wm9mVlE0dkN6c1V5cF9tR0N0bHp4bGxQa3E3b0N4ZGs=")
 os.environ.setdefault("INTERNAL_GATEWAY_KEY", "test-internal-gateway-key-of-32-bytes-or-more")
 os.environ.setdefault("DEBUG", "false")
+# The test servers (Django's client, live_server, uvicorn) speak plain HTTP.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 
 from gateway_project.settings import *  # noqa: E402,F403
 

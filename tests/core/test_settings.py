@@ -15,6 +15,8 @@ SHOW_ENGINE = (
     "print(settings.DATABASES['default']['ENGINE'])"
 )
 OURS = {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL"}
+# Long and random enough for production (gateway_project/secret_keys.py).
+STRONG_KEY = "q7Vd2LxN9sRk4TzW8bYc1HfJ6mGp3UaE5oKi0XwQyZnBtMvCrSe"
 
 
 def run_settings(**env: str) -> subprocess.CompletedProcess[str]:
@@ -35,7 +37,7 @@ def run_settings(**env: str) -> subprocess.CompletedProcess[str]:
     "env, complaint",
     [
         ({}, "SECRET_KEY must be set"),
-        ({"SECRET_KEY": "x" * 50}, "FIELD_ENCRYPTION_KEY must be set"),
+        ({"SECRET_KEY": STRONG_KEY}, "FIELD_ENCRYPTION_KEY must be set"),
     ],
 )
 def test_with_debug_off_the_insecure_defaults_are_refused(env, complaint):
@@ -47,7 +49,7 @@ def test_with_debug_off_the_insecure_defaults_are_refused(env, complaint):
 
 def test_with_real_secrets_it_starts_on_the_embedded_sqlite():
     result = run_settings(
-        SECRET_KEY="x" * 50, FIELD_ENCRYPTION_KEY="Wm9mVlE0dkN6c1V5cF9tR0N0bHp4bGxQa3E3b0N4ZGs="
+        SECRET_KEY=STRONG_KEY, FIELD_ENCRYPTION_KEY="Wm9mVlE0dkN6c1V5cF9tR0N0bHp4bGxQa3E3b0N4ZGs="
     )
 
     assert result.returncode == 0, result.stderr
