@@ -26,8 +26,9 @@ install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 # A local .env with fresh secrets, so the embedded run never uses a shared default key.
+# umask 077: the file is created readable by its owner only (0600), never by other users.
 .env: | $(PY)
-	$(PY) -c "import secrets; from cryptography.fernet import Fernet; \
+	umask 077 && $(PY) -c "import secrets; from cryptography.fernet import Fernet; \
 	print('DEBUG=true'); \
 	print('SECRET_KEY=' + secrets.token_urlsafe(50)); \
 	print('FIELD_ENCRYPTION_KEY=' + Fernet.generate_key().decode())" > .env

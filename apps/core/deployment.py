@@ -1,4 +1,5 @@
-"""Warnings about a deployment whose processes cannot share state.
+"""Warnings about a deployment whose processes cannot share state, or whose secrets file
+other users can read.
 
 Without REDIS_URL, version counters, rate limits and breakers live in each process's memory:
 a key revoked or a client suspended in one process reaches the others only when their auth
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -67,8 +69,28 @@ def check_shared_state(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
     return [checks.Warning(problem, id="gateway.W001")] if problem else []
 
 
+def env_file_problem(path: str) -> str | None:
+    """The .env holds SECRET_KEY and FIELD_ENCRYPTION_KEY: other users must not read it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_IMODE(mode) & (stat.S_IRWXG | stat.S_IRWXO):
+        return f"{path} holds secrets and other users may read it: chmod 600 {path}"
+    return None
+
+
+@checks.register(checks.Tags.security)
+def check_env_file(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    problem = env_file_problem(settings.ENV_FILE) if settings.ENV_FILE else None
+    return [checks.Warning(problem, id="gateway.W002")] if problem else []
+
+
 def warn_at_startup() -> None:
     """Log the deployment's problems once, when a server worker loads the application."""
-    problem = shared_state_problem(sys.argv, os.environ)
-    if problem:
+    problems = [
+        shared_state_problem(sys.argv, os.environ),
+        env_file_problem(settings.ENV_FILE) if settings.ENV_FILE else None,
+    ]
+    for problem in filter(None, problems):
         logger.warning("%s", problem)
