@@ -252,6 +252,18 @@ def credentials_status(provider: Provider) -> str:
     return format_html_join("; ", "{}", ((part,) for part in parts))
 
 
+def credentials_dropped_message(provider: Provider) -> str:
+    kept = ", ".join(sorted(provider.credentials))
+    if kept:
+        now = f"Only what this form entered is stored ({kept})."
+    else:
+        now = "Enter them again if they are meant for the new host."
+    return (
+        f"The host or adapter of {provider.slug} changed, so its stored credentials were "
+        f"cleared: they were entered for the old one. {now}"
+    )
+
+
 # Everything a provider row holds except its secrets, which only provider_set_credentials
 # writes: a full save would re-encrypt unreadable secrets as {} and lose them for good.
 PROVIDER_SETTINGS_FIELDS = [
@@ -344,6 +356,9 @@ class ProviderAdmin(SimpleHistoryAdmin, ProviderBreakerAdmin):
     def save_model(
         self, request: HttpRequest, obj: Provider, form: ProviderAdminForm, change: bool
     ) -> None:
+        # A new host or adapter drops the stored secrets (Provider.save); those typed in this
+        # form are stored after the move, for the new host, by the one who typed them.
+        dropping = change and obj.credentials_kept_on_save(PROVIDER_SETTINGS_FIELDS) is not None
         if change:
             obj.save(update_fields=PROVIDER_SETTINGS_FIELDS)
         else:
@@ -351,6 +366,8 @@ class ProviderAdmin(SimpleHistoryAdmin, ProviderBreakerAdmin):
         credentials = form.new_credentials()
         if credentials is not None:
             provider_set_credentials(provider=obj, credentials=credentials)
+        if dropping:
+            self.message_user(request, credentials_dropped_message(obj), messages.WARNING)
 
     def response_add(
         self, request: HttpRequest, obj: Provider, post_url_continue: str | None = None

@@ -102,6 +102,11 @@ class ProviderAdminForm(forms.ModelForm):
         current = self.instance.adapter if self.instance.pk else ""
         self.fields["adapter"].choices = adapter_choices(current)  # type: ignore[attr-defined]
         self.fields["countries"].help_text = countries_help(current)
+        if self.instance.pk and "base_url" in self.fields:  # absent for view-only staff
+            self.fields["base_url"].help_text = (
+                "The vendor's API root. A new scheme, host or port (or a new adapter) clears "
+                "the stored credentials: they were entered for this one."
+            )
         stored = self.instance.credentials if self.instance.pk else {}
         for name in self.credential_names:
             field = self.fields[CREDENTIAL_FIELD_PREFIX + name]

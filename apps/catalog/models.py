@@ -4,16 +4,29 @@ Services, methods and adapters are defined in code (apps.catalog.registry); thes
 synced from it and carry the configuration: enabled, priority, weight, cost, strategy.
 """
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from simple_history.models import HistoricalRecords
 
 from apps.catalog.countries import country_list_problems
-from apps.core.fields import CountryField, EncryptedSecretsField, MoneyField, slug_validator
+from apps.catalog.credential_scope import (
+    CREDENTIALS_DROPPED_REASON,
+    credentials_not_carried,
+    credentials_scope,
+    has_secrets,
+)
+from apps.core.fields import (
+    CountryField,
+    EncryptedSecretsField,
+    MoneyField,
+    UnreadableSecrets,
+    slug_validator,
+)
 
 
 class TimeStamped(models.Model):
@@ -116,12 +129,75 @@ class Provider(TimeStamped):
     )
     # Audited without its secrets: history must never hold credentials, even encrypted.
     history = HistoricalRecords(excluded_fields=["credentials"])
+    # Set for one save: simple-history keeps it as the history row's change reason.
+    _change_reason: str
 
     class Meta:
         ordering = ["slug"]
 
     def __str__(self) -> str:
         return self.slug
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; stored secrets never follow the row to another host or adapter.
+
+        See apps.catalog.credential_scope. The stored row is read under a lock, so that what
+        is compared is what is overwritten.
+        """
+        if self.pk is None:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic():
+            update_fields = kwargs.get("update_fields")
+            kept = self.credentials_kept_on_save(update_fields, lock=True)
+            if kept is None:
+                super().save(*args, **kwargs)
+                return
+            self.credentials = kept
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "credentials"}
+            self._change_reason = CREDENTIALS_DROPPED_REASON
+            try:
+                super().save(*args, **kwargs)
+            finally:
+                del self._change_reason
+
+    def credentials_kept_on_save(
+        self, update_fields: Iterable[str] | None = None, *, lock: bool = False
+    ) -> dict[str, str] | None:
+        """What a save now would leave of the stored secrets, if it drops any; else None.
+
+        It drops them when the save moves the row to another scope (adapter, scheme, host,
+        port) and would carry stored values there.
+        """
+        rows = Provider.objects.filter(pk=self.pk)
+        stored = (
+            (rows.select_for_update() if lock else rows)
+            .values("adapter", "base_url", "credentials")
+            .first()
+        )
+        if stored is None:
+            return None
+        fields = None if update_fields is None else set(update_fields)
+
+        def written(name: str) -> bool:
+            return fields is None or name in fields
+
+        # The row as this save leaves it: fields not written keep their stored values.
+        adapter = self.adapter if written("adapter") else stored["adapter"]
+        base_url = self.base_url if written("base_url") else stored["base_url"]
+        if credentials_scope(adapter, base_url) == credentials_scope(
+            stored["adapter"], stored["base_url"]
+        ):
+            return None
+        proposed = self.credentials if written("credentials") else stored["credentials"]
+        if not has_secrets(proposed):
+            return None
+        kept = credentials_not_carried(stored=stored["credentials"], proposed=proposed)
+        # kept is a subset of proposed; unreadable secrets are empty but hold their token.
+        if len(kept) == len(proposed) and not isinstance(proposed, UnreadableSecrets):
+            return None
+        return kept
 
     def clean(self) -> None:
         from apps.catalog.registry import registry

@@ -26,6 +26,13 @@ def offering_update(*, offering: Offering, priority: int, weight: int, enabled: 
 
 
 def provider_set_credentials(*, provider: Provider, credentials: dict[str, str]) -> Provider:
+    """Store these secrets, for the provider's host and adapter as they are stored now."""
     provider.credentials = {k: v for k, v in credentials.items() if v}
-    provider.save(update_fields=["credentials", "updated_at"])
+    # The history row holds no secrets: its reason says what happened, and to which names.
+    names = ", ".join(sorted(provider.credentials)) or "none"
+    provider._change_reason = f"credentials set: {names}"[:100]
+    try:
+        provider.save(update_fields=["credentials", "updated_at"])
+    finally:
+        del provider._change_reason
     return provider

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from apps.accounts.models import Client
 from apps.billing.models import Plan, Price
+from apps.catalog.credential_scope import credentials_scope, has_secrets
 from apps.catalog.declarative.document import (
     ConfigDocument,
     ConfigInvalid,
@@ -29,7 +30,7 @@ from apps.catalog.declarative.report import ApplyReport
 from apps.catalog.declarative.rows import RowInvalid, row_save, rows_replace
 from apps.catalog.models import Method, Offering, OfferingCountryCost, Provider, RoutingPolicy
 from apps.catalog.registry import Registry, registry
-from apps.catalog.services import catalog_cache_invalidate
+from apps.catalog.services import catalog_cache_invalidate, provider_set_credentials
 from apps.catalog.sync import catalog_sync
 
 
@@ -163,10 +164,30 @@ class _Applier:
             if provider is None:
                 name = entry.name or self.code.adapters[entry.adapter].display_name
                 provider = Provider(slug=entry.slug, name=name)
+            moving = provider.pk is not None and _moves_secrets(provider, entry)
             created, changed = row_save(provider, wanted, entry)
             counts.count(created=created, changed=changed)
             self.providers[entry.slug] = provider
+            if moving:
+                self._follow_move(provider, entry)
             self._warn_missing_credentials(provider, entry)
+
+    def _follow_move(self, provider: Provider, entry: ProviderEntry) -> None:
+        """The save dropped the stored secrets (Provider.save): the file's own go to the new
+        host; without any, say so."""
+        if entry.credentials is not None:
+            # Given in the file, by whoever wrote it for this host: stored as given, even
+            # the values that equal the dropped ones.
+            provider_set_credentials(provider=provider, credentials=dict(entry.credentials))
+            return
+        self.report.warnings.append(
+            ConfigIssue(
+                entry.line,
+                entry.path,
+                "base_url host or adapter changed: the stored credentials were cleared; give "
+                "them under credentials (or in the admin) if they are meant for the new host",
+            ).render(self.document.source)
+        )
 
     def _warn_missing_credentials(self, provider: Provider, entry: ProviderEntry) -> None:
         adapter = self.code.adapters[provider.adapter]
@@ -274,6 +295,13 @@ class _Applier:
             }
             created, changed = row_save(client, wanted, entry)
             counts.count(created=created, changed=changed)
+
+
+def _moves_secrets(provider: Provider, entry: ProviderEntry) -> bool:
+    """The entry moves stored secrets to another host or adapter (apps.catalog.credential_scope)."""
+    return has_secrets(provider.credentials) and credentials_scope(
+        provider.adapter, provider.base_url
+    ) != credentials_scope(entry.adapter, entry.base_url)
 
 
 def _issue(entry: Located, key: str, message: str) -> ConfigIssue:
