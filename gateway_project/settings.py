@@ -7,6 +7,7 @@ its production counterpart. With DEBUG off the process refuses the insecure defa
 
 import os
 from pathlib import Path
+from datetime import timedelta
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -70,7 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_api_key",
-    "rest_framework.authtoken",  # staff tokens for the ledger API
+    "knox",  # staff tokens for the ledger API: stored as digests, with an expiry
     "simple_history",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -308,6 +309,15 @@ if GATEWAY_HTTP_TRANSPORT not in ("aiohttp", "httpcore"):
 # Redis connections per process and event loop; a burst past it waits for a free one.
 GATEWAY_REDIS_MAX_CONNECTIONS = env.int("GATEWAY_REDIS_MAX_CONNECTIONS", default=100)
 # docs.html_to_pdf (docs/documents.md): the largest HTML and CSS taken (UTF-8 bytes), the
+# Finance staff's ledger API tokens (django-rest-knox; `manage.py create_staff_token`): the
+# default lifetime of a new one. Only a digest is stored; the header stays `Token <token>`.
+GATEWAY_STAFF_TOKEN_TTL_DAYS = env.int("GATEWAY_STAFF_TOKEN_TTL_DAYS", default=30)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=GATEWAY_STAFF_TOKEN_TTL_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,  # a token lives as long as it was made for, used or not
+}
+
 # largest PDF handed out, and how many documents WeasyPrint renders at once per process.
 GATEWAY_DOCS_MAX_HTML_BYTES = env.int("GATEWAY_DOCS_MAX_HTML_BYTES", default=512 * 1024)
 GATEWAY_DOCS_MAX_CSS_BYTES = env.int("GATEWAY_DOCS_MAX_CSS_BYTES", default=128 * 1024)

@@ -6,8 +6,8 @@
   GET /api/v1/usage/                  a client key's own calls and charges
 
 Staff authenticate with their admin session or a token (`Authorization: Token <key>`,
-`manage.py drf_create_token <username>`); reading the ledger needs `ledger.view_ledgerentry`,
-which the `finance` group has.
+`manage.py create_staff_token <username>`; stored hashed, expiring); reading the ledger needs
+`ledger.view_ledgerentry`, which the `finance` group has.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from knox.auth import TokenAuthentication
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import PermissionDenied

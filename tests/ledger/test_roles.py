@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client as HttpClient
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from apps.catalog.models import Provider, RoutingPolicy
 from tests import factories
@@ -52,8 +52,8 @@ def _as(who: str, api: HttpClient) -> dict[str, str]:
         key = factories.api_key_for(factories.ClientFactory())
         return {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
     if who == "finance token":
-        token = Token.objects.create(user=staff_user("fin-token", "finance"))
-        return {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+        _, token = AuthToken.objects.create(user=staff_user("fin-token", "finance"))
+        return {"HTTP_AUTHORIZATION": f"Token {token}"}
     if who == "superuser":
         user = staff_user("root")
         user.is_superuser = True
