@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "axes",  # admin login throttling
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
@@ -104,6 +105,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",  # who made each audited change
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its 429 page
 
 ROOT_URLCONF = "gateway_project.urls"
 ASGI_APPLICATION = "gateway_project.asgi.application"
@@ -255,6 +257,17 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- API ------------------------------------------------------------------------------------
+# Admin logins (django-axes): a username is locked from one IP after AXES_FAILURE_LIMIT failed
+# passwords, for AXES_COOLOFF_MINUTES (429). The IP is REMOTE_ADDR, which uvicorn sets from
+# X-Forwarded-For only for proxies in FORWARDED_ALLOW_IPS, so a client cannot forge it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.ClientKeyAuthentication",
