@@ -5,6 +5,7 @@ in-memory channel layer. DATABASE_URL, REDIS_URL and CELERY_BROKER_URL switch ea
 its production counterpart. With DEBUG off the process refuses the insecure defaults.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 from datetime import timedelta
@@ -65,8 +66,8 @@ if not DEBUG:
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
-    "django.contrib.contenttypes",
     "axes",  # admin login throttling
+    "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
@@ -104,8 +105,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",  # who made each audited change
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its 429 page
+]
 
 ROOT_URLCONF = "gateway_project.urls"
 ASGI_APPLICATION = "gateway_project.asgi.application"
@@ -210,6 +211,18 @@ GATEWAY_WS_TOKEN_MAX_AGE_S = env.int("GATEWAY_WS_TOKEN_MAX_AGE_S", default=900)
 GATEWAY_CALLBACK_MAX_DELIVERIES = env.int("GATEWAY_CALLBACK_MAX_DELIVERIES", default=6)
 GATEWAY_CALLBACK_BACKOFF_S = env.float("GATEWAY_CALLBACK_BACKOFF_S", default=5.0)
 GATEWAY_CALLBACK_TIMEOUT_S = env.float("GATEWAY_CALLBACK_TIMEOUT_S", default=10.0)
+# How much of a callback endpoint's answer is read (the rest is dropped with the connection).
+GATEWAY_CALLBACK_MAX_RESPONSE_BYTES = env.int("GATEWAY_CALLBACK_MAX_RESPONSE_BYTES", default=16384)
+# Egress (apps.core.egress): client- and ops-chosen destinations (callback URLs, provider base
+# URLs, SMTP hosts) may not be loopback/private/link-local/reserved unless allowed here. Only
+# the deployer's environment sets these; nothing in the admin can.
+GATEWAY_EGRESS_ALLOW_PRIVATE = env.bool("GATEWAY_EGRESS_ALLOW_PRIVATE", default=False)
+GATEWAY_EGRESS_ALLOWED_NETWORKS = env.list("GATEWAY_EGRESS_ALLOWED_NETWORKS", default=[])
+try:
+    for _network in GATEWAY_EGRESS_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"GATEWAY_EGRESS_ALLOWED_NETWORKS: {_error}") from None
 # The message-queue consumer (manage.py consume_calls) on RabbitMQ.
 GATEWAY_MQ_URL = env.str("GATEWAY_MQ_URL", default=CELERY_BROKER_URL)
 GATEWAY_MQ_EXCHANGE = env.str("GATEWAY_MQ_EXCHANGE", default="gateway.calls")
@@ -244,6 +257,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+# Admin logins (django-axes): a username is locked from one IP after AXES_FAILURE_LIMIT failed
+# passwords, for AXES_COOLOFF_MINUTES (429). The IP is REMOTE_ADDR, which uvicorn sets from
+# X-Forwarded-For only for proxies in FORWARDED_ALLOW_IPS, so a client cannot forge it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 USE_I18N = True
 USE_TZ = True
 
@@ -257,17 +281,6 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- API ------------------------------------------------------------------------------------
-# Admin logins (django-axes): a username is locked from one IP after AXES_FAILURE_LIMIT failed
-# passwords, for AXES_COOLOFF_MINUTES (429). The IP is REMOTE_ADDR, which uvicorn sets from
-# X-Forwarded-For only for proxies in FORWARDED_ALLOW_IPS, so a client cannot forge it.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before any check
-    "django.contrib.auth.backends.ModelBackend",
-]
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.ClientKeyAuthentication",

@@ -19,6 +19,8 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from apps.core.egress import checked_socket
+
 # aiohttp's errors as httpx's, most specific first. ConnectionTimeoutError and
 # ClientConnectorError are raised while connecting (nothing sent); ClientConnectorError is
 # a ClientOSError too, so it must come before the errors of an established connection.
@@ -77,7 +79,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
-                    limit=self._max_connections, keepalive_timeout=self._keepalive_expiry
+                    limit=self._max_connections,
+                    keepalive_timeout=self._keepalive_expiry,
+                    # Base URLs are ops' to change: every socket to a checked address only.
+                    socket_factory=checked_socket,
                 ),
                 auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),

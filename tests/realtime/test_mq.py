@@ -181,3 +181,56 @@ def test_every_finished_call_is_published_as_an_event_when_enabled(
     assert record["request_id"] == response.json()["request_id"]
     assert (record["client"], record["channel"], record["provider"]) == ("acme", "http", "sandbox")
     assert (record["price"], record["currency"]) == ("0.0100", "USD")
+
+
+# Hostile messages: dead-lettered, and the consumer goes on (a 100,000-deep message was a
+# RecursionError that crashed it, unacknowledged, again on every redelivery).
+DEEP_CALL = '{"service": "currency", "method": "latest_rates", "payload": {"x": %s}}' % (
+    "[" * 100_000 + "]" * 100_000
+)
+HOSTILE_CALL = {"service": "currency", "method": "latest_rates", "payload": {"base": "EUR"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (DEEP_CALL.replace('"payload"', '"client": "acme", "payload"').encode(), "malformed"),
+        ({**HOSTILE_CALL, "client": "acme", "payload": {"pad": "x" * 4096}}, "too large"),
+        ({**HOSTILE_CALL, "client": "acme", "service": "=cmd|' /C calc'!A0"}, "invalid payload"),
+    ],
+    ids=["deep", "too-large", "not-a-slug"],
+)
+def test_a_hostile_message_is_dead_lettered_and_the_consumer_goes_on(
+    caller, sandbox_only, mq, settings, body, reason
+):
+    # given a hostile message, then a good one
+    if reason == "too large":
+        settings.GATEWAY_MAX_BODY_BYTES = 2048
+    send(mq, body)
+    send(mq, {**HOSTILE_CALL, "client": "acme"})
+
+    # when the consumer runs over both (before, a deep message crashed it, unacknowledged)
+    call_command("consume_calls", "--max-messages=2", "--idle-timeout=10")
+
+    # then the first is dead-lettered with its reason, the second served, and only it recorded
+    dead = take(mq.dead.name)
+    assert dead.headers[DEAD_REASON].startswith(reason)
+    assert list(LedgerEntry.objects.values_list("service", "status")) == [("currency", "succeeded")]
+
+
+def test_a_deep_message_is_kept_as_sent_in_the_dead_letter_queue(caller, sandbox_only, mq):
+    # given
+    body = DEEP_CALL.replace('"payload"', '"client": "acme", "payload"').encode()
+    send(mq, body)
+
+    # when
+    call_command("consume_calls", "--max-messages=1", "--idle-timeout=10")
+
+    # then: kept as sent for whoever investigates, and acknowledged (not left to crash again)
+    dead = take(mq.dead.name)
+    received = dead.body if isinstance(dead.body, bytes) else dead.body.encode()
+    assert received == body
+    assert "deeper than 64 levels" in dead.headers[DEAD_REASON]
+    with Connection(RABBITMQ_URL) as connection:
+        queue = Queue(mq.queue.name, no_declare=True)(connection.default_channel)
+        assert queue.get(no_ack=True) is None

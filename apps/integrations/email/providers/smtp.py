@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from apps.catalog.providers import (
     provides,
 )
 from apps.catalog.registry import registry
+from apps.core import egress
 from apps.integrations.email.message import mime_message, outgoing_email
 from apps.messaging.adapters import MessagingAdapter
 
@@ -62,6 +64,21 @@ class SmtpServer:
 def tls_context() -> ssl.SSLContext:
     """Certificates are verified against the system's CAs (SSL_CERT_FILE adds a private CA)."""
     return ssl.create_default_context()
+
+
+# The SMTP host is ops' to change: connect only to an address the egress policy allows
+# (apps.core.egress), resolved and checked here rather than by smtplib. TLS still verifies
+# the certificate against the configured host name (smtplib keeps it in _host).
+class _CheckedSMTP(smtplib.SMTP):
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return egress.connect(host, port, timeout)
+
+
+class _CheckedSMTPSSL(smtplib.SMTP_SSL):
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.context.wrap_socket(
+            egress.connect(host, port, timeout), server_hostname=self._host
+        )
 
 
 @registry.provider
@@ -148,10 +165,8 @@ class Smtp(MessagingAdapter):
     def _connect(self, server: SmtpServer) -> smtplib.SMTP:
         timeout = self.config.timeout_s
         if server.implicit_tls:
-            return smtplib.SMTP_SSL(
-                server.host, server.port, timeout=timeout, context=tls_context()
-            )
-        return smtplib.SMTP(server.host, server.port, timeout=timeout)
+            return _CheckedSMTPSSL(server.host, server.port, timeout=timeout, context=tls_context())
+        return _CheckedSMTP(server.host, server.port, timeout=timeout)
 
     @staticmethod
     def _starttls(smtp: smtplib.SMTP, server: SmtpServer) -> bool:
