@@ -21,6 +21,7 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 
+from apps.catalog.failures import answer_reason, failure_reason
 from apps.core import jsonbytes
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[dict[str, Any]]])
@@ -163,7 +164,7 @@ class ProviderAdapter:
             raise
         except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             # The answer did not have the shape the vendor documents.
-            raise ProviderFault(OUTCOME_MALFORMED, f"unexpected answer: {exc!r}") from exc
+            raise ProviderFault(OUTCOME_MALFORMED, answer_reason(exc)) from exc
         return result
 
     async def health_probe(self) -> None:
@@ -187,7 +188,7 @@ class ProviderAdapter:
         except (ProviderFault, InvalidInput):
             raise
         except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
-            raise ProviderFault(OUTCOME_MALFORMED, f"unexpected answer: {exc!r}") from exc
+            raise ProviderFault(OUTCOME_MALFORMED, answer_reason(exc)) from exc
 
     @classmethod
     def required_credential_names(cls) -> tuple[str, ...]:
@@ -291,11 +292,7 @@ def _transport_fault(exc: httpx.HTTPError) -> ProviderFault:
         ),
     ):
         # Raised before the request could leave: any provider may be tried next.
-        return ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False)
+        return ProviderFault(OUTCOME_CONNECTION, failure_reason(exc), sent=False)
     if isinstance(exc, httpx.TimeoutException):
-        return ProviderFault(OUTCOME_TIMEOUT, _describe(exc), sent=True)
-    return ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=True)
-
-
-def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return ProviderFault(OUTCOME_TIMEOUT, failure_reason(exc), sent=True)
+    return ProviderFault(OUTCOME_CONNECTION, failure_reason(exc), sent=True)

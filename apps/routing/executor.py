@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from apps.catalog.failures import bug_reason
 from apps.catalog.providers import (
     OUTCOME_ADAPTER_ERROR,
     OUTCOME_CONNECTION,
@@ -40,30 +41,13 @@ from apps.core.errors import (
     ProviderRejectedInput,
 )
 from apps.routing import breakers
+from apps.routing.attempts import Attempt, attempt_failed, attempt_ok, public_attempts
 from apps.routing.breakers import AttemptRecord, RouteState
 from apps.routing.http import http_client
 from apps.routing.routes import MethodRoute, OfferingRoute
 from apps.routing.strategies import RoutingContext, Strategy, by_priority, strategies
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Attempt:
-    provider: str
-    outcome: str
-    latency_ms: int
-    error: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "provider": self.provider,
-            "outcome": self.outcome,
-            "latency_ms": self.latency_ms,
-        }
-        if self.error:
-            data["error"] = self.error
-        return data
 
 
 @dataclass
@@ -87,6 +71,12 @@ class CallFailed(Exception):
 
 def _ms_since(start: float) -> int:
     return int((time.monotonic() - start) * 1000)
+
+
+def _failed(offering: OfferingRoute, exc: BaseException, started: float) -> Attempt:
+    return attempt_failed(
+        offering.provider.slug, exc, _ms_since(started), offering.provider.credentials
+    )
 
 
 async def execute(
@@ -155,7 +145,7 @@ async def _ordered(
         named = list(await strategy.order(candidates, context))
     except Exception as exc:
         logger.exception("strategy %s failed on %s", strategy.name, context.method)
-        return sorted(candidates, key=by_priority), repr(exc)[:200]
+        return sorted(candidates, key=by_priority), bug_reason(exc)
     known = {o.offering_id: o for o in candidates}
     ordered = [known.pop(o.offering_id) for o in named if o.offering_id in known]
     return ordered + sorted(known.values(), key=by_priority), ""
@@ -207,7 +197,7 @@ async def _attempt(
             raise CallFailed(
                 DeadlineExceeded(
                     f"{route.key} did not complete within {policy.deadline_ms} ms.",
-                    attempts=[a.as_dict() for a in attempts],
+                    attempts=public_attempts(attempts),
                 ),
                 attempts,
                 decision,
@@ -226,34 +216,34 @@ async def _attempt(
             async with asyncio.timeout(remaining):
                 data = await adapter.call(route.spec.name, payload, context)
         except InvalidInput as exc:
-            attempt = Attempt(
-                offering.provider.slug, OUTCOME_REJECTED, _ms_since(started), exc.detail
-            )
+            attempt = _failed(offering, exc, started)
             attempts.append(attempt)
             records.append(_record(offering, attempt, probe=probe))
             raise CallFailed(
                 ProviderRejectedInput(
-                    exc.detail, errors=exc.errors, attempts=[a.as_dict() for a in attempts]
+                    exc.detail, errors=exc.errors, attempts=public_attempts(attempts)
                 ),
                 attempts,
                 decision,
             ) from exc
         except ProviderFault as fault:
-            attempt = Attempt(
-                offering.provider.slug, fault.outcome, _ms_since(started), fault.detail
-            )
+            attempt = _failed(offering, fault, started)
             attempts.append(attempt)
             records.append(_record(offering, attempt, probe=probe, fault=fault))
-            logger.warning("provider %s failed %s: %s", offering.provider.slug, route.key, fault)
+            logger.warning(
+                "provider %s failed %s: %s: %s",
+                offering.provider.slug,
+                route.key,
+                attempt.outcome,
+                attempt.error,
+            )
             if fault.sent and fault.outcome in _NO_ANSWER and not route.spec.idempotent:
                 decision["stopped"] = "outcome unknown on a non-idempotent method"
                 decision["outcome"] = "unknown"  # it may have been served: reconcile by hand
                 break
             continue
-        except TimeoutError:
-            attempt = Attempt(
-                offering.provider.slug, OUTCOME_TIMEOUT, _ms_since(started), "deadline"
-            )
+        except TimeoutError as exc:
+            attempt = _failed(offering, exc, started)
             attempts.append(attempt)
             # Cut short by our own deadline: that says nothing about the provider.
             records.append(AttemptRecord(offering, breakers.NEUTRAL, OUTCOME_TIMEOUT, probe=probe))
@@ -262,7 +252,7 @@ async def _attempt(
             raise CallFailed(
                 DeadlineExceeded(
                     f"{route.key} did not complete within {policy.deadline_ms} ms.",
-                    attempts=[a.as_dict() for a in attempts],
+                    attempts=public_attempts(attempts),
                 ),
                 attempts,
                 decision,
@@ -270,13 +260,11 @@ async def _attempt(
         except Exception as exc:
             # A bug in one adapter must not take the call down: record it, try the next.
             logger.exception("adapter %s raised on %s", offering.adapter.key, route.key)
-            attempt = Attempt(
-                offering.provider.slug, OUTCOME_ADAPTER_ERROR, _ms_since(started), repr(exc)
-            )
+            attempt = _failed(offering, exc, started)
             attempts.append(attempt)
             records.append(_record(offering, attempt, probe=probe))
             continue
-        attempt = Attempt(offering.provider.slug, OUTCOME_OK, _ms_since(started))
+        attempt = attempt_ok(offering.provider.slug, _ms_since(started))
         attempts.append(attempt)
         records.append(_record(offering, attempt, probe=probe))
         return CallOutcome(
@@ -290,7 +278,7 @@ async def _attempt(
     raise CallFailed(
         AllProvidersFailed(
             f"Every provider tried for {route.key} failed.",
-            attempts=[a.as_dict() for a in attempts],
+            attempts=public_attempts(attempts),
         ),
         attempts,
         decision,
@@ -329,21 +317,20 @@ async def _fan_out(
                 adapter.call(route.spec.name, payload, context), timeout=remaining
             )
         except InvalidInput as exc:
-            attempt, error = Attempt(slug, OUTCOME_REJECTED, _ms_since(started), exc.detail), exc
+            attempt, error = _failed(offering, exc, started), exc
             records.append(_record(offering, attempt, probe=probe))
         except ProviderFault as fault:
-            attempt, error = Attempt(slug, fault.outcome, _ms_since(started), fault.detail), fault
+            attempt, error = _failed(offering, fault, started), fault
             records.append(_record(offering, attempt, probe=probe, fault=fault))
-        except TimeoutError:
-            attempt = Attempt(slug, OUTCOME_TIMEOUT, _ms_since(started), "deadline")
+        except TimeoutError as exc:
+            attempt = _failed(offering, exc, started)
             records.append(AttemptRecord(offering, breakers.NEUTRAL, OUTCOME_TIMEOUT, probe=probe))
         except Exception as exc:
             logger.exception("adapter %s raised on %s", offering.adapter.key, route.key)
-            attempt = Attempt(slug, OUTCOME_ADAPTER_ERROR, _ms_since(started), repr(exc))
+            attempt, error = _failed(offering, exc, started), exc
             records.append(_record(offering, attempt, probe=probe))
-            error = exc
         else:
-            attempt = Attempt(slug, OUTCOME_OK, _ms_since(started))
+            attempt = attempt_ok(slug, _ms_since(started))
             records.append(_record(offering, attempt, probe=probe))
             return attempt, data, error
         return attempt, None, error
@@ -361,7 +348,7 @@ async def _fan_out(
             slug, data = route.spec.fan_out([(o.provider.slug, d) for o, d in answered])
         except InvalidInput as exc:  # the answers together refuse it (nowhere available)
             refused = ProviderRejectedInput(
-                exc.detail, errors=exc.errors, attempts=[a.as_dict() for a in attempts]
+                exc.detail, errors=exc.errors, attempts=public_attempts(attempts)
             )
             raise CallFailed(refused, attempts, decision) from exc
         serving = next(o for o, _ in answered if o.provider.slug == slug)
@@ -373,7 +360,7 @@ async def _fan_out(
             decision=decision,
         )
     rejected = [e for _, _, e in results if isinstance(e, InvalidInput)]
-    as_dicts = [a.as_dict() for a in attempts]
+    as_dicts = public_attempts(attempts)
     if rejected and len(rejected) == len(results):
         error: Exception = ProviderRejectedInput(
             rejected[0].detail, errors=rejected[0].errors, attempts=as_dicts

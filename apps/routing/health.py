@@ -18,18 +18,18 @@ from asgiref.sync import async_to_sync
 
 from apps.catalog.models import Offering, Provider
 from apps.catalog.providers import (
-    OUTCOME_ADAPTER_ERROR,
     OUTCOME_OK,
-    OUTCOME_REJECTED,
     OUTCOME_TIMEOUT,
     InvalidInput,
     ProviderConfig,
     ProviderFault,
 )
 from apps.catalog.registry import registry
+from apps.catalog.secret_mask import provider_secrets_refresh
 from apps.core import state
 from apps.core.fields import UnreadableSecrets
 from apps.routing import breakers
+from apps.routing.attempts import failure_of
 from apps.routing.http import close_http_client
 from apps.routing.routes import BreakerPolicy, OfferingRoute
 
@@ -53,6 +53,7 @@ def providers_health_check(*, provider_ids: Iterable[int] | None = None) -> list
 
     Providers whose adapter declares no probe, or is missing from the code, are left out.
     """
+    provider_secrets_refresh()  # a worker may run checks before it builds a snapshot
     providers = Provider.objects.prefetch_related("offerings").order_by("slug")
     if provider_ids is None:
         providers = providers.filter(enabled=True)
@@ -101,15 +102,13 @@ async def _probe(
         await asyncio.wait_for(
             adapter_class(config, http).probe(), timeout=provider.timeout_ms / 1000
         )
-    except ProviderFault as fault:
-        outcome, error = fault.outcome, fault.detail
-    except InvalidInput as exc:  # a probe has no client input: the vendor misbehaves
-        outcome, error = OUTCOME_REJECTED, exc.detail
     except TimeoutError:
         outcome, error = OUTCOME_TIMEOUT, f"no answer within {provider.timeout_ms} ms"
+    except (ProviderFault, InvalidInput) as exc:  # InvalidInput: the vendor misbehaves
+        outcome, error = failure_of(exc, config.credentials)
     except Exception as exc:
         logger.exception("health probe of %s raised", provider.slug)
-        outcome, error = OUTCOME_ADAPTER_ERROR, repr(exc)
+        outcome, error = failure_of(exc)
     latency_ms = int((time.monotonic() - started) * 1000)
     if outcome != OUTCOME_OK:
         logger.warning("health check of %s failed: %s %s", provider.slug, outcome, error)

@@ -40,10 +40,12 @@ _ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
 
 
 def _as_httpx(exc: aiohttp.ClientError) -> httpx.TransportError:
+    # Only the class's name: aiohttp's message holds the request URL, query string (an
+    # access_key) and all. The original stays chained as __cause__ for the classification.
     for aiohttp_error, httpx_error in _ERRORS:
         if isinstance(exc, aiohttp_error):
-            return httpx_error(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-    return httpx.ReadError(repr(exc))  # pragma: no cover (ClientError above catches all)
+            return httpx_error(type(exc).__name__)
+    return httpx.ReadError(type(exc).__name__)  # pragma: no cover (ClientError catches all)
 
 
 class _Body(httpx.AsyncByteStream):

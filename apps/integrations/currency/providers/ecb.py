@@ -73,7 +73,7 @@ class EuropeanCentralBank(ProviderAdapter):
             # fetches external entities.
             envelope = ElementTree.fromstring(response.content)  # noqa: S314
         except ElementTree.ParseError as exc:
-            raise ProviderFault(OUTCOME_MALFORMED, f"the answer is not XML: {exc}") from exc
+            raise ProviderFault(OUTCOME_MALFORMED, "answer not XML") from exc
         day = envelope.find("eurofxref:Cube/eurofxref:Cube[@time]", _NS)
         if day is None:
             raise ProviderFault(OUTCOME_MALFORMED, "no dated Cube in the answer")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from apps.catalog.failures import failure_reason
 from apps.catalog.providers import (
     OUTCOME_AUTH,
     OUTCOME_CONNECTION,
@@ -120,7 +121,7 @@ class Smtp(MessagingAdapter):
         try:
             code, reply = smtp.noop()
         except (OSError, smtplib.SMTPException) as exc:
-            raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False) from exc
+            raise ProviderFault(OUTCOME_CONNECTION, failure_reason(exc), sent=False) from exc
         finally:
             _close(smtp)
         if code != 250:
@@ -140,7 +141,7 @@ class Smtp(MessagingAdapter):
         try:
             smtp = self._connect(server)
         except (OSError, smtplib.SMTPException) as exc:
-            raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False) from exc
+            raise ProviderFault(OUTCOME_CONNECTION, failure_reason(exc), sent=False) from exc
         try:
             secure = server.implicit_tls or self._starttls(smtp, server)
             if username:
@@ -153,10 +154,10 @@ class Smtp(MessagingAdapter):
                 smtp.login(username, password)
         except smtplib.SMTPAuthenticationError as exc:
             _close(smtp)
-            raise ProviderFault(OUTCOME_AUTH, _describe(exc), sent=False) from exc
+            raise ProviderFault(OUTCOME_AUTH, failure_reason(exc), sent=False) from exc
         except (OSError, smtplib.SMTPException) as exc:
             _close(smtp)
-            raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=False) from exc
+            raise ProviderFault(OUTCOME_CONNECTION, failure_reason(exc), sent=False) from exc
         except ProviderFault:
             _close(smtp)
             raise
@@ -207,9 +208,9 @@ def _send(smtp: smtplib.SMTP, sender: str, recipients: list[str], raw: bytes) ->
             ) from exc
         raise ProviderFault(OUTCOME_HTTP_ERROR, f"message refused: {reply}", sent=False) from exc
     except TimeoutError as exc:
-        raise ProviderFault(OUTCOME_TIMEOUT, _describe(exc), sent=True) from exc
+        raise ProviderFault(OUTCOME_TIMEOUT, failure_reason(exc), sent=True) from exc
     except (OSError, smtplib.SMTPException) as exc:
-        raise ProviderFault(OUTCOME_CONNECTION, _describe(exc), sent=True) from exc
+        raise ProviderFault(OUTCOME_CONNECTION, failure_reason(exc), sent=True) from exc
 
 
 def _close(smtp: smtplib.SMTP) -> None:
@@ -223,6 +224,3 @@ def _close(smtp: smtplib.SMTP) -> None:
 def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
 
-
-def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
