@@ -17,6 +17,7 @@ from apps.catalog.countries import served_countries
 from apps.catalog.models import Method, Offering, OfferingCountryCost
 from apps.catalog.providers import ProviderConfig
 from apps.catalog.registry import registry
+from apps.catalog.secret_mask import provider_secrets_refresh
 from apps.catalog.services import CATALOG_VERSION
 from apps.core import state
 from apps.core.db import then_release_connection
@@ -32,6 +33,7 @@ class Snapshot:
 
 
 def build_snapshot(version: int) -> Snapshot:
+    provider_secrets_refresh()  # the log filter masks what the catalog now holds
     country_costs: dict[int, dict[str, Decimal]] = {}
     for row in OfferingCountryCost.objects.values_list("offering_id", "country", "cost"):
         country_costs.setdefault(row[0], {})[row[1]] = row[2]
