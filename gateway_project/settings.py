@@ -207,6 +207,9 @@ GATEWAY_SETTLE_RETRY_DELAYS_S = env.list(
 GATEWAY_SETTLE_RETRY_BUDGET_S = env.float("GATEWAY_SETTLE_RETRY_BUDGET_S", default=2.0)
 # How long the websocket token in a 202's websocket_url is valid.
 GATEWAY_WS_TOKEN_MAX_AGE_S = env.int("GATEWAY_WS_TOKEN_MAX_AGE_S", default=900)
+# Inbound webhooks whose vendor signs a timestamp (Mailgun, SendGrid) are refused when it is
+# further than this from our clock, either way; Mailgun tokens are accepted once within it.
+GATEWAY_WEBHOOK_TOLERANCE_S = env.int("GATEWAY_WEBHOOK_TOLERANCE_S", default=300)
 # Callback webhooks: deliveries of one result, backoff between them, each one's timeout.
 GATEWAY_CALLBACK_MAX_DELIVERIES = env.int("GATEWAY_CALLBACK_MAX_DELIVERIES", default=6)
 GATEWAY_CALLBACK_BACKOFF_S = env.float("GATEWAY_CALLBACK_BACKOFF_S", default=5.0)

@@ -91,3 +91,30 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.message_id}: {self.event}"
+
+
+WEBHOOK_TOKEN_MAX_LENGTH = 255
+
+
+class WebhookToken(models.Model):
+    """A one-time token a vendor signed (Mailgun's `token`), kept while its timestamp is fresh.
+
+    Mailgun's signature covers `timestamp + token`, not the body: a captured signature would
+    carry any forged events. The unique constraint lets each token in once, across every
+    process, in the transaction that records its events (so a vendor's retry after our
+    failure is still accepted). Rows past `expires_at` are refused by the timestamp window
+    anyway and are purged as new tokens arrive.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    provider = models.CharField(max_length=50)
+    token = models.CharField(max_length=WEBHOOK_TOKEN_MAX_LENGTH)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "token"], name="webhook_token_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} token until {self.expires_at:%Y-%m-%d %H:%M:%S}"

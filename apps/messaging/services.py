@@ -16,6 +16,7 @@ from apps.core.fields import UnreadableSecrets
 from apps.ledger.models import LedgerEntry
 from apps.messaging.errors import SignatureInvalid, WebhookNotConfigured
 from apps.messaging.models import DeliveryEvent, SentMessage
+from apps.messaging.replay import webhook_token_spend
 from apps.messaging.webhooks.base import (
     DeliveryUpdate,
     InboundWebhook,
@@ -95,7 +96,7 @@ def webhook_receive(*, provider_slug: str, request: InboundWebhook) -> WebhookRe
         )
     receiver = receiver_class(credentials)
     try:
-        receiver.verify(request)
+        token = receiver.verify(request)
     except SignatureRejected as rejected:
         logger.warning("webhook of %s refused: %s", provider.slug, rejected)
         headers = {"WWW-Authenticate": receiver.challenge} if receiver.challenge else None
@@ -104,7 +105,12 @@ def webhook_receive(*, provider_slug: str, request: InboundWebhook) -> WebhookRe
         updates = receiver.updates(request)
     except (WebhookMalformed, KeyError, TypeError, ValueError) as exc:
         raise InvalidRequest(f"The webhook body is not in {provider.slug}'s format: {exc}") from exc
-    return delivery_events_record(provider=provider.slug, updates=updates)
+    with transaction.atomic():
+        # Spent with the events it brings: a vendor retry after our failure still gets in.
+        if token is not None and not webhook_token_spend(provider=provider.slug, token=token):
+            logger.warning("webhook of %s refused: its signed token was used before", provider.slug)
+            raise SignatureInvalid("This signed token was used before: a replayed webhook.")
+        return delivery_events_record(provider=provider.slug, updates=updates)
 
 
 @transaction.atomic

@@ -9,6 +9,8 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
+import time
 from urllib.parse import urlencode
 
 import httpx
@@ -55,7 +57,9 @@ def public_key_b64(private_key) -> str:
     return base64.b64encode(der).decode()
 
 
-def sendgrid_signed(private_key, body: bytes, timestamp: str = "1795938301") -> dict:
+def sendgrid_signed(private_key, body: bytes, timestamp: str | None = None) -> dict:
+    """SendGrid's two headers; signed now unless `timestamp` (Unix seconds) says when."""
+    timestamp = timestamp or str(int(time.time()))
     signature = private_key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
     return {
         "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
@@ -145,7 +149,7 @@ def test_a_repeated_delivery_records_nothing_twice(api, sendgrid_key, sendgrid_s
     again = sendgrid_events(
         ("delivered", "sg-event-2", 1795938300), ("open", "sg-event-3", 1795938400)
     )
-    response = webhook(api, "sendgrid", again, sendgrid_signed(sendgrid_key, again, "1795938999"))
+    response = webhook(api, "sendgrid", again, sendgrid_signed(sendgrid_key, again))
 
     # then
     assert response.json() == {"recorded": 1, "duplicates": 1}
@@ -188,8 +192,19 @@ def test_a_forged_sendgrid_webhook_is_refused(api, sendgrid_key, sendgrid_sent, 
     assert SentMessage.objects.get().status == "accepted"
 
 
-def mailgun_event(event_id: str, event: str, message_id: str, key: str = MAILGUN_KEY) -> bytes:
-    timestamp, token = "1795938300", "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0"
+def mailgun_event(
+    event_id: str,
+    event: str,
+    message_id: str,
+    key: str = MAILGUN_KEY,
+    *,
+    timestamp: str | None = None,
+    token: str | None = None,
+) -> bytes:
+    """One event as Mailgun posts it: signed now, with a fresh 50-character token, unless
+    `timestamp` / `token` are given."""
+    timestamp = timestamp or str(int(time.time()))
+    token = token or secrets.token_hex(25)
     signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
     return json.dumps(
         {

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from django.conf import settings
+from django.utils import timezone
+
 
 @dataclass(frozen=True)
 class InboundWebhook:
@@ -37,8 +40,16 @@ class DeliveryUpdate:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SignedToken:
+    """A value the vendor signs once per POST (Mailgun's `token`): accepted only once."""
+
+    value: str
+    signed_at: datetime
+
+
 class SignatureRejected(Exception):
-    """The request is not signed by the vendor with the secret we hold."""
+    """The request is not signed by the vendor with the secret we hold (or was, too long ago)."""
 
 
 class WebhookMalformed(Exception):
@@ -58,8 +69,10 @@ class WebhookReceiver:
     def __init__(self, credentials: Mapping[str, str]) -> None:
         self.credentials = credentials
 
-    def verify(self, request: InboundWebhook) -> None:
-        """Raise SignatureRejected unless the vendor signed this request."""
+    def verify(self, request: InboundWebhook) -> SignedToken | None:
+        """Raise SignatureRejected unless the vendor signed this request, recently where the
+        vendor signs a timestamp (signed_recently). Return the one-time token the vendor
+        signed, if its scheme has one: the request is refused if it was seen before."""
         raise NotImplementedError
 
     def updates(self, request: InboundWebhook) -> list[DeliveryUpdate]:
@@ -69,3 +82,21 @@ class WebhookReceiver:
 
 def from_unix(value: float | int | str) -> datetime:
     return datetime.fromtimestamp(float(value), tz=UTC)
+
+
+def signed_recently(timestamp: str) -> datetime:
+    """The vendor's signed Unix timestamp, if within GATEWAY_WEBHOOK_TOLERANCE_S of now.
+
+    A signature stays valid forever; the window is what keeps a captured request from being
+    replayed later. It is checked after the signature, on a timestamp the signature covers.
+    """
+    try:
+        seconds = int(timestamp)
+    except ValueError:
+        raise SignatureRejected("the signed timestamp is not a Unix time in seconds") from None
+    tolerance = settings.GATEWAY_WEBHOOK_TOLERANCE_S
+    if abs(timezone.now().timestamp() - seconds) > tolerance:
+        raise SignatureRejected(
+            f"the signed timestamp is more than {tolerance} s from our clock (a replay?)"
+        )
+    return from_unix(seconds)

@@ -19,14 +19,16 @@ from apps.catalog.providers import (
 from apps.catalog.registry import registry
 from apps.integrations.email.message import joined, outgoing_email
 from apps.messaging.adapters import MessagingAdapter
-from apps.messaging.models import DeliveryStatus
+from apps.messaging.models import WEBHOOK_TOKEN_MAX_LENGTH, DeliveryStatus
 from apps.messaging.webhooks.base import (
     DeliveryUpdate,
     InboundWebhook,
     SignatureRejected,
+    SignedToken,
     WebhookMalformed,
     WebhookReceiver,
     from_unix,
+    signed_recently,
 )
 
 # Which of our inputs a Mailgun 400 message ("'to' parameter is not a valid address") names.
@@ -61,11 +63,15 @@ class MailgunWebhook(WebhookReceiver):
     "event-data": {...}}`; `signature` is the hex HMAC-SHA256 of timestamp + token keyed with
     the HTTP webhook signing key (Mailgun: Sending > Webhooks), stored as the credential
     `webhook_signing_key`.
+
+    The signature does not cover event-data, so, as Mailgun's "Securing Webhooks" asks, the
+    timestamp must be recent and each token is accepted once: a captured signature can then
+    carry no forged events.
     """
 
     credential_fields = ("webhook_signing_key",)
 
-    def verify(self, request: InboundWebhook) -> None:
+    def verify(self, request: InboundWebhook) -> SignedToken:
         try:
             signed = json.loads(request.body)["signature"]
             timestamp, token, signature = (
@@ -82,6 +88,10 @@ class MailgunWebhook(WebhookReceiver):
         ).hexdigest()
         if not hmac.compare_digest(expected, signature):
             raise SignatureRejected("the signature does not match the signing key")
+        signed_at = signed_recently(timestamp)
+        if len(token) > WEBHOOK_TOKEN_MAX_LENGTH:  # Mailgun's are 50 characters
+            raise SignatureRejected("the token is longer than any Mailgun sends")
+        return SignedToken(token, signed_at)
 
     def updates(self, request: InboundWebhook) -> list[DeliveryUpdate]:
         data = json.loads(request.body)["event-data"]

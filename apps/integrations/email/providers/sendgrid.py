@@ -32,6 +32,7 @@ from apps.messaging.webhooks.base import (
     WebhookMalformed,
     WebhookReceiver,
     from_unix,
+    signed_recently,
 )
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -94,6 +95,9 @@ class SendGridEventWebhook(WebhookReceiver):
             )
         except (InvalidSignature, binascii.Error, ValueError) as exc:
             raise SignatureRejected("the signature does not match the payload") from exc
+        # It signs the body too, so a replay can only repeat events (stored once by their
+        # sg_event_id); the window bounds even that.
+        signed_recently(timestamp)
 
     def updates(self, request: InboundWebhook) -> list[DeliveryUpdate]:
         events = json.loads(request.body)
