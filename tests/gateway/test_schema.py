@@ -2,6 +2,7 @@
 
 import jsonschema
 import pytest
+from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +90,65 @@ def test_health_and_readiness(api):
     ready = api.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": True, "cache": True, "broker": True}
+
+
+def test_a_post_to_an_unknown_api_path_is_a_problem_404_not_a_csrf_page():
+    # given a client that enforces CSRF as a real request meets it (no session, no token)
+    api = Client(enforce_csrf_checks=True)
+
+    # when it posts to a path that does not exist
+    response = api.post("/api/v1/no-such-thing/", data=b"{}", content_type="application/json")
+
+    # then it gets the 404 problem, not Django's HTML CSRF page (403)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_each_apis_output_is_its_own_component(api):
+    # when
+    document = api.get("/api/schema/?format=json").json()
+
+    # then the usage rows, the ledger rows and a call's status are described each by its own
+    # serializer (they all were `Output`, the ledger row's)
+    schemas = document["components"]["schemas"]
+    assert "Output" not in schemas
+    usage = document["paths"]["/api/v1/usage/"]["get"]["responses"]["200"]
+    assert usage["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/UsageOutput")
+    status = document["paths"]["/api/v1/requests/{request_id}/"]["get"]["responses"]["200"]
+    status_ref = status["content"]["application/json"]["schema"]["$ref"]
+    assert status_ref == "#/components/schemas/RequestDetailOutput"
+    assert {"runs", "http_status", "result"} <= set(schemas["RequestDetailOutput"]["properties"])
+
+
+def test_the_finance_and_usage_operations_document_their_real_answers(api):
+    # when
+    paths = api.get("/api/schema/?format=json").json()["paths"]
+
+    # then the ledger list is its cursor page, the export is CSV, the dates are dates
+    ledger = paths["/api/v1/ledger/"]["get"]
+    page = ledger["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {"next", "previous", "results"} <= set(page["properties"])
+    usage = paths["/api/v1/usage/"]["get"]
+    usage_page = usage["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {"next", "previous", "results"} <= set(usage_page["properties"])
+    assert {"cursor", "page_size"} <= {p["name"] for p in usage["parameters"]}
+    export = paths["/api/v1/ledger/export.csv"]["get"]["responses"]["200"]
+    assert list(export["content"]) == ["text/csv"]
+    created_after = next(p for p in ledger["parameters"] if p["name"] == "created_after")
+    assert {"format": "date"} in created_after["schema"]["anyOf"]
+    assert created_after["allowEmptyValue"] is True  # DRF reads `?created_after=` as absent
+    # and every refusal is a documented problem+json
+    for path, statuses in {
+        "/api/v1/ledger/": {"400", "401", "403"},
+        "/api/v1/usage/": {"400", "401", "403"},
+        "/api/v1/services/": {"401", "403"},
+        "/api/v1/requests/{request_id}/": {"401", "403", "404"},
+    }.items():
+        responses = paths[path]["get"]["responses"]
+        assert statuses <= set(responses), path
+        for status in statuses:
+            assert list(responses[status]["content"]) == ["application/problem+json"]
+    webhook = paths["/api/v1/webhooks/{provider}/"]["post"]["responses"]
+    assert webhook["401"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
