@@ -186,3 +186,24 @@ class LedgerDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.client_id} {self.service}.{self.method} via {self.provider}"
+
+
+class LedgerRedaction(models.Model):
+    """A ledger row whose stored text was rewritten: the one exception to append-only.
+
+    Rows written before issue #12 held vendor error text (request URLs with credentials in
+    their query) in `attempts`, `routing` and `error_detail`; the data migration ledger 0008
+    replaced it with our own short reasons and wrote one of these per row it changed. Amounts,
+    statuses and every other field are never touched.
+    """
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="redactions")
+    fields = models.JSONField(default=list, help_text="The fields whose text was rewritten.")
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}: {', '.join(self.fields)}"
