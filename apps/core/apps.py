@@ -9,3 +9,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # Registers the deployment's system checks.
         from apps.core import deployment  # noqa: F401
+        from apps.core.access_log import install_query_token_filter
+
+        # Every process that serves requests loads the apps first: no token in its access log.
+        install_query_token_filter()

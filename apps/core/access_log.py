@@ -1,0 +1,52 @@
+"""Keeps bearer tokens in URLs out of the servers' logs.
+
+A 202's status_url and websocket_url carry a signed `?token=` (apps.realtime.tokens): anyone
+holding one may read that call's result until it expires. uvicorn logs every request's path
+with its query string (`uvicorn.access`) and every websocket handshake (`uvicorn.error`);
+gunicorn does the same in its access log when one is configured. Those lines end up in log
+stores many more people read than may read results, so the token's value is replaced there.
+
+The filter sits on the servers' own loggers rather than on our handlers: uvicorn and gunicorn
+install their handlers themselves, before Django starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# `token=` as a query parameter: after `?` or `&`, up to the next `&`, space or quote.
+_QUERY_TOKEN = re.compile(r"(?P<name>[?&]token=)[^&\s\"']*")
+REDACTED = "[redacted]"
+SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error", "gunicorn.access", "gunicorn.error")
+
+
+def redact_query_tokens(text: str) -> str:
+    return _QUERY_TOKEN.sub(lambda match: match["name"] + REDACTED, text)
+
+
+def _redacted(value: Any) -> Any:
+    return redact_query_tokens(value) if isinstance(value, str) else value
+
+
+class QueryTokenFilter(logging.Filter):
+    """Replaces the value of every `token=` query parameter in a record's message and args
+    (uvicorn passes the path as a positional arg, gunicorn as a mapping of atoms)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _redacted(record.msg)
+        if isinstance(record.args, Mapping):
+            record.args = {key: _redacted(value) for key, value in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_redacted(value) for value in record.args)
+        return True
+
+
+def install_query_token_filter() -> None:
+    """Put the filter on the servers' loggers (once each; loggers live for the process)."""
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, QueryTokenFilter) for f in logger.filters):
+            logger.addFilter(QueryTokenFilter())
