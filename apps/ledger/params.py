@@ -73,7 +73,9 @@ class LedgerCursor(CursorPagination):
             cursor = super().decode_cursor(request)
         except (ValueError, NotFound):  # binascii.Error and UnicodeError are ValueErrors
             cursor = None
-        if cursor is None or (cursor.position is not None and not _position_ok(cursor.position)):
+        if cursor is None or (
+            cursor.position is not None and not _position_ok(str(cursor.position))
+        ):
             raise InvalidRequest(
                 "The cursor is not one this API gave out.",
                 errors={self.cursor_query_param: ["Use the next or previous link as given."]},
