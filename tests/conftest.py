@@ -138,6 +138,14 @@ def fixer(fixer_only: Provider) -> Iterator[respx.Route]:
 
 
 @pytest.fixture
+def egress_private(settings: Any) -> None:
+    """Let the gateway connect to loopback (GATEWAY_EGRESS_ALLOW_PRIVATE), for tests whose
+    fake vendor or callback endpoint listens on 127.0.0.1; all other tests keep the egress
+    policy as production has it (apps.core.egress)."""
+    settings.GATEWAY_EGRESS_ALLOW_PRIVATE = True
+
+
+@pytest.fixture
 def live_gateway_env() -> dict[str, str]:
     """Extra environment for the live_gateway server; override it in a test module."""
     return {}
@@ -168,6 +176,8 @@ def live_gateway(
         "REDIS_URL": settings.REDIS_URL,
         "DB_POOL_MIN_SIZE": "1",
         "DB_POOL_MAX_SIZE": "10",
+        # As this test has it (the egress_private fixture, for a vendor faked on loopback).
+        "GATEWAY_EGRESS_ALLOW_PRIVATE": str(settings.GATEWAY_EGRESS_ALLOW_PRIVATE).lower(),
         **live_gateway_env,
     }
     log = tmp_path / "uvicorn.log"

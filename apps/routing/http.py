@@ -11,6 +11,7 @@ from typing import NamedTuple
 import httpx
 from django.conf import settings
 
+from apps.core.egress_http import AsyncEgressTransport
 from apps.routing.transport import AiohttpTransport
 
 
@@ -34,15 +35,16 @@ def http_client() -> httpx.AsyncClient:
 
 
 def _new_client() -> _Client:
-    transport = None
+    limits = httpx.Limits(
+        max_connections=settings.GATEWAY_HTTP_MAX_CONNECTIONS,
+        max_keepalive_connections=settings.GATEWAY_HTTP_MAX_KEEPALIVE,
+    )
+    # Both transports connect only where the egress policy allows (apps.core.egress).
+    transport: AiohttpTransport | None = None
     if settings.GATEWAY_HTTP_TRANSPORT == "aiohttp":
         transport = AiohttpTransport(max_connections=settings.GATEWAY_HTTP_MAX_CONNECTIONS)
     http = httpx.AsyncClient(
-        limits=httpx.Limits(
-            max_connections=settings.GATEWAY_HTTP_MAX_CONNECTIONS,
-            max_keepalive_connections=settings.GATEWAY_HTTP_MAX_KEEPALIVE,
-        ),
-        transport=transport,
+        transport=transport or AsyncEgressTransport(limits=limits),
         headers={"User-Agent": "service-gateway/1.0"},
         follow_redirects=False,
     )

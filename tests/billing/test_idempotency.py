@@ -242,7 +242,7 @@ def held_fixer() -> Iterator[type[HeldFixer]]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_retry_while_the_first_call_runs_is_409(live_gateway, caller, held_fixer):
+def test_a_retry_while_the_first_call_runs_is_409(egress_private, live_gateway, caller, held_fixer):
     # given fixer as the only provider, holding its answer until the test lets it go
     Provider.objects.update(enabled=False)
     fixer = Provider.objects.get(slug="fixer")

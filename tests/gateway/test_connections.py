@@ -17,7 +17,8 @@ from tests.integrations.currency.vendor_answers import FIXER_LATEST
 LATEST = "/api/v1/services/currency/latest_rates/"
 CALLS = 8
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("egress_private")]
 
 
 @pytest.fixture(params=["direct", "django"])

@@ -25,7 +25,8 @@ LATEST = "/api/v1/services/currency/latest_rates/"
 FIXER_URL = "https://fixer.test/api"
 OXR_URL = "https://oxr.test/api"
 
-pytestmark = pytest.mark.django_db
+# Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("egress_private")]
 
 
 def configure(

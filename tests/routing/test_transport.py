@@ -11,6 +11,9 @@ import pytest
 from apps.catalog.providers import OUTCOME_CONNECTION, ProviderFault
 from apps.routing.transport import AiohttpTransport
 
+# Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
+pytestmark = pytest.mark.usefixtures("egress_private")
+
 Handler = Callable[[bytes, asyncio.StreamWriter], "asyncio.Future[None] | None"]
 
 

@@ -13,7 +13,8 @@ from apps.ledger.models import LedgerEntry
 from gateway_project.asgi import application
 from tests.integrations.docs.conftest import HTML_TO_PDF
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("egress_private")]
 
 # Enough text for a PDF of several chunks.
 LONG_HTML = "".join(

@@ -24,7 +24,8 @@ SEND = "/api/v1/services/email/send/"
 SENDGRID_URL = "https://sendgrid.test"
 POSTMARK_URL = "https://postmark.test"
 
-pytestmark = pytest.mark.django_db
+# Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("egress_private")]
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ from apps.integrations.email.providers.sendgrid import SendGrid
 from apps.integrations.email.providers.smtp import Smtp
 from tests.messaging.helpers import free_port
 
+# Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
+pytestmark = pytest.mark.usefixtures("egress_private")
+
 SCOPES = "https://api.sendgrid.com/v3/scopes"
 SERVER = "https://api.postmarkapp.com/server"
 

@@ -28,6 +28,9 @@ from apps.integrations.email.providers.smtp import Smtp
 from tests.integrations.email.conftest import MESSAGE
 from tests.messaging.helpers import Inbox, free_port, smtp_server
 
+# Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
+pytestmark = pytest.mark.usefixtures("egress_private")
+
 PDF = b"%PDF-1.7 invoice"
 
 

@@ -21,7 +21,8 @@ TWILIO_URL = "https://twilio.test"
 VONAGE_URL = "https://vonage.test"
 TWILIO_MESSAGES = f"{TWILIO_URL}/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
 
-pytestmark = pytest.mark.django_db
+# Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("egress_private")]
 
 TWILIO_CREDENTIALS = {"account_sid": TWILIO_SID, "auth_token": "tw-token"}
 

@@ -1,0 +1,42 @@
+"""A real TCP listener on a loopback address that counts what reaches it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+OK = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+class Listener:
+    """Accepts connections on `host`, keeps the first bytes of each and answers `answer`."""
+
+    def __init__(self, host: str = "127.0.0.1", answer: bytes = OK) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.server = socket.create_server((host, 0), family=family)
+        self.server.settimeout(0.1)
+        self.port: int = self.server.getsockname()[1]
+        self.answer = answer
+        self.received: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(2)
+                try:
+                    self.received.append(connection.recv(65536))
+                    connection.sendall(self.answer)
+                except OSError:
+                    self.received.append(b"")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.server.close()
