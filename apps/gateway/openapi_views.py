@@ -5,12 +5,13 @@ The fuzzer (tests/gateway/test_fuzz.py) holds every answer to the document, so a
 code gives on purpose must be listed here.
 """
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
+from rest_framework.views import APIView
 
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
@@ -33,7 +34,9 @@ class GatewayAutoSchema(AutoSchema):
     """Names a nested `OutputSerializer` after its API (`LedgerSummaryOutput`): with the
     default name every API's `Output` was one component, and all but one described wrongly."""
 
-    def get_serializer_name(self, serializer: serializers.Serializer, direction: str) -> str:
+    def get_serializer_name(
+        self, serializer: serializers.Serializer, direction: Literal["request", "response"]
+    ) -> str:
         outer, _, inner = type(serializer).__qualname__.rpartition(".")
         if not outer or "<locals>" in outer:
             return super().get_serializer_name(serializer, direction)
@@ -84,7 +87,7 @@ def _document_cursor_page(operation: dict[str, Any]) -> None:
     content["schema"] = paginator.get_paginated_response_schema(content["schema"])
     known = {p["name"] for p in operation.get("parameters", [])}
     operation.setdefault("parameters", []).extend(
-        p for p in paginator.get_schema_operation_parameters(None) if p["name"] not in known
+        p for p in paginator.get_schema_operation_parameters(APIView()) if p["name"] not in known
     )
 
 
