@@ -138,14 +138,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
-        "timeout": env.float("DB_POOL_TIMEOUT_S", default=10.0),
+        # How long a request waits for a connection: also how soon it answers 503 while the
+        # database is down (docs/reliability.md), so well inside the shortest deadline (5 s).
+        "timeout": env.float("DB_POOL_TIMEOUT_S", default=2.0),
     }
+    # Django then has its pool check each connection (ConnectionPool.check_connection) before
+    # handing it out: one the server closed (a restart) is replaced, not used and failed on.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 ATOMIC_REQUESTS = False  # a request must never hold a transaction while a provider is awaited
 # A call's credit hold and settle go over a psycopg async pool per process and event loop
 # (apps.core.asyncdb), not through Django's connection on a thread. PostgreSQL only.
 GATEWAY_DB_ASYNC = env.bool("DB_ASYNC", default=True)
 GATEWAY_DB_ASYNC_POOL_SIZE = env.int("DB_ASYNC_POOL_SIZE", default=8)
-GATEWAY_DB_ASYNC_POOL_TIMEOUT_S = env.float("DB_ASYNC_POOL_TIMEOUT_S", default=10.0)
+GATEWAY_DB_ASYNC_POOL_TIMEOUT_S = env.float("DB_ASYNC_POOL_TIMEOUT_S", default=2.0)
 # Executions of a statement on a connection before it is prepared server-side; empty: never
 # (a PgBouncer older than 1.21 in transaction mode cannot keep prepared statements).
 _prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="5")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import select
+import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,11 +27,18 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from apps.core.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
 POOL_APPLICATION_NAME = "gateway-calls"
+
+# After a pool timed out, for RECENT_TIMEOUT_S its next callers wait FAST_TIMEOUT_S at most.
+RECENT_TIMEOUT_S = 10.0
+FAST_TIMEOUT_S = 0.5
+_timed_out_at: weakref.WeakKeyDictionary[AsyncConnectionPool, float] = weakref.WeakKeyDictionary()
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool] = (
     weakref.WeakKeyDictionary()
@@ -89,18 +97,37 @@ async def live_connection(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConne
     poll per call; psycopg's own check would cost a round trip, and its retry waits a second
     from the second stale connection on.
     """
-    conn = await pool.getconn()
+    conn = await _getconn(pool)
     for _ in range(pool.max_size):
         if not _server_went_away(conn):
             break
         logger.info("dropping a connection the server closed")
         await conn.close()
         await pool.putconn(conn)  # a closed connection leaves the pool
-        conn = await pool.getconn()
+        conn = await _getconn(pool)
     try:
         yield conn
     finally:
         await pool.putconn(conn)
+
+
+async def _getconn(pool: AsyncConnectionPool) -> AsyncConnection[Any]:
+    """pool.getconn(), but briefly while the pool recently found no connection in time.
+
+    The database is then most likely away, and a call that meets it must still answer its
+    503 inside its deadline: its failure is recorded over this pool too, and two full pool
+    timeouts in a row would pass a 5 s deadline. Once a connection comes, the full timeout
+    is back.
+    """
+    failed_at = _timed_out_at.get(pool)
+    recently = failed_at is not None and time.monotonic() - failed_at < RECENT_TIMEOUT_S
+    try:
+        conn = await pool.getconn(timeout=FAST_TIMEOUT_S if recently else None)
+    except PoolTimeout as exc:
+        _timed_out_at[pool] = time.monotonic()
+        raise DatabaseUnavailable() from exc
+    _timed_out_at.pop(pool, None)
+    return conn
 
 
 def _server_went_away(conn: AsyncConnection[Any]) -> bool:

@@ -6,6 +6,8 @@ from typing import ParamSpec, TypeVar
 
 from django.db import connection
 
+from apps.core.errors import database_unavailable
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -23,12 +25,20 @@ def connection_release() -> None:
 
 
 def then_release_connection(work: Callable[P, R]) -> Callable[P, R]:
-    """`work`, followed by connection_release(): for sync steps run before a provider call."""
+    """`work`, followed by connection_release(): for sync steps run before a provider call.
+
+    A database that cannot be reached raises DatabaseUnavailable, which the call pipeline
+    answers as 503 problem+json like every GatewayError (not as the gateway's own bug).
+    """
 
     @wraps(work)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return work(*args, **kwargs)
+        except Exception as exc:
+            if (unavailable := database_unavailable(exc)) is None or unavailable is exc:
+                raise
+            raise unavailable from exc
         finally:
             connection_release()
 

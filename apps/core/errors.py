@@ -7,6 +7,8 @@ HTTP responses for errors itself.
 
 from typing import Any
 
+import psycopg
+
 
 class GatewayError(Exception):
     status: int = 500
@@ -114,3 +116,37 @@ class OutcomeUnknown(GatewayError):
     status, code = 503, "outcome-unknown"
     title = "The call was served; its record will be written shortly"
     ledger_status = "unknown"
+
+
+class DatabaseUnavailable(GatewayError, psycopg.OperationalError):
+    """The gateway's own database cannot be reached (down, restarting, out of connections).
+
+    Nothing was served and nothing charged: the client may retry after Retry-After. It is
+    a psycopg.OperationalError too, so that code retrying a statement while the database is
+    gone (apps.gateway.settle) retries on it as on the error it replaces."""
+
+    status, code, title = 503, "database-unavailable", "The gateway's database is unavailable"
+    retry_after_s = 5
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(
+            detail or "The gateway cannot reach its database; retry shortly.",
+            headers={"Retry-After": str(self.retry_after_s)},
+        )
+
+
+def database_unavailable(exc: BaseException) -> DatabaseUnavailable | None:
+    """The 503 to answer when `exc` says the database cannot be reached, else None.
+
+    The one place that decides it, for the ASGI call endpoint and for Django's views alike:
+    a connection refused or cut, or no pooled connection within the pool's timeout, is the
+    database being away, not a bug of the gateway (a bare 500).
+    """
+    # Imported here: django.db must not be imported while the settings load.
+    from django.db import utils
+
+    unavailable = (utils.OperationalError, utils.InterfaceError, psycopg.OperationalError,
+                   psycopg.InterfaceError)  # fmt: skip
+    if isinstance(exc, DatabaseUnavailable):
+        return exc
+    return DatabaseUnavailable() if isinstance(exc, unavailable) else None

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sys
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -9,7 +10,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_default_handler
 
-from apps.core.errors import GatewayError
+from apps.core.errors import GatewayError, database_unavailable
 from apps.core.logging import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """DRF's EXCEPTION_HANDLER: every API error leaves as problem+json."""
     if isinstance(exc, GatewayError):
         error = exc
+    elif (unavailable := database_unavailable(exc)) is not None:
+        error = unavailable
     elif isinstance(exc, drf_exceptions.APIException):
         error = _translate_drf(exc)
     else:
@@ -124,4 +127,8 @@ def not_found_view(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error_view(request: HttpRequest) -> HttpResponse:
+    # Django calls handler500 while handling the exception, so it is still at hand.
+    unavailable = database_unavailable(exc) if (exc := sys.exc_info()[1]) else None
+    if unavailable is not None:
+        return problem_response(unavailable)
     return problem_response(GatewayError("The gateway failed to handle this request."))

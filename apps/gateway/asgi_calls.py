@@ -22,7 +22,13 @@ from django.utils.datastructures import CaseInsensitiveMapping
 
 from apps.catalog.documents import CHUNK_BYTES, Document
 from apps.core.asyncdb import open_db_pool
-from apps.core.errors import GatewayError, InvalidRequest, MethodNotAllowed, PayloadTooLarge
+from apps.core.errors import (
+    GatewayError,
+    InvalidRequest,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    database_unavailable,
+)
 from apps.core.logging import request_id_var
 from apps.core.middleware import request_id_for
 from apps.core.problems import PROBLEM_CONTENT_TYPE, problem_body
@@ -123,7 +129,12 @@ class CallEndpoint:
         await open_db_pool()  # the server's loop: hold and settle go over it (once per loop)
         # Shielded: a client that hangs up must not cancel a call between its credit hold and
         # its ledger row (the provider may already be serving it); the call runs to the end.
-        result: GatewayResponse = await asyncio.shield(handle_call(call))
+        try:
+            result: GatewayResponse = await asyncio.shield(handle_call(call))
+        except Exception as exc:
+            if (unavailable := database_unavailable(exc)) is None:
+                raise
+            return _Answer.problem(unavailable, request_id), request_id
         body = b"" if result.document is not None else result.render()
         answer = _Answer(
             result.status, body, result.content_type, result.headers, document=result.document

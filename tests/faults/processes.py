@@ -108,23 +108,26 @@ class Deployment:
             "GATEWAY_EGRESS_ALLOW_PRIVATE": "true",
             "DB_POOL_MIN_SIZE": "1",
             "DB_POOL_MAX_SIZE": "4",
-            "DB_POOL_TIMEOUT_S": "3",
-            "DB_ASYNC_POOL_TIMEOUT_S": "3",
             "LOG_LEVEL": "WARNING",
         }
         self.env.pop("CELERY_BROKER_URL", None)
         self.env.pop("PYTEST_XDIST_WORKER", None)
 
     def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        result = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
             text=True,
-            check=check,
+            check=False,
             timeout=120,
         )
+        if check and result.returncode:
+            raise RuntimeError(
+                f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}"
+            )
+        return result
 
     def apply(self, yaml_text: str) -> None:
         path = self.log_dir / f"apply-{time.monotonic_ns()}.yaml"
