@@ -185,6 +185,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = 100
 GATEWAY_HEALTH_CHECK_INTERVAL_S = env.float("GATEWAY_HEALTH_CHECK_INTERVAL_S", default=60.0)
 # A background call still pending this long after its run was due is sent to the broker again.
 GATEWAY_ASYNC_STALE_AFTER_S = env.float("GATEWAY_ASYNC_STALE_AFTER_S", default=120.0)
+# A credit hold older than this belongs to a process that died mid-call: Celery beat releases
+# it every GATEWAY_DANGLING_HOLD_RELEASE_INTERVAL_S and records its call as interrupted and
+# unbilled. Keep it above the longest routing deadline (300 s) plus time to settle.
+GATEWAY_DANGLING_HOLD_AGE_S = env.int("GATEWAY_DANGLING_HOLD_AGE_S", default=900)
+GATEWAY_DANGLING_HOLD_RELEASE_INTERVAL_S = env.float(
+    "GATEWAY_DANGLING_HOLD_RELEASE_INTERVAL_S", default=300.0
+)
 CELERY_BEAT_SCHEDULE = {
     "gateway-redispatch-stale-calls": {
         "task": "gateway.redispatch_stale_calls",
@@ -195,6 +202,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "routing.health_check_providers",
         "schedule": GATEWAY_HEALTH_CHECK_INTERVAL_S,
         "options": {"expires": GATEWAY_HEALTH_CHECK_INTERVAL_S},
+    },
+    "ledger-release-dangling-holds": {
+        "task": "ledger.release_dangling_holds",
+        "schedule": GATEWAY_DANGLING_HOLD_RELEASE_INTERVAL_S,
+        "options": {"expires": GATEWAY_DANGLING_HOLD_RELEASE_INTERVAL_S},
     },
 }
 

@@ -25,7 +25,7 @@ from apps.accounts.models import Client
 from apps.catalog.models import Provider, Service
 from apps.ledger.dashboard import DAYS, ledger_dashboard
 from apps.ledger.forms import ReversalForm
-from apps.ledger.models import LedgerEntry
+from apps.ledger.models import HoldReleaseRun, LedgerEntry
 from apps.ledger.services import BookingRefused, ledger_reverse
 
 BOOK_PERMISSION = "ledger.book_ledgerentry"
@@ -298,4 +298,21 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(HoldReleaseRun)
+class HoldReleaseRunAdmin(admin.ModelAdmin):
+    """The periodic release of dangling holds, one row per run; written by the task only."""
+
+    list_display = ("started_at", "finished_at", "hold_age_s", "holds_released", "amount_released")
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

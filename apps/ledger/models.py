@@ -7,6 +7,7 @@ reversing row that names the row it reverses, why, and which staff user made it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -207,3 +208,22 @@ class LedgerRedaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id}: {', '.join(self.fields)}"
+
+
+class HoldReleaseRun(models.Model):
+    """One run of the periodic release of dangling credit holds (ledger.release_dangling_holds).
+
+    Shown read-only in the admin, so ops can see that the task runs and what it released.
+    """
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    hold_age_s = models.PositiveIntegerField(help_text="Holds older than this were released.")
+    holds_released = models.PositiveIntegerField(default=0)
+    amount_released = MoneyField(default=Decimal("0"))
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M:%S}: {self.holds_released} released"

@@ -19,6 +19,7 @@ from apps.core.fields import MoneyField
 from apps.core.money import ZERO
 from apps.ledger.models import LedgerDay, LedgerEntry
 from apps.ledger.rollup import ROLLED_UP_KINDS, accounting_tz
+from apps.realtime.models import AsyncCall
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,18 @@ def ledger_balance_differences() -> list[BalanceDifference]:
 
 
 def credit_holds_dangling(*, older_than: timedelta) -> list[CreditHold]:
-    """Holds older than any call can run: their process died between hold and settle."""
+    """Holds older than any call can run: their process died between hold and settle.
+
+    A background call's hold is not one of them while the call is not final: it stays held
+    across the call's retries, which may together last longer than any one deadline.
+    """
     cutoff = timezone.now() - older_than
+    background = AsyncCall.objects.filter(hold_id__isnull=False).exclude(status__in=AsyncCall.FINAL)
     return list(
-        CreditHold.objects.filter(created_at__lt=cutoff).select_related("client").order_by("id")
+        CreditHold.objects.filter(created_at__lt=cutoff)
+        .exclude(id__in=background.values("hold_id"))
+        .select_related("client")
+        .order_by("id")
     )
 
 

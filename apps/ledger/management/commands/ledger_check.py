@@ -9,13 +9,11 @@ hold and settle), recording each call as interrupted and unbilled.
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.ledger.selectors import credit_holds_dangling, ledger_balance_differences
 from apps.ledger.services import credit_hold_release_dangling
-
-# Longer than the longest deadline a routing policy may set (300 s), with room to settle.
-DEFAULT_HOLD_AGE_S = 900
 
 
 class Command(BaseCommand):
@@ -25,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--hold-age",
             type=int,
-            default=DEFAULT_HOLD_AGE_S,
+            default=settings.GATEWAY_DANGLING_HOLD_AGE_S,
             metavar="SECONDS",
             help="A credit hold older than this is dangling (default: %(default)s).",
         )
