@@ -52,3 +52,33 @@ def test_anything_but_strict_json_from_a_vendor_is_a_value_error(body):
 def test_a_vendors_body_reads_as_json_reads_it():
     body = b'{"success": true, "rates": {"USD": 1.0842}, "n": null, "list": [1, 2.5, "x"]}'
     assert jsonbytes.loads(body) == json.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("text", "too_deep"),
+    [
+        (b"[" * 4 + b"]" * 4, False),
+        (b"[" * 5 + b"]" * 5, True),
+        (b'{"a": [{"b": [1]}]}', False),  # 4 levels, objects and arrays alike
+        (b'{"a": [{"b": [[1]]}]}', True),
+        (b'["[[[[[[", "]]]]]]"]', False),  # brackets inside strings do not nest
+        (b'["\\"[[[[[["]', False),  # nor after an escaped quote
+        (b'["\\\\", [[[[1]]]]]', True),  # an escaped backslash ends the string
+        (b"[[[[[[", True),  # unclosed, but five levels open already
+        (b"[[[}]]][[[}]]]", False),  # unbalanced: left to the parser to refuse
+    ],
+)
+def test_the_depth_check_counts_only_real_nesting(text, too_deep):
+    try:
+        jsonbytes.depth_check(text, limit=4)
+    except jsonbytes.JSONTooDeep:
+        refused = True
+    else:
+        refused = False
+
+    assert refused is too_deep
+
+
+def test_a_client_body_100000_deep_is_a_value_error_not_a_recursion_error(settings):
+    with pytest.raises(ValueError, match="deeper than 64 levels"):
+        jsonbytes.loads_untrusted(b"[" * 100_000 + b"]" * 100_000)
