@@ -38,7 +38,8 @@ class InstantField(serializers.Field):
             moment = moment.replace(tzinfo=accounting_tz())
         if not instant_in_range(moment):
             self.fail("range")
-        return moment
+        # The same instant in UTC: Python takes offsets up to a day, PostgreSQL only to 15:59.
+        return moment.astimezone(UTC)
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()

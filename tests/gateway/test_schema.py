@@ -113,7 +113,8 @@ def test_each_apis_output_is_its_own_component(api):
     schemas = document["components"]["schemas"]
     assert "Output" not in schemas
     usage = document["paths"]["/api/v1/usage/"]["get"]["responses"]["200"]
-    assert usage["content"]["application/json"]["schema"]["items"]["$ref"].endswith("/UsageOutput")
+    page = usage["content"]["application/json"]["schema"]
+    assert page["properties"]["results"]["items"]["$ref"].endswith("/UsageOutput")
     status = document["paths"]["/api/v1/requests/{request_id}/"]["get"]["responses"]["200"]
     status_ref = status["content"]["application/json"]["schema"]["$ref"]
     assert status_ref == "#/components/schemas/RequestDetailOutput"
