@@ -7,6 +7,7 @@ import logging
 from celery import Task, shared_task
 from django.conf import settings
 
+from apps.catalog.failures import scrub
 from apps.catalog.providers import InvalidInput, ProviderFault
 from apps.integrations.domains.dns_setup import initial_dns_apply
 from apps.integrations.domains.services import purchase_dns_settle
@@ -37,10 +38,12 @@ def domains_initial_dns(self: Task, purchase_id: int) -> None:
             )
             raise self.retry(countdown=delays[tries], exc=fault) from fault
         purchase_dns_settle(
-            purchase_id=purchase_id, error=f"gave up after {tries + 1} tries: {fault}"
+            purchase_id=purchase_id, error=scrub(f"gave up after {tries + 1} tries: {fault}")
         )
         return
     except InvalidInput as exc:
-        purchase_dns_settle(purchase_id=purchase_id, error=f"the registrar refused: {exc.detail}")
+        purchase_dns_settle(
+            purchase_id=purchase_id, error=scrub(f"the registrar refused: {exc.detail}")
+        )
         return
     purchase_dns_settle(purchase_id=purchase_id)
