@@ -69,7 +69,7 @@ def breaker_errors_scrub(offering_ids: Iterable[int], secrets: Sequence[str] = (
         for key in keys:
             pipe.hmget(key, *_STORED_FIELDS)
         for key, values in zip(keys, pipe.execute(), strict=True):
-            update = {}
+            update: dict[Any, Any] = {}  # redis-py wants its own key and value types
             for name, raw in zip(_STORED_FIELDS, values, strict=True):
                 text = raw.decode() if isinstance(raw, bytes) else raw
                 if text and stored_reason(text, secrets) != text:
