@@ -7,14 +7,17 @@ every path (admin, gateway_apply, credentials import, code):
 
     A stored secret is never written back under another scope (adapter, scheme, host, port).
 
-A save that changes the scope drops every stored value it would carry over; values supplied
-anew in that save are kept, and provider_set_credentials after the move stores any values at
-all. Changing only the path on the same host keeps the credentials.
+A save that changes the scope drops every stored value it would carry over: the secrets as
+read from the row (or edited in place, or left unwritten by update_fields). Secrets assigned
+anew since the row was read are supplied for the new scope and kept, and
+provider_set_credentials after the move stores any values at all. Changing only the path on
+the same host keeps the credentials.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from apps.core.fields import UnreadableSecrets
@@ -55,3 +58,29 @@ def credentials_not_carried(
         return {}
     old_values = set() if isinstance(stored, UnreadableSecrets) else set(stored.values())
     return {name: value for name, value in proposed.items() if value not in old_values}
+
+
+def credentials_after_move(
+    *,
+    stored: Mapping[str, Any],
+    adapter: str,
+    base_url: str,
+    proposed: Mapping[str, str],
+    supplied: bool,
+) -> dict[str, str] | None:
+    """What a save may keep of the secrets it writes, when it must drop some; else None.
+
+    `stored` is the row as stored (adapter, base_url, credentials); adapter and base_url are
+    the row as the save leaves it, `proposed` the secrets it would write, `supplied` whether
+    they were given with this save rather than read from the row.
+    """
+    moved = credentials_scope(adapter, base_url) != credentials_scope(
+        stored["adapter"], stored["base_url"]
+    )
+    if not moved or supplied or not has_secrets(proposed):
+        return None
+    kept = credentials_not_carried(stored=stored["credentials"], proposed=proposed)
+    # kept is a subset of proposed; unreadable secrets are empty but hold their token.
+    if len(kept) == len(proposed) and not isinstance(proposed, UnreadableSecrets):
+        return None
+    return kept

@@ -14,19 +14,8 @@ from django.db import models, transaction
 from simple_history.models import HistoricalRecords
 
 from apps.catalog.countries import country_list_problems
-from apps.catalog.credential_scope import (
-    CREDENTIALS_DROPPED_REASON,
-    credentials_not_carried,
-    credentials_scope,
-    has_secrets,
-)
-from apps.core.fields import (
-    CountryField,
-    EncryptedSecretsField,
-    MoneyField,
-    UnreadableSecrets,
-    slug_validator,
-)
+from apps.catalog.credential_scope import CREDENTIALS_DROPPED_REASON, credentials_after_move
+from apps.core.fields import CountryField, EncryptedSecretsField, MoneyField, slug_validator
 
 
 class TimeStamped(models.Model):
@@ -71,6 +60,9 @@ class Method(TimeStamped):
     @property
     def key(self) -> str:
         return f"{self.service.slug}.{self.slug}"
+
+
+_NOT_LOADED = object()
 
 
 class Provider(TimeStamped):
@@ -131,6 +123,7 @@ class Provider(TimeStamped):
     history = HistoricalRecords(excluded_fields=["credentials"])
     # Set for one save: simple-history keeps it as the history row's change reason.
     _change_reason: str
+    _stored_credentials: object
 
     class Meta:
         ordering = ["slug"]
@@ -144,23 +137,37 @@ class Provider(TimeStamped):
         See apps.catalog.credential_scope. The stored row is read under a lock, so that what
         is compared is what is overwritten.
         """
-        if self.pk is None:
-            super().save(*args, **kwargs)
-            return
         with transaction.atomic():
             update_fields = kwargs.get("update_fields")
-            kept = self.credentials_kept_on_save(update_fields, lock=True)
-            if kept is None:
-                super().save(*args, **kwargs)
-                return
-            self.credentials = kept
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "credentials"}
-            self._change_reason = CREDENTIALS_DROPPED_REASON
+            kept = None
+            if self.pk is not None:
+                kept = self.credentials_kept_on_save(update_fields, lock=True)
+            if kept is not None:
+                self.credentials = kept
+                if update_fields is not None:
+                    kwargs["update_fields"] = {*update_fields, "credentials"}
+                self._change_reason = CREDENTIALS_DROPPED_REASON
             try:
                 super().save(*args, **kwargs)
             finally:
-                del self._change_reason
+                if kept is not None:
+                    del self._change_reason
+        self._note_stored_credentials()
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> "Provider":
+        instance = super().from_db(db, field_names, values)
+        instance._note_stored_credentials()
+        return instance
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._note_stored_credentials()
+
+    def _note_stored_credentials(self) -> None:
+        # The secrets object as read or last saved: writing this very object under another
+        # scope is carrying them over; a newly assigned one is secrets supplied with the move.
+        self._stored_credentials = self.__dict__.get("credentials", _NOT_LOADED)
 
     def credentials_kept_on_save(
         self, update_fields: Iterable[str] | None = None, *, lock: bool = False
@@ -183,21 +190,19 @@ class Provider(TimeStamped):
         def written(name: str) -> bool:
             return fields is None or name in fields
 
-        # The row as this save leaves it: fields not written keep their stored values.
-        adapter = self.adapter if written("adapter") else stored["adapter"]
-        base_url = self.base_url if written("base_url") else stored["base_url"]
-        if credentials_scope(adapter, base_url) == credentials_scope(
-            stored["adapter"], stored["base_url"]
-        ):
-            return None
-        proposed = self.credentials if written("credentials") else stored["credentials"]
-        if not has_secrets(proposed):
-            return None
-        kept = credentials_not_carried(stored=stored["credentials"], proposed=proposed)
-        # kept is a subset of proposed; unreadable secrets are empty but hold their token.
-        if len(kept) == len(proposed) and not isinstance(proposed, UnreadableSecrets):
-            return None
-        return kept
+        as_read = getattr(self, "_stored_credentials", _NOT_LOADED)
+        return credentials_after_move(
+            stored=stored,
+            # The row as this save leaves it: fields not written keep their stored values.
+            adapter=self.adapter if written("adapter") else stored["adapter"],
+            base_url=self.base_url if written("base_url") else stored["base_url"],
+            proposed=self.credentials if written("credentials") else stored["credentials"],
+            # Assigned since the row was read: supplied with the move. Not when unwritten,
+            # read as they are, edited in place, or of a row not read through the ORM.
+            supplied=written("credentials")
+            and as_read is not _NOT_LOADED
+            and self.credentials is not as_read,
+        )
 
     def clean(self) -> None:
         from apps.catalog.registry import registry

@@ -212,19 +212,45 @@ def test_a_plain_save_to_another_host_drops_the_stored_credentials(vendor: Provi
     assert stored(vendor) == {}
 
 
-def test_credentials_supplied_with_the_move_are_kept_and_carried_ones_dropped(
-    vendor: Provider,
-) -> None:
+def test_credentials_assigned_with_the_move_are_kept(vendor: Provider) -> None:
     # given
     store(vendor, access_key=SECRET, secret_key="other-secret")
+    provider = Provider.objects.get(pk=vendor.pk)
 
-    # when code moves the host, supplying one new secret and carrying one stored one
+    # when code moves the host and assigns the credentials for it
+    provider.base_url = ATTACKER_URL
+    provider.credentials = {"access_key": "new-for-new-host", "secret_key": "other-secret"}
+    provider.save()
+
+    # then they were supplied with the move, not carried: kept as given
+    assert stored(vendor) == {"access_key": "new-for-new-host", "secret_key": "other-secret"}
+
+
+def test_secrets_edited_in_place_carry_only_the_new_value(vendor: Provider) -> None:
+    # given
+    store(vendor, access_key=SECRET, secret_key="other-secret")
+    provider = Provider.objects.get(pk=vendor.pk)
+
+    # when code edits the secrets it read and moves the host
+    provider.credentials["access_key"] = "new-for-new-host"
+    provider.base_url = ATTACKER_URL
+    provider.save()
+
+    # then the value that was stored stays behind
+    assert stored(vendor) == {"access_key": "new-for-new-host"}
+
+
+def test_a_refreshed_row_moved_drops_its_credentials(vendor: Provider) -> None:
+    # given
+    store(vendor, access_key=SECRET, secret_key="other-secret")
+    vendor.refresh_from_db()
+
+    # when
     vendor.base_url = ATTACKER_URL
-    vendor.credentials = {"access_key": "new-for-new-host", "secret_key": "other-secret"}
     vendor.save()
 
     # then
-    assert stored(vendor) == {"access_key": "new-for-new-host"}
+    assert stored(vendor) == {}
 
 
 def test_unreadable_credentials_do_not_follow_a_move(vendor: Provider) -> None:

@@ -89,7 +89,7 @@ def test_a_mailgun_token_is_accepted_once(api, mailgun):
     assert list(DeliveryEvent.objects.values_list("event_id", flat=True)) == ["mg-1"]
 
 
-@pytest.mark.parametrize("age_s", [301, 86_400, -301], ids=["just-stale", "a-day-old", "future"])
+@pytest.mark.parametrize("age_s", [310, 86_400, -310], ids=["just-stale", "a-day-old", "future"])
 def test_a_mailgun_webhook_signed_outside_the_window_is_refused(api, mailgun, age_s):
     # given a correctly signed event whose timestamp is outside the 300 s window
     signed_at = str(int(time.time()) - age_s)
