@@ -155,8 +155,8 @@ class Provider(TimeStamped):
         self._note_stored_credentials()
 
     @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> "Provider":
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, *args: Any, **kwargs: Any) -> "Provider":
+        instance = super().from_db(*args, **kwargs)
         instance._note_stored_credentials()
         return instance
 
