@@ -41,6 +41,7 @@ from apps.billing.ratelimits import FreeAllowance
 from apps.billing.services import HeldCredit
 from apps.core import state
 from apps.core.db import then_release_connection
+from apps.core.egress import url_refusal
 from apps.core.errors import (
     AllProvidersFailed,
     DeadlineExceeded,
@@ -68,6 +69,9 @@ def callback_url_check(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
         raise InvalidRequest("The callback URL must be an absolute http(s) URL.")
+    # What is plain from the URL alone is refused now; delivery checks every address again.
+    if url_refusal(url) is not None:
+        raise InvalidRequest("The callback URL must point to a public address.")
     return url
 
 

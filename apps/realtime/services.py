@@ -14,8 +14,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from apps.accounts.models import Client
+from apps.core.egress_http import EgressTransport
 from apps.core.fields import UnreadableSecret
 from apps.realtime.models import AsyncCall, CallbackDelivery
+
+
+class CallbackTooSlow(Exception):
+    """The endpoint took longer than GATEWAY_CALLBACK_TIMEOUT_S in all to answer."""
 
 
 class SecretUnreadable(Exception):
@@ -34,9 +39,13 @@ def client_webhook_secret(*, client_id: int) -> str:
         return client.webhook_secret
 
 
-def webhook_signature(*, secret: str, body: bytes) -> str:
-    """X-Signature: the hex HMAC-SHA256 of the exact body under the client's secret."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def webhook_signature(*, secret: str, body: bytes, timestamp: int) -> str:
+    """X-Signature, in Stripe's form: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
+    under the client's secret. The timestamp is signed too, so a receiver can refuse a
+    delivery replayed later (docs/async.md shows the check)."""
+    signed = str(timestamp).encode() + b"." + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
 
 
 def callback_body(call: AsyncCall) -> bytes:
@@ -71,25 +80,47 @@ def callback_deliver(*, call_id: int) -> CallbackDelivery | None:
     try:
         secret = client_webhook_secret(client_id=call.client_id)
         body = callback_body(call)
-        response = httpx.post(
+        status, text = _post(
             call.callback_url,
-            content=body,
+            body=body,
             headers={
                 "Content-Type": "application/json",
                 "User-Agent": "service-gateway/1.0",
+                "Accept-Encoding": "identity",  # the size cap counts the bytes as they come
                 "X-Request-ID": call.request_id,
-                "X-Signature": webhook_signature(secret=secret, body=body),
+                "X-Signature": webhook_signature(
+                    secret=secret, body=body, timestamp=int(time.time())
+                ),
                 "X-Delivery-Attempt": str(attempt),
             },
-            timeout=settings.GATEWAY_CALLBACK_TIMEOUT_S,
-            follow_redirects=False,
         )
-        delivery.status_code = response.status_code
-        delivery.delivered = 200 <= response.status_code < 300
+        delivery.status_code = status
+        delivery.delivered = 200 <= status < 300
         if not delivery.delivered:
-            delivery.error = f"HTTP {response.status_code}: {response.text[:500]}"
-    except (httpx.HTTPError, SecretUnreadable) as exc:
+            delivery.error = f"HTTP {status}: {text[:500]}"
+    except (httpx.HTTPError, httpx.InvalidURL, SecretUnreadable, CallbackTooSlow) as exc:
         delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
     delivery.duration_ms = int((time.monotonic() - started) * 1000)
     delivery.save()
     return delivery
+
+
+def _post(url: str, *, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """POST to a client's URL: only to an address the egress policy allows (the URL is the
+    client's), no redirect followed, at most GATEWAY_CALLBACK_TIMEOUT_S in all and the first
+    GATEWAY_CALLBACK_MAX_RESPONSE_BYTES of the answer read. The status and that text."""
+    limit = settings.GATEWAY_CALLBACK_MAX_RESPONSE_BYTES
+    timeout = settings.GATEWAY_CALLBACK_TIMEOUT_S
+    deadline = time.monotonic() + timeout
+    with (
+        httpx.Client(transport=EgressTransport(), timeout=timeout, follow_redirects=False) as http,
+        http.stream("POST", url, content=body, headers=headers) as response,
+    ):
+        answer = b""
+        for chunk in response.iter_raw():
+            answer += chunk[: limit - len(answer)]
+            if len(answer) >= limit:
+                break
+            if time.monotonic() > deadline:
+                raise CallbackTooSlow(f"no full answer within {timeout} s")
+        return response.status_code, answer.decode("utf-8", "replace")

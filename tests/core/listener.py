@@ -31,7 +31,7 @@ class Listener:
             with connection:
                 connection.settimeout(2)
                 try:
-                    self.received.append(connection.recv(65536))
+                    self.received.append(_read_request(connection))
                     connection.sendall(self.answer)
                 except OSError:
                     self.received.append(b"")
@@ -40,3 +40,25 @@ class Listener:
         self._stop.set()
         self._thread.join()
         self.server.close()
+
+
+def _read_request(connection: socket.socket) -> bytes:
+    """The request's head and as much of its body as its Content-Length says."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
