@@ -10,6 +10,7 @@ from email.headerregistry import Address
 from email.utils import make_msgid
 from typing import Any
 
+import cssutils
 from django.core.mail import EmailMultiAlternatives
 from premailer import Premailer
 
@@ -69,13 +70,31 @@ def _person(data: dict[str, Any]) -> Person:
     return Person(email=data["email"], name=data.get("name") or "")
 
 
+class _OfflinePremailer(Premailer):  # type: ignore[misc]
+    """premailer that parses every stylesheet with a parser that fetches nothing.
+
+    premailer's allow_network and allow_loading_external_files only cover <link>: the
+    <style> text goes to cssutils, which follows @import by itself (http:, file:, with no
+    timeout and no size limit). Its parser takes a fetcher; this one refuses every URL.
+    """
+
+    def _parse_css_string(self, css_body: str, validate: bool = True) -> Any:
+        parser = cssutils.CSSParser(fetcher=_fetch_nothing, validate=validate)
+        return parser.parseString(css_body)
+
+
+def _fetch_nothing(url: str) -> None:
+    """cssutils' fetcher: None means "could not be read", so @import rules stay empty."""
+    return None
+
+
 def inline_css(html: str) -> str:
     """Move <style> rules into style attributes, as email clients need (premailer).
 
-    Never fetches: a <link> to a remote stylesheet stays as it is.
+    Never fetches: a <link> to a stylesheet stays as it is, an @import is dropped unread.
     """
     return str(
-        Premailer(
+        _OfflinePremailer(
             html,
             allow_network=False,
             allow_loading_external_files=False,
