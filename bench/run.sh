@@ -54,6 +54,7 @@ export FIELD_ENCRYPTION_KEY
 export DEBUG=false LOG_LEVEL=WARNING ALLOWED_HOSTS=127.0.0.1,localhost
 export PYTHONDONTWRITEBYTECODE=1
 export GATEWAY_ENV_FILE=""   # never a developer's .env
+export GATEWAY_EGRESS_ALLOW_PRIVATE=true   # the fake upstream listens on loopback
 unset DJANGO_SETTINGS_MODULE
 
 LOGDIR=$(mktemp -d /tmp/gateway-bench.XXXXXX)
