@@ -54,8 +54,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 
 @pytest.fixture
-def refused_url() -> str:
-    """A local port with nothing listening: the connection is refused."""
+def refused_url(egress_private: None) -> str:
+    """A local port with nothing listening: the connection is refused (by the port, not by
+    the egress policy, which loopback fakes turn off)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -63,7 +64,7 @@ def refused_url() -> str:
 
 
 @pytest.fixture
-def hanging_url() -> Iterator[str]:
+def hanging_url(egress_private: None) -> Iterator[str]:
     """A local server that accepts connections and never answers."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

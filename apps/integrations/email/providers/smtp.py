@@ -78,7 +78,8 @@ class _CheckedSMTP(smtplib.SMTP):
 class _CheckedSMTPSSL(smtplib.SMTP_SSL):
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return self.context.wrap_socket(
-            egress.connect(host, port, timeout), server_hostname=self._host
+            egress.connect(host, port, timeout),
+            server_hostname=self._host,  # type: ignore[attr-defined]  # set by SMTP.connect
         )
 
 
