@@ -7,8 +7,8 @@ its production counterpart. With DEBUG off the process refuses the insecure defa
 
 import ipaddress
 import os
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -269,14 +269,6 @@ else:
 # while it is down) it bounds how long other processes accept a revoked key or a suspended
 # client.
 GATEWAY_AUTH_CACHE_TTL_S = env.float("GATEWAY_AUTH_CACHE_TTL_S", default=5.0)
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 # Admin logins (django-axes): a username is locked from one IP after AXES_FAILURE_LIMIT failed
 # passwords, for AXES_COOLOFF_MINUTES (429). The IP is REMOTE_ADDR, which uvicorn sets from
 # X-Forwarded-For only for proxies in FORWARDED_ALLOW_IPS, so a client cannot forge it.
@@ -288,6 +280,14 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -333,6 +333,15 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Finance staff's ledger API tokens (django-rest-knox; `manage.py create_staff_token`): the
+# default lifetime of a new one. Only a digest is stored; the header stays `Token <token>`.
+GATEWAY_STAFF_TOKEN_TTL_DAYS = env.int("GATEWAY_STAFF_TOKEN_TTL_DAYS", default=30)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=GATEWAY_STAFF_TOKEN_TTL_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,  # a token lives as long as it was made for, used or not
+}
+
 # --- The gateway ----------------------------------------------------------------------------
 ACCOUNTING_CURRENCY = env.str("ACCOUNTING_CURRENCY", default="USD")
 # Where finance's days begin and end (ledger summaries by day, the daily rollup). Changing it
@@ -356,15 +365,6 @@ if GATEWAY_HTTP_TRANSPORT not in ("aiohttp", "httpcore"):
 # Redis connections per process and event loop; a burst past it waits for a free one.
 GATEWAY_REDIS_MAX_CONNECTIONS = env.int("GATEWAY_REDIS_MAX_CONNECTIONS", default=100)
 # docs.html_to_pdf (docs/documents.md): the largest HTML and CSS taken (UTF-8 bytes), the
-# Finance staff's ledger API tokens (django-rest-knox; `manage.py create_staff_token`): the
-# default lifetime of a new one. Only a digest is stored; the header stays `Token <token>`.
-GATEWAY_STAFF_TOKEN_TTL_DAYS = env.int("GATEWAY_STAFF_TOKEN_TTL_DAYS", default=30)
-REST_KNOX = {
-    "TOKEN_TTL": timedelta(days=GATEWAY_STAFF_TOKEN_TTL_DAYS),
-    "AUTH_HEADER_PREFIX": "Token",
-    "AUTO_REFRESH": False,  # a token lives as long as it was made for, used or not
-}
-
 # largest PDF handed out, and how many documents WeasyPrint renders at once per process.
 GATEWAY_DOCS_MAX_HTML_BYTES = env.int("GATEWAY_DOCS_MAX_HTML_BYTES", default=512 * 1024)
 GATEWAY_DOCS_MAX_CSS_BYTES = env.int("GATEWAY_DOCS_MAX_CSS_BYTES", default=128 * 1024)
