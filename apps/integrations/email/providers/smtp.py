@@ -224,4 +224,3 @@ def _close(smtp: smtplib.SMTP) -> None:
 
 def _reply(code: int, text: bytes | str) -> str:
     return f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
-
