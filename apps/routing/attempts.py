@@ -9,7 +9,7 @@ reason goes on the ledger row, the breaker's last error and the log; a client se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from apps.catalog.providers import (
     InvalidInput,
     ProviderFault,
 )
+from apps.core.errors import ProviderRejectedInput
 
 # Our deadline cut the attempt short (not the provider's own timeout).
 DEADLINE = "deadline"
@@ -73,3 +74,27 @@ def failure_of(exc: BaseException, credentials: Mapping[str, str] | None = None)
 
 def public_attempts(attempts: list[Attempt]) -> list[dict[str, Any]]:
     return [a.public() for a in attempts]
+
+
+def rejected_input(
+    exc: InvalidInput, attempts: list[Attempt], credentials: Iterable[Mapping[str, str]]
+) -> ProviderRejectedInput:
+    """The 422 a client gets when a provider refused its input.
+
+    The adapter's detail and per-field messages often quote the vendor, whose message can
+    echo what we sent it (a credential, a URL with its query): they are scrubbed as a stored
+    reason is, but kept whole and under the same field names, so the client still learns
+    what to fix. `credentials` are those of every provider whose answer is quoted.
+    """
+    secrets = [v for c in credentials for v in c.values() if isinstance(v, str)]
+    errors = (
+        None
+        if exc.errors is None
+        else {
+            field: [scrub(str(m), secrets, limit=None) for m in messages]
+            for field, messages in exc.errors.items()
+        }
+    )
+    return ProviderRejectedInput(
+        scrub(exc.detail, secrets, limit=None), errors=errors, attempts=public_attempts(attempts)
+    )

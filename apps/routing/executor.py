@@ -38,10 +38,15 @@ from apps.core.errors import (
     AllProvidersFailed,
     DeadlineExceeded,
     NoProviderAvailable,
-    ProviderRejectedInput,
 )
 from apps.routing import breakers
-from apps.routing.attempts import Attempt, attempt_failed, attempt_ok, public_attempts
+from apps.routing.attempts import (
+    Attempt,
+    attempt_failed,
+    attempt_ok,
+    public_attempts,
+    rejected_input,
+)
 from apps.routing.breakers import AttemptRecord, RouteState
 from apps.routing.http import http_client
 from apps.routing.routes import MethodRoute, OfferingRoute
@@ -220,9 +225,7 @@ async def _attempt(
             attempts.append(attempt)
             records.append(_record(offering, attempt, probe=probe))
             raise CallFailed(
-                ProviderRejectedInput(
-                    exc.detail, errors=exc.errors, attempts=public_attempts(attempts)
-                ),
+                rejected_input(exc, attempts, [offering.provider.credentials]),
                 attempts,
                 decision,
             ) from exc
@@ -347,9 +350,7 @@ async def _fan_out(
         try:
             slug, data = route.spec.fan_out([(o.provider.slug, d) for o, d in answered])
         except InvalidInput as exc:  # the answers together refuse it (nowhere available)
-            refused = ProviderRejectedInput(
-                exc.detail, errors=exc.errors, attempts=public_attempts(attempts)
-            )
+            refused = rejected_input(exc, attempts, [o.provider.credentials for o, _ in answered])
             raise CallFailed(refused, attempts, decision) from exc
         serving = next(o for o, _ in answered if o.provider.slug == slug)
         return CallOutcome(
@@ -362,8 +363,8 @@ async def _fan_out(
     rejected = [e for _, _, e in results if isinstance(e, InvalidInput)]
     as_dicts = public_attempts(attempts)
     if rejected and len(rejected) == len(results):
-        error: Exception = ProviderRejectedInput(
-            rejected[0].detail, errors=rejected[0].errors, attempts=as_dicts
+        error: Exception = rejected_input(
+            rejected[0], attempts, [o.provider.credentials for o in usable]
         )
     elif all(isinstance(e, TimeoutError) for _, _, e in results):
         error = DeadlineExceeded(
