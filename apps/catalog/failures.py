@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import httpx
 
+from apps.core.egress import EgressForbidden
 from apps.core.redaction import mask, maskable
 
 # Most specific first: the first class the exception is an instance of names it.
@@ -37,7 +38,10 @@ _HTTPX_REASONS: tuple[tuple[type[Exception], str], ...] = (
     (httpx.TooManyRedirects, "too many redirects"),
 )
 
+EGRESS_FORBIDDEN = "address refused by the egress policy"
+
 _OS_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (EgressForbidden, EGRESS_FORBIDDEN),
     (ConnectionRefusedError, "connection refused"),
     (ConnectionResetError, "connection reset"),
     (socket.gaierror, "host name not resolved"),
@@ -72,6 +76,12 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, OSError | TimeoutError):
         return _os_reason(exc)
     return f"failure ({type(exc).__name__})"
+
+
+def egress_forbidden(exc: BaseException) -> bool:
+    """Whether the egress policy refused the address `exc` failed to connect to: final,
+    unlike a refused connection or a name that did not resolve."""
+    return any(isinstance(link, EgressForbidden) for link in _chain(exc))
 
 
 def reason_named(class_name: str) -> str | None:

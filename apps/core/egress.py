@@ -44,6 +44,11 @@ class EgressRefused(OSError):
         self.reason = reason
 
 
+class EgressForbidden(EgressRefused):
+    """The address itself is forbidden by the policy (not a name that failed to resolve):
+    asking again later gets the same answer, so callers need not retry."""
+
+
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 one stands for: mapped, NAT64, 6to4 or Teredo client."""
     if address.ipv4_mapped is not None:
@@ -93,7 +98,7 @@ def check_address(address: str | IPAddress) -> IPAddress:
     parsed = ipaddress.ip_address(address) if isinstance(address, str) else address
     reason = address_refusal(parsed)
     if reason is not None:
-        raise EgressRefused(f"refused: {reason}")
+        raise EgressForbidden(f"refused: {reason}")
     return parsed
 
 

@@ -12,7 +12,16 @@ class CallbackDeliveryInline(admin.TabularInline):
     model = CallbackDelivery
     extra = 0
     can_delete = False
-    fields = ("attempt", "created_at", "url", "status_code", "delivered", "duration_ms", "error")
+    fields = (
+        "attempt",
+        "created_at",
+        "url",
+        "status_code",
+        "delivered",
+        "final",
+        "duration_ms",
+        "error",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -84,6 +84,11 @@ class CallbackDelivery(models.Model):
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     delivered = models.BooleanField(default=False)
+    final = models.BooleanField(
+        default=False,
+        help_text="Not retried: the URL can never be delivered to (e.g. the egress policy "
+        "refuses its address); `error` says why.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

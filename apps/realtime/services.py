@@ -12,8 +12,10 @@ import httpx
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 
 from apps.accounts.models import Client
+from apps.catalog.failures import egress_forbidden, failure_reason, scrub
 from apps.core.egress_http import EgressTransport
 from apps.core.fields import UnreadableSecret
 from apps.realtime.models import AsyncCall, CallbackDelivery
@@ -71,7 +73,7 @@ def callback_deliver(*, call_id: int) -> CallbackDelivery | None:
     if (
         not call.callback_url
         or not call.is_final
-        or call.deliveries.filter(delivered=True).exists()
+        or call.deliveries.filter(Q(delivered=True) | Q(final=True)).exists()
     ):
         return None
     attempt = call.deliveries.count() + 1
@@ -97,9 +99,18 @@ def callback_deliver(*, call_id: int) -> CallbackDelivery | None:
         delivery.status_code = status
         delivery.delivered = 200 <= status < 300
         if not delivery.delivered:
-            delivery.error = f"HTTP {status}: {text[:500]}"
-    except (httpx.HTTPError, httpx.InvalidURL, SecretUnreadable, CallbackTooSlow) as exc:
-        delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
+            delivery.error = scrub(f"HTTP {status}: {text}", limit=500)
+    except SecretUnreadable:
+        delivery.error = "the client's webhook secret cannot be decrypted"
+    except CallbackTooSlow:
+        delivery.error = "no full answer within GATEWAY_CALLBACK_TIMEOUT_S"
+    except httpx.InvalidURL:
+        delivery.error, delivery.final = "the URL is not valid; not retried", True
+    except httpx.HTTPError as exc:
+        # Our name for the failure, never httpx's text (it holds the URL, query and all).
+        delivery.error = failure_reason(exc)
+        if egress_forbidden(exc):  # asking again gets the same answer
+            delivery.error, delivery.final = f"{delivery.error}; not retried", True
     delivery.duration_ms = int((time.monotonic() - started) * 1000)
     delivery.save()
     return delivery

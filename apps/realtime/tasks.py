@@ -19,10 +19,11 @@ DELIVER_CALLBACK_TASK = "realtime.deliver_callback"
     soft_time_limit=50,
 )
 def deliver_callback(self: Task, call_id: int) -> None:
-    """POST a call's result to its callback URL; retried with backoff until delivered."""
+    """POST a call's result to its callback URL; retried with backoff until delivered, or
+    until a delivery is refused for good (the egress policy forbids the address)."""
     delivery = callback_deliver(call_id=call_id)
-    if delivery is None or delivery.delivered:
-        return
+    if delivery is None or delivery.delivered or delivery.final:
+        return  # a final refusal (the egress policy) is recorded on the delivery
     if delivery.attempt >= settings.GATEWAY_CALLBACK_MAX_DELIVERIES:
         return  # given up; every attempt is in the admin
     ceiling = settings.GATEWAY_CALLBACK_BACKOFF_S * 2 ** (delivery.attempt - 1)
