@@ -14,6 +14,10 @@ MASK = "[redacted]"
 SECRET_MIN_LENGTH = 6
 
 _known: tuple[str, ...] = ()
+# Each kind of stored secret (provider credentials, registrar sub-accounts...) by name, so
+# that reloading one kind keeps the others.
+_by_source: dict[str, tuple[str, ...]] = {}
+PROVIDERS = "providers"
 
 
 def maskable(values: Iterable[object]) -> tuple[str, ...]:
@@ -22,10 +26,17 @@ def maskable(values: Iterable[object]) -> tuple[str, ...]:
     return tuple(sorted(kept, key=len, reverse=True))
 
 
-def known_secrets_set(values: Iterable[object]) -> None:
-    """Replace the credential values this process masks (the catalog calls it)."""
+def known_secrets_set(values: Iterable[object], *, source: str = PROVIDERS) -> None:
+    """Replace the values of one kind of secret this process masks (the catalog calls it
+    for provider credentials; other kinds name their own `source`)."""
     global _known
-    _known = maskable(values)
+    _by_source[source] = maskable(values)
+    _known = maskable(v for kept in _by_source.values() for v in kept)
+
+
+def known_secrets_add(values: Iterable[object], *, source: str) -> None:
+    """Mask these values too (a secret just read for use), keeping all already known."""
+    known_secrets_set([*_by_source.get(source, ()), *values], source=source)
 
 
 def known_secrets() -> tuple[str, ...]:

@@ -10,7 +10,7 @@ class DomainsConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing registers the service and its adapters in the code registry.
-        from apps.integrations.domains import service  # noqa: F401
+        from apps.integrations.domains import secret_mask, service  # noqa: F401
         from apps.integrations.domains.providers import godaddy, sandbox  # noqa: F401
 
         # Namecheap's adapter is built alongside; registered once its module exists.

@@ -7,6 +7,7 @@ import uuid
 from apps.core.errors import Conflict, NoProviderAvailable, NotFound
 from apps.core.fields import UnreadableSecrets
 from apps.integrations.domains.models import Domain, RegistrantAccount, RegistrationIntention
+from apps.integrations.domains.secret_mask import registrant_secrets_add
 
 
 def intention_for_submit(*, intention_id: uuid.UUID | str, client_id: int) -> RegistrationIntention:
@@ -46,4 +47,5 @@ def registrant_account_data(*, client_id: int, provider: str) -> dict[str, str] 
         raise NoProviderAvailable(
             f"The account at {provider} cannot be decrypted with the configured keys."
         )
+    registrant_secrets_add(account.account)
     return dict(account.account)
