@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.accounts.models import Client
 from apps.catalog.models import Provider, Service
+from apps.ledger import admin_audit  # noqa: F401  (registers the redaction and token pages)
 from apps.ledger.dashboard import DAYS, ledger_dashboard
 from apps.ledger.forms import ReversalForm
 from apps.ledger.models import HoldReleaseRun, LedgerEntry
