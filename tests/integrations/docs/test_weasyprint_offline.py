@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.catalog.providers import ProviderFault
+from apps.catalog.providers import InvalidInput
 from apps.integrations.docs.providers.weasyprint import WeasyPrint
 from tests.core.listener import Listener
 from tests.integrations.email.test_css_offline import WatchedFile
@@ -62,9 +62,9 @@ async def test_nothing_on_the_network_is_fetched(adapter, call, listener, html, 
 async def test_no_file_is_read(adapter, call, watched_file, html, css, scheme):
     url = f"{scheme}{watched_file.path}"
 
-    # A relative @import with no base URL makes WeasyPrint give up on the document (reported
-    # as a provider fault today, not the client's 400): either way nothing is read.
-    with contextlib.suppress(ProviderFault):
+    # A relative @import with no base URL makes WeasyPrint give up on the document (the
+    # client's input error, tests/integrations/docs/test_relative_import.py): nothing is read.
+    with contextlib.suppress(InvalidInput):
         await render(adapter, call, html.format(url=url), css.format(url=url))
 
     assert not watched_file.opened.is_set()

@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 
 from apps.catalog.documents import Document, DocumentTooLarge
+from apps.catalog.providers import InvalidInput
 from apps.catalog.registry import registry
 from apps.integrations.docs.providers.base import PdfRenderer, too_large
 
@@ -51,6 +52,7 @@ def url_fetcher() -> Any:
 def render(payload: dict[str, Any], document: Document) -> None:
     """Write the PDF of `payload` into `document` (blocking: call it on a worker thread)."""
     from weasyprint import CSS, HTML
+    from weasyprint.css.tokens import InvalidValues
 
     fetcher = url_fetcher()
     source = payload["html"]
@@ -62,7 +64,21 @@ def render(payload: dict[str, Any], document: Document) -> None:
     # !important in a user stylesheet outranks any author @page size: the requested one wins.
     paper = CSS(string=f"@page {{ size: {payload['page_size']} !important; }}")
     html = HTML(string=source, url_fetcher=fetcher, base_url=None)
-    html.write_pdf(target=document, stylesheets=[paper])
+    try:
+        html.write_pdf(target=document, stylesheets=[paper])
+    except InvalidValues as exc:
+        # WeasyPrint ignores every other relative URL without a base URL, with a warning,
+        # but raises on an `@import url(/path)`: the client's document, not our fault.
+        raise _relative_import(payload) from exc
+
+
+def _relative_import(payload: dict[str, Any]) -> InvalidInput:
+    field = "css" if "@import" in (payload.get("css") or "").lower() else "html"
+    message = (
+        "A stylesheet @import names a relative URL: a document has no base URL, and only "
+        "data: URLs are loaded."
+    )
+    return InvalidInput(message, errors={field: [message]})
 
 
 @registry.provider
