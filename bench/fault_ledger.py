@@ -5,7 +5,9 @@ what was recorded for it:
 
 * a 200 has exactly one charge row, `succeeded`, that moved the balance by its price;
 * a 5xx answered before any provider was tried (503 database-unavailable, any 5xx problem
-  without `attempts`) has no row at all;
+  without `attempts`) has no row at all (as issue #13 words it), and at least no charge and
+  no provider attempt in a row (the gateway records the failures it can: status failed,
+  amount 0, no attempts);
 * a 503 outcome-unknown (the provider served, the row could not be written yet) gets its
   row once the database is back: `succeeded`, charged once;
 * a 502/504 (providers tried, all failed) has one row, not `succeeded`;
@@ -85,7 +87,8 @@ def check_ledger(query: Query, answers: list[Answer]) -> list[Check]:
     """Every check above, each with the calls it looked at and the ones that broke it."""
     rows = rows_by_request(query, answers)
     served = Check("every 200 has exactly one charge row, succeeded, charged its price")
-    before = Check("no row for a 5xx answered before any provider was tried")
+    before = Check("no row for a 5xx answered before any provider was tried (issue #13's words)")
+    unbilled_before = Check("a 5xx answered before any provider was tried: no charge, no attempt")
     unknown = Check("503 outcome-unknown: recorded once the database is back, billed once")
     failed = Check("502/504: one row, not succeeded")
     unbilled = Check("no charge for a call the client did not see succeed")
@@ -108,8 +111,11 @@ def check_ledger(query: Query, answers: list[Answer]) -> list[Check]:
                 unknown.fail(answer, "not recorded as served and billed once", mine)
         elif answer.status >= 500 and answer.kind == "problem" and answer.attempts == 0:
             before.calls += 1
+            unbilled_before.calls += 1
             if mine:
                 before.fail(answer, "a row for a call no provider was tried for", mine)
+            if billed or any(row.attempts or row.status == "succeeded" for row in mine):
+                unbilled_before.fail(answer, "billed, or a provider attempt recorded", mine)
         elif answer.status in (502, 504) and answer.kind == "problem":
             failed.calls += 1
             if len(charges) != 1 or charges[0].status == "succeeded":
@@ -118,7 +124,7 @@ def check_ledger(query: Query, answers: list[Answer]) -> list[Check]:
             unbilled.calls += 1
             if billed > 0:
                 unbilled.fail(answer, f"billed {billed} for it", mine)
-    return [served, before, unknown, failed, unbilled, duplicates]
+    return [served, before, unbilled_before, unknown, failed, unbilled, duplicates]
 
 
 def verdict_table(checks: list[Check], ledger_check: tuple[bool, str]) -> str:
