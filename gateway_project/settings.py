@@ -185,6 +185,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 100
 GATEWAY_HEALTH_CHECK_INTERVAL_S = env.float("GATEWAY_HEALTH_CHECK_INTERVAL_S", default=60.0)
 # A background call still pending this long after its run was due is sent to the broker again.
 GATEWAY_ASYNC_STALE_AFTER_S = env.float("GATEWAY_ASYNC_STALE_AFTER_S", default=120.0)
+GATEWAY_ASYNC_REDISPATCH_INTERVAL_S = env.float("GATEWAY_ASYNC_REDISPATCH_INTERVAL_S", default=60.0)
 # A credit hold older than this belongs to a process that died mid-call: Celery beat releases
 # it every GATEWAY_DANGLING_HOLD_RELEASE_INTERVAL_S and records its call as interrupted and
 # unbilled. Keep it above the longest routing deadline (300 s) plus time to settle.
@@ -195,8 +196,8 @@ GATEWAY_DANGLING_HOLD_RELEASE_INTERVAL_S = env.float(
 CELERY_BEAT_SCHEDULE = {
     "gateway-redispatch-stale-calls": {
         "task": "gateway.redispatch_stale_calls",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
+        "schedule": GATEWAY_ASYNC_REDISPATCH_INTERVAL_S,
+        "options": {"expires": GATEWAY_ASYNC_REDISPATCH_INTERVAL_S},
     },
     "routing-health-checks": {
         "task": "routing.health_check_providers",

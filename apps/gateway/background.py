@@ -51,6 +51,7 @@ from apps.core.errors import (
 )
 from apps.gateway.admission import resolve, validate
 from apps.gateway.call import Call, GatewayRequest, GatewayResponse, RetryLater, error_response
+from apps.gateway.dispatch import async_call_dispatch
 from apps.gateway.pipeline import execute_call
 from apps.gateway.recording import record_call
 from apps.gateway.snapshot import current_snapshot
@@ -118,23 +119,14 @@ def _store(call: Call) -> AsyncCall:
                     headers=accepted.headers,
                 )
                 call.idempotency_id = None
-            transaction.on_commit(lambda: _dispatch(record))
+            transaction.on_commit(
+                lambda: async_call_dispatch(call_id=record.pk, request_id=record.request_id)
+            )
     except IntegrityError as exc:
         raise InvalidRequest(
             f"The request id {request.request_id!r} already names one of your background calls."
         ) from exc
     return record
-
-
-def _dispatch(record: AsyncCall) -> None:
-    from apps.gateway.tasks import run_async_call
-
-    try:
-        run_async_call.delay(record.pk)
-    except Exception:
-        # The call is admitted and stored: answering 500 now would make the client send it
-        # again. It stays pending (its credit held) until the task is sent again.
-        logger.exception("could not send background call %s to the broker", record.request_id)
 
 
 def _accepted_response(record: AsyncCall) -> GatewayResponse:

@@ -163,6 +163,8 @@ def private_rabbit(_rabbit: PrivateRabbit) -> Iterator[PrivateRabbit]:
     yield _rabbit
     if _rabbit.process is None:
         _rabbit.start()
+    else:
+        _rabbit.resume()  # a test that paused it and failed
 
 
 @pytest.fixture

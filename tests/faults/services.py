@@ -217,6 +217,16 @@ class PrivateRabbit:
             stop_group(self.process, signal.SIGKILL)
             self.process = None
 
+    def pause(self) -> None:
+        """SIGSTOP the node: it keeps its port and its connections but answers nothing (a
+        hung broker, as when its machine stalls or the network drops packets)."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
