@@ -1,17 +1,15 @@
 """Registrar sub-account secrets (RegistrantAccount.account: a shopper id, its password) in
 the log filter's mask list, like provider credentials.
 
-Reloaded with the provider credentials (apps.catalog.secret_mask), when an account is saved
-or deleted in this process, and added when an account is read for use: a query then, none
-per log record.
+Reloaded with the provider credentials (apps.catalog.secret_mask); added when an account is
+saved or read for use in this process (no query). Never a query per log record.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_save
 
 from apps.catalog.secret_mask import secret_source_register
 from apps.core.fields import UnreadableSecrets
@@ -38,10 +36,13 @@ def registrant_secrets_add(account: dict[str, str]) -> None:
     known_secrets_add(account.values(), source=SOURCE)
 
 
-def _changed(sender: type, **kwargs: Any) -> None:
-    transaction.on_commit(registrant_secrets_refresh)
+def _saved(sender: type, instance: RegistrantAccount, **kwargs: Any) -> None:
+    # Masked at once, with no query: should the transaction roll back, masking a value that
+    # was never stored is harmless, and the next full refresh drops it (as it drops deleted
+    # accounts' values).
+    if isinstance(instance.account, dict) and not isinstance(instance.account, UnreadableSecrets):
+        registrant_secrets_add(instance.account)
 
 
 secret_source_register(SOURCE, registrant_secret_values)
-post_save.connect(_changed, sender=RegistrantAccount, dispatch_uid="domains-secrets-save")
-post_delete.connect(_changed, sender=RegistrantAccount, dispatch_uid="domains-secrets-del")
+post_save.connect(_saved, sender=RegistrantAccount, dispatch_uid="domains-secrets-save")
