@@ -179,8 +179,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_TIME_LIMIT = 120
-CELERY_TASK_SOFT_TIME_LIMIT = 100
+# The hard limit also bounds a background call's run: a run whose worker died is taken over
+# once this plus GATEWAY_ASYNC_LEASE_MARGIN_S has passed since it started.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=100)
 # Active health checks: every enabled provider's cheap probe feeds its circuit breakers.
 GATEWAY_HEALTH_CHECK_INTERVAL_S = env.float("GATEWAY_HEALTH_CHECK_INTERVAL_S", default=60.0)
 # A background call still pending this long after its run was due is sent to the broker again.
@@ -213,7 +215,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # Background calls (Prefer: respond-async): a run that meets a provider fault is run again
 # after GATEWAY_ASYNC_RETRY_BACKOFF_S * 2**n seconds (full jitter, capped), up to the method's
-# max_attempts runs. A run holds its call for its deadline plus this margin.
+# max_attempts runs. A run holds its call for the task's time limit plus this margin.
 GATEWAY_ASYNC_RETRY_BACKOFF_S = env.float("GATEWAY_ASYNC_RETRY_BACKOFF_S", default=2.0)
 GATEWAY_ASYNC_RETRY_BACKOFF_MAX_S = env.float("GATEWAY_ASYNC_RETRY_BACKOFF_MAX_S", default=300.0)
 GATEWAY_ASYNC_LEASE_MARGIN_S = env.float("GATEWAY_ASYNC_LEASE_MARGIN_S", default=30.0)
