@@ -10,8 +10,9 @@ from typing import Any, Literal
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.views import APIView
+
+from apps.ledger.params import LedgerCursor
 
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
@@ -75,20 +76,18 @@ def _statuses(path: str, operation: dict[str, Any]) -> list[str]:
     return statuses
 
 
-class _Cursor(CursorPagination):
-    page_size_query_param = "page_size"
-
-
 def _document_cursor_page(operation: dict[str, Any]) -> None:
     """The rows' list becomes the cursor page ({next, previous, results}); `cursor` and
     `page_size` join the query parameters."""
-    paginator = _Cursor()
+    paginator = LedgerCursor()
     content = operation["responses"]["200"]["content"]["application/json"]
     content["schema"] = paginator.get_paginated_response_schema(content["schema"])
     known = {p["name"] for p in operation.get("parameters", [])}
-    operation.setdefault("parameters", []).extend(
-        p for p in paginator.get_schema_operation_parameters(APIView()) if p["name"] not in known
-    )
+    for parameter in paginator.get_schema_operation_parameters(APIView()):
+        if parameter["name"] == paginator.page_size_query_param:
+            parameter["schema"].update(minimum=1, maximum=paginator.max_page_size)
+        if parameter["name"] not in known:
+            operation.setdefault("parameters", []).append(parameter)
 
 
 def add_problem_responses(

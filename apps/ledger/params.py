@@ -63,6 +63,23 @@ class LedgerCursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def get_page_size(self, request: Request) -> int:
+        """`page_size` from 1 to max_page_size; DRF quietly ignores any other value, which
+        hides a client's mistake behind a page of another size."""
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise InvalidRequest(
+                "page_size is not a page size this API gives.",
+                errors={
+                    self.page_size_query_param: [
+                        f"Use a whole number from 1 to {self.max_page_size}."
+                    ]
+                },
+            )
+        return int(raw)
+
     def decode_cursor(self, request: Request) -> Cursor | None:
         """DRF's cursor, checked: strict base64, and a position that is a created_at (DRF
         would hand any text to the query, a 500; and it answers 404 for a bad cursor)."""

@@ -70,6 +70,7 @@ def test_every_other_path_still_goes_to_django(live_gateway, caller):
 
 
 def test_a_client_that_hangs_up_still_gets_its_call_recorded_and_charged_once(
+    egress_private,  # fixer is faked on loopback; before live_gateway, which passes it on
     live_gateway,
     caller,
     held_fixer,  # noqa: F811

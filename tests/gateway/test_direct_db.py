@@ -223,7 +223,8 @@ async def test_a_worker_shutting_down_closes_its_pools_connections(caller, sandb
 def pool_sessions() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = %s AND datname = current_database()",
             [asyncdb.POOL_APPLICATION_NAME],
         )
         (count,) = cursor.fetchone()

@@ -81,6 +81,22 @@ def test_a_cursor_the_api_did_not_give_out_is_a_400_naming_it(api, caller, url, 
     assert response.json()["errors"] == {"cursor": ["Use the next or previous link as given."]}
 
 
+@pytest.mark.parametrize("url", ["/api/v1/ledger/", "/api/v1/usage/"])
+@pytest.mark.parametrize("value", ["0", "-1", "1001", "ten", "2.5", "\u0663", "}\U000e2f8c"])
+def test_a_page_size_out_of_range_is_a_400_not_a_page_of_another_size(api, caller, url, value):
+    # given finance, or a client reading its usage (DRF ignored a bad page_size quietly)
+    headers = caller.headers if "usage" in url else {}
+    if "ledger" in url:
+        api.force_login(staff_user("fiona", "finance"))
+
+    # when
+    response = api.get(url, {"page_size": value}, headers=headers)
+
+    # then
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["page_size"]
+
+
 @pytest.mark.parametrize("value", BAD_INSTANTS)
 def test_usage_refuses_an_instant_it_cannot_use(api, caller, value):
     response = api.get("/api/v1/usage/", {"created_after": value}, headers=caller.headers)
