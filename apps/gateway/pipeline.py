@@ -17,7 +17,12 @@ import time
 from typing import Any
 
 from apps.catalog.providers import CallContext
-from apps.core.errors import GatewayError, OutcomeUnknown
+from apps.core.errors import (
+    DatabaseUnavailable,
+    GatewayError,
+    OutcomeUnknown,
+    database_unavailable,
+)
 from apps.gateway.admission import admit_call, prepare
 from apps.gateway.cache import (
     response_cache_get,
@@ -44,18 +49,39 @@ async def handle_call(request: GatewayRequest) -> GatewayResponse:
     call = Call(request=request, started=time.monotonic())
     try:
         response = await _run(call)
-    except GatewayError as error:
+    except Exception as exc:
+        error = exc if isinstance(exc, GatewayError) else database_unavailable(exc)
+        if error is None:
+            logger.exception("call %s failed inside the gateway", request.request_id)
+            error = GatewayError("The gateway failed to handle this call.")
         response = error_response(call, error)
-        if call.principal is not None:
-            await record_call(call, response, error=error)
-    except Exception:
-        logger.exception("call %s failed inside the gateway", request.request_id)
-        internal = GatewayError("The gateway failed to handle this call.")
-        response = error_response(call, internal)
-        if call.principal is not None:
-            await record_call(call, response, error=internal)
+        await _record_refused(call, response, error)
     response.headers.update(call.rate_headers)
     return response
+
+
+async def _record_refused(call: Call, response: GatewayResponse, error: GatewayError) -> None:
+    """The ledger row of a call that ended in an error, when there is one to write.
+
+    With the database away before any provider was asked, a call that holds neither credit
+    nor an Idempotency-Key leaves nothing to release and gets no row (the write would only
+    wait for the pool to refuse it too); one that does is recorded if the database is back
+    by now, else its hold and key are left to the dangling-hold release and the key's lease.
+    """
+    if call.principal is None:
+        return
+    unavailable = isinstance(error, DatabaseUnavailable)
+    if unavailable and call.hold is None and call.idempotency_id is None:
+        return
+    try:
+        await record_call(call, response, error=error)
+    except Exception as exc:
+        if not unavailable or database_unavailable(exc) is None:
+            raise
+        logger.warning(
+            "call %s refused while the database is away; its hold and key are left to expire",
+            call.request.request_id,
+        )
 
 
 async def _run(call: Call) -> GatewayResponse:

@@ -60,4 +60,13 @@ def test_database_down_answers_503_problem_and_service_resumes_when_it_returns(
         "SELECT request_id FROM ledger_ledgerentry WHERE request_id = ANY(%s)", ids
     )
     assert len(recorded) == len(ids)
+    # and the calls refused before any provider was asked left no row: nothing was served,
+    # and nothing was held that a row would have to release
+    refused = [answer.json()["request_id"] for answer, _ in answers]
+    assert (
+        private_postgres.query(
+            "SELECT request_id FROM ledger_ledgerentry WHERE request_id = ANY(%s)", refused
+        )
+        == []
+    )
     deployment.ledger_check()
