@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -159,11 +160,25 @@ class Stack:
             roots.add(int(pidfile.read_text().split()[0]))
         return roots
 
+    def dump_stacks(self, label: str) -> None:
+        """py-spy dump of every worker (all threads), into the log directory."""
+        for pid in self.workers_pids():
+            with (self.log_dir / f"stacks-{label}-{pid}.txt").open("w") as out:
+                subprocess.run(
+                    [os.environ.get("PY_SPY", str(BIN / "py-spy")), "dump", "--pid", str(pid)],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    check=False,
+                    timeout=60,
+                )
+
     def holds_left(self) -> int:
         assert self.postgres is not None
         return int(self.postgres.query("SELECT count(*) FROM billing_credithold")[0][0])  # type: ignore[call-overload]
 
     def close(self) -> None:
+        if self.postgres is not None and self.postgres.log.exists():
+            shutil.copy(self.postgres.log, self.log_dir / "postgres.log")  # why it stopped
         for process in reversed(self.processes):
             stop_group(process)
         for stop in (self.redis and self.redis.stop, self.postgres and self.postgres.destroy):
@@ -239,7 +254,13 @@ async def run_faults(stack: Stack) -> tuple[str, bool]:
     load.phase = "postgres down"
     phases.append(load.phase)
     await act(f"PostgreSQL stopped (pg_ctl -m {pg_mode})", lambda: stack.postgres.stop(pg_mode))  # type: ignore[union-attr]
-    await asyncio.sleep(down)
+    if os.environ.get("FAULT_PYSPY") == "1":
+        # Where the workers wait while the database is away: their stacks, halfway through.
+        await asyncio.sleep(down / 2)
+        await asyncio.to_thread(stack.dump_stacks, "postgres-down")
+        await asyncio.sleep(down / 2)
+    else:
+        await asyncio.sleep(down)
     await act("PostgreSQL started", stack.postgres.start)
     await during("postgres back", recover)
     load.stop()
@@ -274,6 +295,9 @@ async def run_soak(stack: Stack) -> tuple[str, bool]:
         elapsed = time.monotonic() - load.started
         load.phase = "warm-up" if elapsed < warmup else "steady"
         samples.append((elapsed, {pid: rss_kb(pid) for pid in pids}, loadavg()))
+        if stack.postgres is not None and not stack.postgres.running():
+            # Nobody here stops it: a soak on a dead database measures nothing.
+            raise RuntimeError(f"the private PostgreSQL stopped at {elapsed:.0f} s of the soak")
         if elapsed >= seconds:
             break
         await asyncio.sleep(min(every, seconds - elapsed))

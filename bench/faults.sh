@@ -17,7 +17,9 @@
 # Knobs (environment): FAULT_RATE (40 calls/s), FAULT_STEADY_S (15), FAULT_DOWN_S (8: how
 # long Redis, then PostgreSQL, stays down), FAULT_RECOVER_S (20), FAULT_PG_STOP_MODE (fast;
 # immediate is a crash), SOAK_S (600), SOAK_RATE (FAULT_RATE), SOAK_WARMUP_S (60),
-# SOAK_SAMPLE_S (10), BENCH_WORKERS (2).
+# SOAK_SAMPLE_S (10), BENCH_WORKERS (2), FAULT_PYSPY (1: py-spy dump of every worker halfway
+# through the PostgreSQL outage, into the log directory; PY_SPY names the binary if it is
+# not in the venv).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
