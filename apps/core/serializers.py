@@ -17,3 +17,24 @@ class ClosedSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+class _OnlyStrings:
+    """DRF's string fields take a JSON number and turn it into text (`"body": 0` became an
+    SMS saying "0"). A method's documented schema says `type: string`: anything else is a
+    400, as the contract says of a payload that fails the schema."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictCharField(_OnlyStrings, serializers.CharField):
+    """A CharField that takes only a JSON string."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+
+class StrictRegexField(_OnlyStrings, serializers.RegexField):
+    """A RegexField that takes only a JSON string."""

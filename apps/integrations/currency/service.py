@@ -5,9 +5,10 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
+from apps.core.serializers import StrictCharField, StrictRegexField
 
 
-class CurrencyCodeField(serializers.RegexField):
+class CurrencyCodeField(StrictRegexField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("help_text", "ISO 4217 currency code, e.g. EUR.")
         super().__init__(
@@ -67,9 +68,9 @@ class ConvertResponse(_RenamesFrom, serializers.Serializer):
 
     from_ = CurrencyCodeField()
     to = CurrencyCodeField()
-    amount = serializers.CharField(help_text="The amount converted, as sent.")
+    amount = StrictCharField(help_text="The amount converted, as sent.")
     rate = serializers.FloatField(help_text="Units of `to` for one unit of `from`.")
-    result = serializers.CharField(help_text="Decimal string, rounded to the minor unit of `to`.")
+    result = StrictCharField(help_text="Decimal string, rounded to the minor unit of `to`.")
     date = serializers.DateField()
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
+from apps.core.serializers import StrictCharField
 
 PDF = "application/pdf"
 # CSS page sizes (https://www.w3.org/TR/css-page-3/#page-size-prop) both providers know.
@@ -27,7 +28,7 @@ def _max_bytes(setting: str, field: str) -> Callable[[str], None]:
 
 
 class HtmlToPdfRequest(serializers.Serializer):
-    html = serializers.CharField(
+    html = StrictCharField(
         trim_whitespace=False,
         validators=[_max_bytes("GATEWAY_DOCS_MAX_HTML_BYTES", "HTML")],
         help_text=(
@@ -35,7 +36,7 @@ class HtmlToPdfRequest(serializers.Serializer):
             "fetches nothing the HTML points to (http:, https:, file: are ignored)."
         ),
     )
-    css = serializers.CharField(
+    css = StrictCharField(
         required=False,
         allow_blank=True,
         trim_whitespace=False,

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.core.serializers import StrictCharField
 from apps.integrations.domains.names import NotADomainName, normalise_domain
 from apps.integrations.domains.registrant_form import CONTACT_SCHEMA, form_errors
 
@@ -19,7 +20,7 @@ def money(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=14, decimal_places=2, **kwargs)
 
 
-class DomainField(serializers.CharField):
+class DomainField(StrictCharField):
     """A domain name, normalised to lower-case IDNA ASCII (`bücher.de` -> `xn--bcher-kva.de`)."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -58,11 +59,11 @@ class PeriodField(serializers.IntegerField):
 
 class DnsRecord(serializers.Serializer):
     type = serializers.ChoiceField(choices=RECORD_TYPES)
-    name = serializers.CharField(
+    name = StrictCharField(
         max_length=255, help_text="'@' for the domain itself, or a host name such as 'www'."
     )
     # Declared fields leave the class body, so `data` stays the serializer's property.
-    data = serializers.CharField(  # type: ignore[assignment]
+    data = StrictCharField(  # type: ignore[assignment]
         max_length=4096,
         help_text="The value: an address, a host name, text; SRV: 'weight port target'.",
     )
@@ -82,21 +83,21 @@ class DomainRequest(serializers.Serializer):
 
 
 class CheckAvailabilityResponse(serializers.Serializer):
-    domain = serializers.CharField()
+    domain = StrictCharField()
     available = serializers.BooleanField()
     price = money(allow_null=True, help_text="For one year; null when not available.")
-    currency = serializers.CharField(allow_null=True, help_text="ISO 4217.")
-    provider = serializers.CharField(
+    currency = StrictCharField(allow_null=True, help_text="ISO 4217.")
+    provider = StrictCharField(
         allow_null=True, help_text="The registrar that offers it cheapest; null if none does."
     )
 
 
 class CreateIntentionResponse(serializers.Serializer):
     intention_id = serializers.UUIDField()
-    domain = serializers.CharField()
-    provider = serializers.CharField()
+    domain = StrictCharField()
+    provider = StrictCharField()
     price = money()
-    currency = serializers.CharField()
+    currency = StrictCharField()
     schema = serializers.JSONField(
         help_text="JSON Schema of the form to submit with submit_registration_intention."
     )
@@ -106,7 +107,7 @@ class SubmitIntentionRequest(serializers.Serializer):
     intention_id = serializers.UUIDField()
     registrant_contact = RegistrantContactField()
     agreed_agreements = serializers.ListField(
-        child=serializers.CharField(max_length=100),
+        child=StrictCharField(max_length=100),
         required=False,
         max_length=50,
         help_text="Keys of the registrar's agreements the registrant accepted (GoDaddy).",
@@ -126,21 +127,21 @@ class SubmitIntentionRequest(serializers.Serializer):
 
 class SubmitIntentionResponse(serializers.Serializer):
     intention_id = serializers.UUIDField()
-    domain = serializers.CharField()
-    provider = serializers.CharField()
+    domain = StrictCharField()
+    provider = StrictCharField()
     registered = serializers.BooleanField()
-    order_id = serializers.CharField()
+    order_id = StrictCharField()
     total = money()
-    currency = serializers.CharField()
+    currency = StrictCharField()
 
 
 class GetDomainResponse(serializers.Serializer):
-    domain = serializers.CharField()
-    provider = serializers.CharField()
-    status = serializers.CharField(help_text="The registrar's status, e.g. ACTIVE.")
+    domain = StrictCharField()
+    provider = StrictCharField()
+    status = StrictCharField(help_text="The registrar's status, e.g. ACTIVE.")
     expires_at = serializers.DateTimeField(allow_null=True)
     renew_auto = serializers.BooleanField(allow_null=True)
-    nameservers = serializers.ListField(child=serializers.CharField())
+    nameservers = serializers.ListField(child=StrictCharField())
 
 
 class RenewRequest(DomainRequest):
@@ -148,11 +149,11 @@ class RenewRequest(DomainRequest):
 
 
 class RenewResponse(serializers.Serializer):
-    domain = serializers.CharField()
-    provider = serializers.CharField()
-    order_id = serializers.CharField()
+    domain = StrictCharField()
+    provider = StrictCharField()
+    order_id = StrictCharField()
     total = money()
-    currency = serializers.CharField()
+    currency = StrictCharField()
 
 
 class SetDnsRequest(DomainRequest):
@@ -160,6 +161,6 @@ class SetDnsRequest(DomainRequest):
 
 
 class SetDnsResponse(serializers.Serializer):
-    domain = serializers.CharField()
-    provider = serializers.CharField()
+    domain = StrictCharField()
+    provider = StrictCharField()
     records = DnsRecord(many=True)

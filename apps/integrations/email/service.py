@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
-from apps.core.serializers import ClosedSerializer
+from apps.core.serializers import ClosedSerializer, StrictCharField, StrictRegexField
 from apps.messaging.services import record_sent_message
 
 # What every provider accepts, so that failover never meets a smaller limit (Postmark takes
@@ -22,8 +22,8 @@ _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][\w!#$&^.+-]*/[A-Za-z0-9][\w!#$&^.+-]*$
 _FILE_NAME = re.compile(r"^[^\\/\r\n\x00]+$")
 
 
-def _single_line(max_length: int, **kwargs: Any) -> serializers.RegexField:
-    return serializers.RegexField(
+def _single_line(max_length: int, **kwargs: Any) -> StrictRegexField:
+    return StrictRegexField(
         _NO_LINE_BREAKS,
         max_length=max_length,
         error_messages={"invalid": "Must not contain line breaks."},
@@ -37,19 +37,19 @@ class PersonSerializer(ClosedSerializer):
 
 
 class AttachmentSerializer(ClosedSerializer):
-    name = serializers.RegexField(
+    name = StrictRegexField(
         _FILE_NAME,
         max_length=255,
         help_text="File name shown to the recipient, e.g. invoice.pdf.",
         error_messages={"invalid": "A file name without path separators or line breaks."},
     )
-    content_type = serializers.RegexField(
+    content_type = StrictRegexField(
         _CONTENT_TYPE,
         max_length=127,
         help_text="MIME type, e.g. application/pdf.",
         error_messages={"invalid": "A MIME type such as application/pdf."},
     )
-    content = serializers.CharField(
+    content = StrictCharField(
         help_text=f"The file, base64-encoded; at most {ATTACHMENT_MAX_BYTES // 2**20} MiB decoded."
     )
 
@@ -80,8 +80,8 @@ class SendEmailRequest(serializers.Serializer):
     bcc = PersonSerializer(many=True, required=False, allow_empty=False)
     reply_to = PersonSerializer(required=False)
     subject = _single_line(998)
-    body_plain_text = serializers.CharField(trim_whitespace=False)
-    body_html = serializers.CharField(required=False, trim_whitespace=False)
+    body_plain_text = StrictCharField(trim_whitespace=False)
+    body_html = StrictCharField(required=False, trim_whitespace=False)
     transform_css = serializers.BooleanField(
         required=False,
         default=False,
@@ -121,7 +121,7 @@ class SendEmailRequest(serializers.Serializer):
 
 class SendEmailResponse(serializers.Serializer):
     accepted = serializers.BooleanField(help_text="The provider accepted the message.")
-    message_id = serializers.CharField(
+    message_id = StrictCharField(
         help_text="The provider's message id; delivery events refer to it."
     )
 

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
+from apps.core.serializers import StrictCharField, StrictRegexField
 from apps.messaging.services import record_sent_message
 
 E164 = r"^\+[1-9]\d{1,14}$"
@@ -12,7 +13,7 @@ MAX_BODY = 1600  # what Twilio and Vonage accept: ten concatenated parts and mor
 
 
 class SendSmsRequest(serializers.Serializer):
-    sender = serializers.RegexField(
+    sender = StrictRegexField(
         f"{E164}|{ALPHANUMERIC_SENDER}",
         help_text=(
             "An E.164 number such as +14155550100, or an alphanumeric sender id of 1-11 "
@@ -23,17 +24,17 @@ class SendSmsRequest(serializers.Serializer):
             "with at least one letter."
         },
     )
-    to_number = serializers.RegexField(
+    to_number = StrictRegexField(
         E164,
         help_text="E.164, e.g. +447700900123.",
         error_messages={"invalid": "Use an E.164 number, e.g. +447700900123."},
     )
-    body = serializers.CharField(max_length=MAX_BODY, trim_whitespace=False)
+    body = StrictCharField(max_length=MAX_BODY, trim_whitespace=False)
 
 
 class SendSmsResponse(serializers.Serializer):
     accepted = serializers.BooleanField(help_text="The provider accepted the message.")
-    message_id = serializers.CharField(help_text="The provider's message id.")
+    message_id = StrictCharField(help_text="The provider's message id.")
     segments = serializers.IntegerField(help_text="How many SMS parts the text was sent as.")
 
 

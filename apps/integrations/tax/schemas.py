@@ -10,14 +10,14 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.countries import COMMON_MISTAKES, ISO_3166_ALPHA_2
-from apps.core.serializers import ClosedSerializer
+from apps.core.serializers import ClosedSerializer, StrictCharField, StrictRegexField
 
 # Countries whose sales taxes are set per state or province: a rate needs the region.
 REGION_REQUIRED = frozenset({"US", "CA", "AU"})
 MAX_LINES = 1000  # AvaTax's documented limit per transaction is far above what a cart holds
 
 
-class CountryCodeField(serializers.CharField):
+class CountryCodeField(StrictCharField):
     """ISO 3166-1 alpha-2, in capitals; `UK` is refused with a pointer to `GB`."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -39,10 +39,10 @@ class CountryCodeField(serializers.CharField):
 class AddressSerializer(ClosedSerializer):
     """A street address; lengths are what AvaTax's AddressInfo accepts."""
 
-    line1 = serializers.CharField(max_length=50)
-    line2 = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=50)
-    region = serializers.RegexField(
+    line1 = StrictCharField(max_length=50)
+    line2 = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
+    city = StrictCharField(max_length=50)
+    region = StrictRegexField(
         r"^[A-Z0-9]{1,3}$",
         required=False,
         allow_blank=True,
@@ -51,7 +51,7 @@ class AddressSerializer(ClosedSerializer):
         "Required in the US, Canada and Australia.",
         error_messages={"invalid": "Use the subdivision code in capitals, e.g. CA or NSW."},
     )
-    postal_code = serializers.CharField(max_length=11)
+    postal_code = StrictCharField(max_length=11)
     country = CountryCodeField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -71,21 +71,21 @@ class SaleLineSerializer(ClosedSerializer):
         min_value=Decimal("0"),
         help_text='The line\'s total (quantity x unit price), a decimal string, e.g. "29.90".',
     )
-    item_code = serializers.CharField(max_length=50, required=False)
-    tax_code = serializers.CharField(
+    item_code = StrictCharField(max_length=50, required=False)
+    tax_code = StrictCharField(
         max_length=25,
         required=False,
         help_text="The provider's product tax code (AvaTax tax code, TaxJar product_tax_code).",
     )
-    description = serializers.CharField(max_length=256, required=False)
+    description = StrictCharField(max_length=256, required=False)
 
 
 class TaxesForSaleRequest(serializers.Serializer):
     """A sale to quote taxes for; nothing is recorded at the provider."""
 
-    customer_id = serializers.CharField(max_length=50)
+    customer_id = StrictCharField(max_length=50)
     date = serializers.DateField(help_text="The sale's date; rates in force on it apply.")
-    currency = serializers.RegexField(
+    currency = StrictRegexField(
         r"^[A-Z]{3}$",
         help_text="ISO 4217 code, e.g. USD.",
         error_messages={"invalid": "Use a three-letter ISO 4217 code in capitals, e.g. USD."},
@@ -96,8 +96,8 @@ class TaxesForSaleRequest(serializers.Serializer):
     )
     # Empty is refused in validate_lines, so that the error names `lines` itself.
     lines = SaleLineSerializer(many=True)
-    sale_id = serializers.CharField(max_length=50, required=False)
-    salesperson_id = serializers.CharField(max_length=25, required=False)
+    sale_id = StrictCharField(max_length=50, required=False)
+    salesperson_id = StrictCharField(max_length=25, required=False)
     amount = serializers.DecimalField(
         max_digits=15,
         decimal_places=4,
@@ -135,35 +135,35 @@ class TaxesForAddressRequest(serializers.Serializer):
 
 
 class TaxDetailSerializer(serializers.Serializer):
-    rate = serializers.CharField(help_text='Decimal string, e.g. "0.0625" for 6.25 %.')
-    tax = serializers.CharField(help_text="The amount of this tax on the line, decimal string.")
-    tax_name = serializers.CharField()
-    country = serializers.CharField()
-    region = serializers.CharField(allow_blank=True)
-    tax_type = serializers.CharField(help_text="e.g. Sales, Use, VAT, GST.")
-    jurisdiction = serializers.CharField(allow_blank=True)
-    jurisdiction_type = serializers.CharField(help_text="country, state, county, city, special")
+    rate = StrictCharField(help_text='Decimal string, e.g. "0.0625" for 6.25 %.')
+    tax = StrictCharField(help_text="The amount of this tax on the line, decimal string.")
+    tax_name = StrictCharField()
+    country = StrictCharField()
+    region = StrictCharField(allow_blank=True)
+    tax_type = StrictCharField(help_text="e.g. Sales, Use, VAT, GST.")
+    jurisdiction = StrictCharField(allow_blank=True)
+    jurisdiction_type = StrictCharField(help_text="country, state, county, city, special")
 
 
 class LineTaxesSerializer(serializers.Serializer):
     line_number = serializers.IntegerField()
-    tax = serializers.CharField(help_text="All taxes on the line, decimal string.")
+    tax = StrictCharField(help_text="All taxes on the line, decimal string.")
     taxes = TaxDetailSerializer(many=True)
 
 
 class TaxesForSaleResponse(serializers.Serializer):
-    total_tax = serializers.CharField(help_text='Decimal string in the sale\'s currency, "8.60".')
+    total_tax = StrictCharField(help_text='Decimal string in the sale\'s currency, "8.60".')
     lines = LineTaxesSerializer(many=True)
 
 
 class JurisdictionRateSerializer(serializers.Serializer):
-    rate = serializers.CharField(help_text="Decimal string.")
-    jurisdiction = serializers.CharField(allow_blank=True)
-    jurisdiction_type = serializers.CharField(help_text="country, state, county, city, special")
+    rate = StrictCharField(help_text="Decimal string.")
+    jurisdiction = StrictCharField(allow_blank=True)
+    jurisdiction_type = StrictCharField(help_text="country, state, county, city, special")
 
 
 class TaxesForAddressResponse(serializers.Serializer):
-    total_rate = serializers.CharField(help_text='The combined rate, decimal string, "0.0950".')
+    total_rate = StrictCharField(help_text='The combined rate, decimal string, "0.0950".')
     rates = JurisdictionRateSerializer(
         many=True, help_text="Per jurisdiction, where the provider breaks the rate down."
     )

@@ -122,6 +122,8 @@ def test_an_invalid_number_at_twilio_is_422_without_failover(
         ({"to_number": "07700900123"}, "to_number"),
         ({"body": "x" * 1601}, "body"),
         ({"body": ""}, "body"),
+        ({"body": 0}, "body"),  # the schema says string: not an SMS saying "0" (the fuzzer)
+        ({"sender": 14155550100}, "sender"),
     ],
 )
 def test_bad_input_is_400_naming_the_field(api, texter, twilio_then_vonage, change, field):
