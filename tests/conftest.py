@@ -21,6 +21,7 @@ from django.test import Client, override_settings
 from apps.accounts import authentication
 from apps.catalog.models import Offering, Provider
 from apps.core import asyncdb, state
+from apps.core.db import database_unavailable_forget
 from apps.gateway.snapshot import forget_snapshot
 from apps.routing import http
 from tests import factories
@@ -61,6 +62,7 @@ def fresh_shared_state() -> Iterator[None]:
     """Each test starts with empty Redis state and no cached snapshot or principals."""
     state.sync_client().flushdb()
     state.forget_local_state()
+    database_unavailable_forget()
     forget_snapshot()
     authentication._cache.sync_version(-1)
     yield

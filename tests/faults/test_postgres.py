@@ -1,6 +1,7 @@
 """PostgreSQL down, then back: 503 problem+json within the deadline, service resumes alone."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from tests.faults.conftest import Caller
 from tests.faults.processes import Deployment, Gateway
@@ -70,3 +71,40 @@ def test_database_down_answers_503_problem_and_service_resumes_when_it_returns(
         == []
     )
     deployment.ledger_check()
+
+
+def test_concurrent_calls_meeting_the_outage_each_get_their_503_within_the_deadline(
+    deployment: Deployment,
+    gateway_server: Gateway,
+    caller: Caller,
+    private_postgres: PrivatePostgres,
+) -> None:
+    # given a gateway that has served calls, then PostgreSQL crashing
+    for _ in range(2):
+        assert caller.call(gateway_server).status_code == 200
+    private_postgres.stop("immediate")
+
+    # when a dozen clients call at once (found under load by bench/faults.sh: each worker's
+    # key lookups waited for the pool one after another, up to 9.6 s)
+    def timed_call(_: int) -> tuple[int, float]:
+        started = time.monotonic()
+        answer = caller.call(gateway_server)
+        return answer.status_code, time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(timed_call, range(12)))
+
+    # then each is a 503 inside the call's 5 s deadline
+    assert [status for status, _ in answers] == [503] * 12
+    assert max(took for _, took in answers) < 5.0, answers
+    private_postgres.start()
+    assert _served_again(caller, gateway_server)
+    deployment.ledger_check()
+
+
+def _served_again(caller: Caller, gateway: Gateway) -> bool:
+    for _ in range(20):
+        if caller.call(gateway).status_code == 200:
+            return True
+        time.sleep(0.5)
+    return False
