@@ -69,8 +69,13 @@ def test_workers_without_redis_warn_in_the_server_log_at_start(
 ):
     # given the gateway started with two workers, DEBUG off and no REDIS_URL (the fixture)
 
-    # when its log is read
+    # when its log is read, once both workers have started (the fixture waits for the first
+    # to answer; the second may still be starting)
+    deadline = time.monotonic() + 20
     log = (tmp_path / "uvicorn.log").read_text()
+    while log.count("2 server workers without REDIS_URL") < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        log = (tmp_path / "uvicorn.log").read_text()
 
     # then each worker said that it shares nothing with the other
     assert log.count("2 server workers without REDIS_URL") == 2

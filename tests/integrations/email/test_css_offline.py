@@ -32,9 +32,12 @@ class WatchedFile:
         self._thread.start()
 
     def _feed(self) -> None:
-        with self.path.open("w") as pipe:  # blocks until a reader opens the other end
-            self.opened.set()
-            pipe.write("p { content: 'SECRET-FROM-DISK' }")
+        try:
+            with self.path.open("w") as pipe:  # blocks until a reader opens the other end
+                self.opened.set()
+                pipe.write("p { content: 'SECRET-FROM-DISK' }")
+        except BrokenPipeError:
+            pass  # the reader was close() itself, which reads nothing
 
     def close(self) -> None:
         if not self.opened.is_set():  # unblock the feeder by opening the other end ourselves
