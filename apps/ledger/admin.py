@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.accounts.models import Client
 from apps.catalog.models import Provider, Service
+from apps.core.admin import ReadOnlyAdmin
 from apps.ledger import admin_audit  # noqa: F401  (registers the redaction and token pages)
 from apps.ledger.dashboard import DAYS, ledger_dashboard
 from apps.ledger.forms import ReversalForm
@@ -70,7 +71,7 @@ def pretty_json(value: Any) -> str:
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):  # append-only: the call path and bookings write rows
     list_display = (
         "created_at",
         "request_id",
@@ -291,29 +292,10 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     def routing_decision(self, obj: LedgerEntry) -> str:
         return pretty_json(obj.routing)
 
-    # Append-only: rows are written by the call path and the booking services, never edited.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(HoldReleaseRun)
-class HoldReleaseRunAdmin(admin.ModelAdmin):
+class HoldReleaseRunAdmin(ReadOnlyAdmin):
     """The periodic release of dangling holds, one row per run; written by the task only."""
 
     list_display = ("started_at", "finished_at", "hold_age_s", "holds_released", "amount_released")
     date_hierarchy = "started_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -10,12 +10,13 @@ from django.http import HttpRequest, HttpResponse
 from knox.admin import AuthTokenAdmin
 from knox.models import AuthToken
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.ledger.models import LedgerRedaction
 from apps.ledger.staff_tokens import LEDGER_PERMISSION
 
 
 @admin.register(LedgerRedaction)
-class LedgerRedactionAdmin(admin.ModelAdmin):
+class LedgerRedactionAdmin(ReadOnlyAdmin):
     """The ledger rows whose stored text migration ledger 0008 rewrote (docs/security.md):
     readable by whoever may read the ledger; written by that migration only."""
 
@@ -39,15 +40,6 @@ class LedgerRedactionAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class StaffTokenAdmin(AuthTokenAdmin):  # type: ignore[misc]  # knox ships no type hints

@@ -7,13 +7,13 @@ sent to the registrar again from the purchases list.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.core.fields import UnreadableSecrets
 from apps.integrations.domains.models import (
     Domain,
@@ -21,17 +21,6 @@ from apps.integrations.domains.models import (
     RegistrantAccount,
     RegistrationIntention,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(RegistrationIntention)
