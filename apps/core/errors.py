@@ -142,11 +142,20 @@ def database_unavailable(exc: BaseException) -> DatabaseUnavailable | None:
     a connection refused or cut, or no pooled connection within the pool's timeout, is the
     database being away, not a bug of the gateway (a bare 500).
     """
-    # Imported here: django.db must not be imported while the settings load.
-    from django.db import utils
-
-    unavailable = (utils.OperationalError, utils.InterfaceError, psycopg.OperationalError,
-                   psycopg.InterfaceError)  # fmt: skip
     if isinstance(exc, DatabaseUnavailable):
         return exc
-    return DatabaseUnavailable() if isinstance(exc, unavailable) else None
+    # Django wraps the driver's error; the driver's says what happened.
+    cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+    if not isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError):
+        return None
+    # A deadlock, a statement or lock timeout is an OperationalError too, with the server
+    # answering: not the database away. Away is a connection that could not be made or was
+    # lost (no SQLSTATE: the client's own error; class 08), the server shutting down
+    # (57P01-57P03), or no pooled connection in time (psycopg_pool's PoolTimeout).
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is None or sqlstate.startswith("08") or sqlstate in _SERVER_GOING_AWAY:
+        return DatabaseUnavailable()
+    return None
+
+
+_SERVER_GOING_AWAY = frozenset({"57P01", "57P02", "57P03"})

@@ -70,18 +70,20 @@ async def _record_refused(call: Call, response: GatewayResponse, error: GatewayE
     """
     if call.principal is None:
         return
-    unavailable = isinstance(error, DatabaseUnavailable)
-    if unavailable and call.hold is None and call.idempotency_id is None:
+    if isinstance(error, DatabaseUnavailable) and call.hold is None and call.idempotency_id is None:
         return
     try:
         await record_call(call, response, error=error)
     except Exception as exc:
-        if not unavailable or database_unavailable(exc) is None:
-            raise
-        logger.warning(
-            "call %s refused while the database is away; its hold and key are left to expire",
-            call.request.request_id,
-        )
+        # The answer is decided; the client still gets it. The hold and key are left to the
+        # dangling-hold release and the key's lease.
+        if database_unavailable(exc) is None:
+            logger.exception("could not record the refusal of %s", call.request.request_id)
+        else:
+            logger.warning(
+                "call %s refused while the database is away; its hold and key are left",
+                call.request.request_id,
+            )
 
 
 async def _run(call: Call) -> GatewayResponse:
@@ -135,13 +137,24 @@ async def execute_call(call: Call, payload: dict[str, Any]) -> GatewayResponse:
         if call.retry_if is not None and call.retry_if(failed):
             raise RetryLater(failed) from failed
         response = error_response(call, failed.error)
-        await record_call(
-            call,
-            response,
-            error=failed.error,
-            failed=failed,
-            billable=pricing.charge_failed_calls.get(principal.plan_id, False),
-        )
+        try:
+            await record_call(
+                call,
+                response,
+                error=failed.error,
+                failed=failed,
+                billable=pricing.charge_failed_calls.get(principal.plan_id, False),
+            )
+        except Exception as exc:
+            if database_unavailable(exc) is None:
+                raise
+            # Providers were tried, and may have acted (an unknown outcome): the call is not
+            # recorded again without its attempts, which would free its key for a second
+            # provider call. Its hold and key are left to the dangling-hold release.
+            logger.warning(
+                "call %s failed at its providers and could not be recorded: the database is away",
+                request.request_id,
+            )
         return response
 
     provider = outcome.offering.provider.slug

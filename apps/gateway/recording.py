@@ -19,10 +19,11 @@ from apps.billing.idempotency import (
     idempotency_release,
 )
 from apps.billing.ratelimits import free_call_release
-from apps.core.db import then_release_connection
+from apps.core.db import connection_release, then_release_connection
 from apps.core.errors import (
     GatewayError,
     OutcomeUnknown,
+    database_unavailable,
 )
 from apps.core.money import ZERO
 from apps.gateway.cache import (
@@ -30,7 +31,13 @@ from apps.gateway.cache import (
 )
 from apps.gateway.call import Call, GatewayResponse
 from apps.gateway.events import call_event, call_event_publish
-from apps.gateway.settle import pending_settle, settle_hand_off, settle_retrying
+from apps.gateway.settle import (
+    SettleOnce,
+    pending_settle,
+    settle_hand_off,
+    settle_pending_apply,
+    settle_retrying,
+)
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import aledger_record_call, ledger_record_call
 from apps.routing.executor import CallFailed, CallOutcome
@@ -131,25 +138,16 @@ async def record_call(
     )
     hold = call.hold
     try:
-        entry = await settle_retrying(
-            lambda: write(hold=hold, after=after if hooks else None, **fields),
-            request_id=request.request_id,
-        )
+        entry = await write(hold=hold, after=after if hooks else None, **fields)
     except Exception as exc:
         # The hold stays taken: money is never released without its ledger row.
         logger.exception("could not record the ledger row of %s", request.request_id)
-        if not served:
+        if not served or database_unavailable(exc) is None:
             raise
         # Served: recording it as failed would leave it unbilled and free its key for a
-        # second provider call. It is kept and written once the database is back.
-        await _keep_pending(call, response, fields, on_recorded)
-        raise OutcomeUnknown(
-            f"The call was served by {provider or 'the response cache'}, but the gateway "
-            "could not record it yet; it will be recorded and charged once. Do not send it "
-            "again under a new Idempotency-Key: a retry with the same key gets its answer "
-            "once it is recorded.",
-            headers={"Retry-After": "10"},
-        ) from exc
+        # second provider call. It is settled again, or kept until the database is back.
+        await _settle_served(call, response, fields, on_recorded, exc)
+        return
     call.hold = None  # settled: a second record (after a failure above) must not reuse it
     if entry is None:
         call.free = None
@@ -161,12 +159,19 @@ async def record_call(
     call.free = None
 
 
-async def _keep_pending(
+async def _settle_served(
     call: Call,
     response: GatewayResponse,
     fields: dict[str, Any],
     on_recorded: tuple[str, dict[str, Any]] | None,
+    failure: Exception,
 ) -> None:
+    """Settle a served call whose first write failed with the database away: again within
+    GATEWAY_SETTLE_RETRY_BUDGET_S, else handed off (apps.gateway.settle) and OutcomeUnknown.
+
+    The first write may have committed before its connection went, so every retry goes
+    through settle_pending_apply, which writes nothing when the call's row exists.
+    """
     pending = pending_settle(
         fields=fields,
         hold=call.hold,
@@ -175,13 +180,41 @@ async def _keep_pending(
         on_recorded=on_recorded,
         async_call_id=call.async_call_id,
     )
+    settle_once = call.settle_once
     try:
-        await settle_hand_off(pending, settle_once=call.settle_once)
-    except Exception:
-        logger.exception("could not hand off the settle of %s", call.request.request_id)
-    # The pending settle owns the hold, the free call and the key now.
+        await settle_retrying(
+            lambda: sync_to_async(_settle_now)(pending, settle_once),
+            request_id=call.request.request_id,
+        )
+    except Exception as exc:
+        if database_unavailable(exc) is None:
+            raise
+        try:
+            await settle_hand_off(pending, settle_once=settle_once)
+        except Exception:
+            logger.exception("could not hand off the settle of %s", call.request.request_id)
+        _settled_elsewhere(call)
+        raise OutcomeUnknown(
+            f"The call was served by {fields['provider'] or 'the response cache'}, but the "
+            "gateway could not record it yet; it will be recorded and charged once. Do not "
+            "send it again under a new Idempotency-Key: a retry with the same key gets its "
+            "answer once it is recorded.",
+            headers={"Retry-After": "10"},
+        ) from failure
+    _settled_elsewhere(call)
+
+
+def _settled_elsewhere(call: Call) -> None:
+    """The settle (written now, or the pending one) owns the hold, the free call and the key."""
     call.hold = call.free = None
     call.idempotency_id = None
+
+
+def _settle_now(pending: dict[str, Any], settle_once: SettleOnce | None) -> bool:
+    try:
+        return settle_pending_apply(pending, settle_once=settle_once)
+    finally:
+        connection_release()
 
 
 async def _publish_event(entry: LedgerEntry, client: str) -> None:

@@ -6,8 +6,10 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import OperationalError
+from django.test import Client as TestClient
 from django.utils import timezone
 
 from apps.accounts.models import Client
@@ -171,11 +173,9 @@ def test_a_pending_settle_written_twice_charges_once(caller):
 def test_a_served_call_whose_row_cannot_be_written_is_503_then_replayed_and_charged_once(
     api, caller, fixer, monkeypatch
 ):
-    # given a database that refuses the first call's settle, every time it is tried
-    def gone(**fields):
-        raise OperationalError("server closed the connection unexpectedly")
-
-    monkeypatch.setattr("apps.gateway.recording.aledger_record_call", gone)
+    # given a database that refuses the first call's settle, every time the request tries it
+    monkeypatch.setattr("apps.gateway.recording.aledger_record_call", connection_lost)
+    monkeypatch.setattr("apps.gateway.recording.settle_pending_apply", connection_lost)
     headers = {**caller.headers, "Idempotency-Key": "send-once"}
     body = json.dumps({"base": "EUR"})
 
@@ -200,3 +200,71 @@ def test_a_served_call_whose_row_cannot_be_written_is_503_then_replayed_and_char
     client = Client.objects.get(pk=caller.client.pk)
     assert (client.balance, client.held) == (-PRICE, Decimal("0"))
     assert not CreditHold.objects.exists()
+
+
+def connection_lost(*args, **kwargs):
+    """What Django raises when PostgreSQL drops the connection: its OperationalError, caused
+    by the driver's (no SQLSTATE: the client's own error)."""
+    try:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+    except psycopg.OperationalError as cause:
+        raise OperationalError("server closed the connection unexpectedly") from cause
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_settle_committed_before_its_connection_went_is_not_charged_again(
+    api, caller, fixer, monkeypatch
+):
+    # given a database that commits the call's settle, then loses the connection before the
+    # gateway hears so (the retry must not write a second row nor take the price twice)
+    from apps.ledger.services import aledger_record_call
+
+    async def committed_then_lost(**fields):
+        await aledger_record_call(**fields)
+        connection_lost()
+
+    monkeypatch.setattr("apps.gateway.recording.aledger_record_call", committed_then_lost)
+
+    # when the client calls
+    response = api.post(
+        LATEST, json.dumps({"base": "EUR"}), content_type="application/json", headers=caller.headers
+    )
+
+    # then it is served, with one row, charged once
+    assert response.status_code == 200, response.content
+    [row] = LedgerEntry.objects.filter(client=caller.client)
+    assert (row.request_id, row.status, row.amount) == (
+        response.json()["request_id"],
+        "succeeded",
+        -PRICE,
+    )
+    client = Client.objects.get(pk=caller.client.pk)
+    assert (client.balance, client.held) == (-PRICE, Decimal("0"))
+    assert not CreditHold.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bug_in_the_settle_is_not_taken_for_the_database_being_away(
+    api, caller, fixer, monkeypatch
+):
+    # given a settle that fails for a reason of its own (not the database being away)
+    def deadlock(**fields):
+        try:
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        except psycopg.Error as cause:
+            raise OperationalError("deadlock detected") from cause
+
+    monkeypatch.setattr("apps.gateway.recording.aledger_record_call", deadlock)
+
+    # when the client calls
+    response = TestClient(raise_request_exception=False).post(
+        LATEST, json.dumps({"base": "EUR"}), content_type="application/json", headers=caller.headers
+    )
+
+    # then it is the gateway's own 500 problem, not "outcome unknown, will be charged" (nothing
+    # would ever charge it), and no settle is left pending to hold its credit for days
+    assert response.status_code == 500
+    assert response.json()["type"].endswith("/internal-error")
+    assert not settle_pending_marked(
+        client_id=caller.client.pk, request_id=response.json()["request_id"]
+    )
