@@ -183,6 +183,9 @@ CELERY_TASK_IGNORE_RESULT = True
 # once this plus GATEWAY_ASYNC_LEASE_MARGIN_S has passed since it started.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=100)
+# Workers log through LOGGING above, whose handler masks credentials (docs/security.md); by
+# default Celery would replace the root logger's handlers with its own, unmasked.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Active health checks: every enabled provider's cheap probe feeds its circuit breakers.
 GATEWAY_HEALTH_CHECK_INTERVAL_S = env.float("GATEWAY_HEALTH_CHECK_INTERVAL_S", default=60.0)
 # A background call still pending this long after its run was due is sent to the broker again.

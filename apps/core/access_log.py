@@ -17,9 +17,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from apps.core.logging import SecretMaskFilter
+from apps.core.redaction import MASK as REDACTED
+
 # `token=` as a query parameter: after `?` or `&`, up to the next `&`, space or quote.
 _QUERY_TOKEN = re.compile(r"(?P<name>[?&]token=)[^&\s\"']*")
-REDACTED = "[redacted]"
 SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error", "gunicorn.access", "gunicorn.error")
 
 
@@ -45,8 +47,11 @@ class QueryTokenFilter(logging.Filter):
 
 
 def install_query_token_filter() -> None:
-    """Put the filter on the servers' loggers (once each; loggers live for the process)."""
+    """Put the filters on the servers' loggers (once each; loggers live for the process):
+    tokens out of URLs, and configured credentials out of anything they log (uvicorn's
+    "Exception in ASGI application" traceback goes to its own handler, not to LOGGING's)."""
     for name in SERVER_LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, QueryTokenFilter) for f in logger.filters):
-            logger.addFilter(QueryTokenFilter())
+        for kind in (QueryTokenFilter, SecretMaskFilter):
+            if not any(isinstance(f, kind) for f in logger.filters):
+                logger.addFilter(kind())

@@ -1,5 +1,6 @@
 """The signed `?token=` of status_url and websocket_url never reaches the servers' logs."""
 
+import io
 import logging
 import os
 import socket
@@ -126,3 +127,34 @@ def test_every_token_parameter_is_redacted_and_the_rest_kept():
 
     # then only the token's value is gone
     assert record.getMessage() == '1.2.3.4:5 - "GET /x/?a=1&token=[redacted]&b=2 HTTP/1.1" 200'
+
+
+def test_the_servers_own_loggers_mask_configured_credentials_too():
+    # given a configured credential, and uvicorn's error logger as uvicorn sets it up: its own
+    # handler, not propagating to LOGGING's (whose handler masks)
+    from apps.core.access_log import install_query_token_filter
+    from apps.core.redaction import known_secrets_set
+
+    known_secrets_set(["fixer-access-key-123"])
+    logger = logging.getLogger("uvicorn.error")
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    install_query_token_filter()
+
+    # when uvicorn logs an exception whose text carries it
+    try:
+        try:
+            raise RuntimeError("GET https://fixer.test/latest?access_key=fixer-access-key-123")
+        except RuntimeError:
+            logger.exception("Exception in ASGI application")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        known_secrets_set([])
+
+    # then neither the message nor the traceback shows it
+    assert "Exception in ASGI application" in written.getvalue()
+    assert "RuntimeError" in written.getvalue()
+    assert "fixer-access-key-123" not in written.getvalue()
