@@ -20,6 +20,7 @@ Two settings, both from the environment only (ops in the admin cannot change the
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -62,8 +63,14 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
     return None
 
 
-def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(n, strict=False) for n in settings.GATEWAY_EGRESS_ALLOWED_NETWORKS]
+@functools.cache
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(n, strict=False) for n in cidrs)
+
+
+def _allowed_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    # Parsed once per list (settings validated it at start; tests change it).
+    return _networks(tuple(settings.GATEWAY_EGRESS_ALLOWED_NETWORKS))
 
 
 def address_refusal(address: IPAddress) -> str | None:
@@ -79,6 +86,10 @@ def address_refusal(address: IPAddress) -> str | None:
         return "a multicast or unspecified address"
     if any(address in network for network in _allowed_networks()):
         return None
+    if address.is_link_local:
+        # Cloud metadata (169.254.169.254) lives here: refused even with ALLOW_PRIVATE on,
+        # which is for a developer's loopback and private network; allow it by network only.
+        return "a link-local address"
     if settings.GATEWAY_EGRESS_ALLOW_PRIVATE:
         return None
     if (

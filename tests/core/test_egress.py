@@ -4,11 +4,13 @@ Real listeners on loopback show that a refused connection never reaches them; th
 test can listen on are checked as the resolver and the socket factory see them.
 """
 
+import ipaddress
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from apps.core import egress
 from apps.core.egress import EgressRefused, check_address, resolve, url_refusal
 from apps.core.egress_http import AsyncEgressTransport, EgressTransport
 from apps.routing.transport import AiohttpTransport
@@ -139,6 +141,17 @@ async def test_with_private_addresses_allowed_loopback_is_reached(listener, sett
     # then the request arrived
     assert response.status_code == 204
     assert listener.received[0].startswith(b"GET / HTTP/1.1")
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "fe80::1", "::ffff:169.254.169.254"])
+def test_cloud_metadata_stays_refused_even_with_private_addresses_allowed(settings, address):
+    # given the development switch on
+    settings.GATEWAY_EGRESS_ALLOW_PRIVATE = True
+
+    # when / then link-local (cloud metadata) is still refused; by network only, deliberately
+    assert egress.address_refusal(ipaddress.ip_address(address)) == "a link-local address"
+    settings.GATEWAY_EGRESS_ALLOWED_NETWORKS = ["169.254.169.254/32", "fe80::/10"]
+    assert egress.address_refusal(ipaddress.ip_address(address)) is None
 
 
 def test_an_allowed_network_opens_only_that_network(listener, settings):
