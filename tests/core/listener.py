@@ -29,12 +29,16 @@ class Listener:
             except OSError:
                 continue
             with connection:
-                connection.settimeout(2)
-                try:
-                    self.received.append(_read_request(connection))
-                    connection.sendall(self.answer)
-                except OSError:
-                    self.received.append(b"")
+                self._handle(connection)
+
+    def _handle(self, connection: socket.socket) -> None:
+        """Read one request, record it and send the answer (subclasses answer otherwise)."""
+        connection.settimeout(2)
+        try:
+            self.received.append(_read_request(connection))
+            connection.sendall(self.answer)
+        except OSError:
+            self.received.append(b"")
 
     def close(self) -> None:
         self._stop.set()

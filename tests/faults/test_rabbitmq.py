@@ -31,6 +31,16 @@ def celery(deployment: Deployment, gateway_env: dict[str, str]) -> Iterator[list
         print(process.output())  # shown with a failing test's report
 
 
+def _a_background_call_ran(gateway: Gateway, caller: Caller) -> None:
+    """One background call made and run: the gateway holds a connection to the broker."""
+    before = caller.call(gateway, headers=ASYNC)
+    wait_for(
+        lambda: status_of(gateway, caller, before)["status"] == "succeeded",
+        timeout=30,
+        what="the first background call",
+    )
+
+
 def test_background_calls_made_while_the_broker_is_down_run_once_it_is_back(
     deployment: Deployment,
     gateway_server: Gateway,
@@ -41,12 +51,7 @@ def test_background_calls_made_while_the_broker_is_down_run_once_it_is_back(
 ) -> None:
     # given a gateway, worker and beat that have run a background call (the gateway holds a
     # connection to the broker), and a broker that has just gone away
-    before = caller.call(gateway_server, headers=ASYNC)
-    wait_for(
-        lambda: status_of(gateway_server, caller, before)["status"] == "succeeded",
-        timeout=30,
-        what="the first background call",
-    )
+    _a_background_call_ran(gateway_server, caller)
     private_rabbit.stop()
     # when clients make background and synchronous calls while it is down
     accepted, took = [], []
@@ -100,12 +105,7 @@ def test_a_hung_broker_holds_neither_the_202_nor_the_synchronous_calls_beside_it
     celery: list[Process],
 ) -> None:
     # given a gateway that has sent a background call (it holds a broker connection)
-    before = caller.call(gateway_server, headers=ASYNC)
-    wait_for(
-        lambda: status_of(gateway_server, caller, before)["status"] == "succeeded",
-        timeout=30,
-        what="the first background call",
-    )
+    _a_background_call_ran(gateway_server, caller)
     # when the broker hangs (it keeps its port, answers nothing), and clients make background
     # calls with synchronous calls beside them
     private_rabbit.pause()

@@ -4,6 +4,7 @@ in a bounded time, and are signed over a timestamp that a receiver checks."""
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import Iterator
 
@@ -184,20 +185,14 @@ class TricklingEndpoint(Listener):
     def __init__(self) -> None:
         super().__init__("127.0.0.1", answer=b"")
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
+    def _handle(self, connection: socket.socket) -> None:
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        while not self._stop.wait(0.2):
             try:
-                connection, _ = self.server.accept()
+                connection.sendall(b"x")
             except OSError:
-                continue
-            with connection:
-                connection.recv(65536)
-                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
-                while not self._stop.wait(0.2):
-                    try:
-                        connection.sendall(b"x")
-                    except OSError:
-                        break
+                break
 
 
 def test_a_callback_url_inside_is_refused_at_admission(api, caller, sandbox_only):
