@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.core import health
+from apps.core import health, landing
 from apps.core.problems import not_found_view
 
 handler404 = "apps.core.problems.not_found_view"
@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("", landing.landing, name="landing"),
     # Unknown API routes answer problem+json even with DEBUG on, whatever the HTTP method: not
     # exempt, a POST got Django's CSRF page (403, HTML) instead of the 404.
     re_path(r"^api/", csrf_exempt(not_found_view)),
