@@ -5,12 +5,11 @@ from typing import Any
 from rest_framework import serializers
 
 
+# Refuses fields it does not know: a misspelt `postcode` must not vanish silently. (The
+# pipeline refuses unknown top-level fields; nested objects need this.) A comment, not a
+# docstring: drf-spectacular describes a serializer without a docstring of its own by its
+# base's, and this note is not for the API's readers.
 class ClosedSerializer(serializers.Serializer):
-    """Refuses fields it does not know: a misspelt `postcode` must not vanish silently.
-
-    (The pipeline refuses unknown top-level fields; nested objects need this.)
-    """
-
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))

@@ -1,8 +1,18 @@
-"""Adds one OpenAPI path per method (its own request and response) to drf-spectacular's doc."""
+"""Adds one OpenAPI path per method (its own request and response) to drf-spectacular's doc.
 
+A method's examples are declared beside its serializers (`extend_schema_serializer(examples=
+[OpenApiExample(...)])`, request_only on the request's, response_only on the answer's); each
+answer's example is shown inside the JSON envelope. tests/gateway/test_openapi.py holds
+every example to the method's own validator.
+"""
+
+import copy
 from typing import Any
 
-from drf_spectacular.plumbing import ComponentRegistry
+from drf_spectacular.drainage import get_override
+from drf_spectacular.plumbing import ComponentRegistry, build_examples_list
+from drf_spectacular.utils import OpenApiExample
+from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, registry
 from apps.gateway.schemas import openapi_schema
@@ -135,7 +145,8 @@ def add_method_paths(
                     "required": True,
                     "content": {
                         "application/json": {
-                            "schema": {"$ref": f"#/components/schemas/{request_name}"}
+                            "schema": {"$ref": f"#/components/schemas/{request_name}"},
+                            **_examples(spec.request, "request"),
                         }
                     },
                 },
@@ -158,7 +169,32 @@ def _envelope_content(spec: MethodSpec, response_name: str) -> dict[str, Any]:
         },
         "required": ["request_id", "service", "method", "status", "data"],
     }
-    return {"application/json": {"schema": envelope}}
+    examples = _examples(spec.response, "response").get("examples", {})
+    for example in examples.values():
+        example["value"] = {
+            "request_id": "0b7e5c1e-6f1d-4c84-9a63-2d0f3e8b9a41",
+            "service": spec.service,
+            "method": spec.name,
+            "status": "succeeded",
+            "data": example["value"],
+        }
+    return {
+        "application/json": {"schema": envelope, **({"examples": examples} if examples else {})}
+    }
+
+
+def _examples(
+    serializer: type[serializers.Serializer], direction: str
+) -> dict[str, dict[str, Any]]:
+    """The OpenApiExamples declared beside a method's serializer (`extend_schema_serializer`),
+    as a media type's `examples`; none: nothing, and Swagger UI would make some up."""
+    declared: list[OpenApiExample] = get_override(serializer, "examples", [])
+    wanted = [
+        example
+        for example in declared
+        if not (example.response_only if direction == "request" else example.request_only)
+    ]
+    return {"examples": copy.deepcopy(build_examples_list(wanted))} if wanted else {}
 
 
 def _document_content(spec: MethodSpec) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
@@ -18,6 +19,18 @@ class CurrencyCodeField(StrictRegexField):
         )
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Some currencies against the euro",
+            value={"base": "EUR", "symbols": ["USD", "GBP", "JPY"]},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Every currency against the dollar", value={"base": "USD"}, request_only=True
+        ),
+    ]
+)
 class LatestRatesRequest(serializers.Serializer):
     base = CurrencyCodeField(required=False, default="USD")
     symbols = serializers.ListField(
@@ -32,6 +45,19 @@ class LatestRatesRequest(serializers.Serializer):
         return list(dict.fromkeys(value))
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Some currencies against the euro",
+            value={
+                "base": "EUR",
+                "date": "2026-12-04",
+                "rates": {"USD": 1.0842, "GBP": 0.8571, "JPY": 162.37},
+            },
+            response_only=True,
+        )
+    ]
+)
 class LatestRatesResponse(serializers.Serializer):
     base = CurrencyCodeField()
     date = serializers.DateField(help_text="The date the rates were published for.")
@@ -49,6 +75,20 @@ class _RenamesFrom:
         return {"from": fields.pop("from"), **fields}
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Euros into dollars",
+            value={"from": "EUR", "to": "USD", "amount": "10.50"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Pounds into yen",
+            value={"from": "GBP", "to": "JPY", "amount": "2500"},
+            request_only=True,
+        ),
+    ]
+)
 class ConvertRequest(_RenamesFrom, serializers.Serializer):
     """Convert `amount` of `from` into `to`."""
 
@@ -63,6 +103,22 @@ class ConvertRequest(_RenamesFrom, serializers.Serializer):
     )
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Euros into dollars",
+            value={
+                "from": "EUR",
+                "to": "USD",
+                "amount": "10.50",
+                "rate": 1.0842,
+                "result": "11.38",
+                "date": "2026-12-04",
+            },
+            response_only=True,
+        )
+    ]
+)
 class ConvertResponse(_RenamesFrom, serializers.Serializer):
     """The converted amount and the rate used."""
 

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
@@ -27,6 +28,31 @@ def _max_bytes(setting: str, field: str) -> Callable[[str], None]:
     return check
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An invoice with its own stylesheet",
+            value={
+                "html": "<!doctype html><html><body><h1>Invoice INV-2026-0042</h1>"
+                "<table><tr><td>Ceramic mug (2)</td><td>$59.80</td></tr>"
+                "<tr><td>T-shirt (1)</td><td>$40.20</td></tr></table>"
+                '<p class="total">Total due: $100.00</p></body></html>',
+                "css": "body { font-family: sans-serif; } .total { font-weight: bold; }",
+                "page_size": "A4",
+            },
+            request_only=True,
+        ),
+        OpenApiExample(
+            "A letter, US paper",
+            value={
+                "html": "<html><body><p>Dear Ms Doe,</p><p>Thank you for your order.</p>"
+                "</body></html>",
+                "page_size": "Letter",
+            },
+            request_only=True,
+        ),
+    ]
+)
 class HtmlToPdfRequest(serializers.Serializer):
     html = StrictCharField(
         trim_whitespace=False,

@@ -5,6 +5,7 @@ import binascii
 import re
 from typing import Any
 
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
@@ -32,11 +33,15 @@ def _single_line(max_length: int, **kwargs: Any) -> StrictRegexField:
 
 
 class PersonSerializer(ClosedSerializer):
+    """An address, and the name shown with it."""
+
     email = serializers.EmailField(max_length=254)
     name = _single_line(256, required=False, allow_blank=True, default="")
 
 
 class AttachmentSerializer(ClosedSerializer):
+    """A file sent with the message."""
+
     name = StrictRegexField(
         _FILE_NAME,
         max_length=255,
@@ -71,6 +76,44 @@ def attachment_size(attachment: dict[str, str]) -> int:
     return len(base64.b64decode(attachment["content"]))
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A receipt, plain text and HTML",
+            value={
+                "from_email": {"email": "orders@shop.example.com", "name": "Example Shop"},
+                "to": [{"email": "jane.doe@example.org", "name": "Jane Doe"}],
+                "reply_to": {"email": "support@shop.example.com", "name": "Example Shop Support"},
+                "subject": "Your order 10042 has shipped",
+                "body_plain_text": "Hi Jane,\n\nYour order 10042 is on its way and should "
+                "arrive on Tuesday.\n\nExample Shop",
+                "body_html": "<style>p { color: #333; }</style><p>Hi Jane,</p><p>Your order "
+                "<b>10042</b> is on its way and should arrive on Tuesday.</p>",
+                "transform_css": True,
+            },
+            request_only=True,
+        ),
+        OpenApiExample(
+            "An invoice with an attachment",
+            value={
+                "from_email": {"email": "billing@shop.example.com", "name": "Example Shop"},
+                "to": [{"email": "accounts@customer.example.net"}],
+                "cc": [{"email": "jane.doe@example.org", "name": "Jane Doe"}],
+                "subject": "Invoice INV-2026-0042",
+                "body_plain_text": "Please find invoice INV-2026-0042 attached.",
+                "attachments": [
+                    {
+                        "name": "INV-2026-0042.csv",
+                        "content_type": "text/csv",
+                        "content": "aXRlbSxxdWFudGl0eSxhbW91bnQKQ2VyYW1pYyBtdWcsMiw1OS44MApU"
+                        "LXNoaXJ0LDEsNDAuMjAK",
+                    }
+                ],
+            },
+            request_only=True,
+        ),
+    ]
+)
 class SendEmailRequest(serializers.Serializer):
     """One message. Addresses are `{email, name?}`."""
 
@@ -119,6 +162,15 @@ class SendEmailRequest(serializers.Serializer):
         return attrs
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Accepted",
+            value={"accepted": True, "message_id": "b7bc2f4a-e38e-4336-af7d-e6c392c2f817"},
+            response_only=True,
+        )
+    ]
+)
 class SendEmailResponse(serializers.Serializer):
     accepted = serializers.BooleanField(help_text="The provider accepted the message.")
     message_id = StrictCharField(

@@ -1,5 +1,6 @@
 """The SMS service: send one text message through Twilio or Vonage."""
 
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
@@ -12,6 +13,28 @@ ALPHANUMERIC_SENDER = r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$"
 MAX_BODY = 1600  # what Twilio and Vonage accept: ten concatenated parts and more
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A code from an alphanumeric sender",
+            value={
+                "sender": "ACME",
+                "to_number": "+447700900123",
+                "body": "Your ACME verification code is 482913. It expires in 10 minutes.",
+            },
+            request_only=True,
+        ),
+        OpenApiExample(
+            "A reminder from a phone number",
+            value={
+                "sender": "+14155550100",
+                "to_number": "+14155550199",
+                "body": "Reminder: your appointment is tomorrow at 9:30. Reply C to cancel.",
+            },
+            request_only=True,
+        ),
+    ]
+)
 class SendSmsRequest(serializers.Serializer):
     sender = StrictRegexField(
         f"{E164}|{ALPHANUMERIC_SENDER}",
@@ -32,6 +55,19 @@ class SendSmsRequest(serializers.Serializer):
     body = StrictCharField(max_length=MAX_BODY, trim_whitespace=False)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Accepted",
+            value={
+                "accepted": True,
+                "message_id": "SM1f0e8ae6ade43cb3c0ce4525424e404f",
+                "segments": 1,
+            },
+            response_only=True,
+        )
+    ]
+)
 class SendSmsResponse(serializers.Serializer):
     accepted = serializers.BooleanField(help_text="The provider accepted the message.")
     message_id = StrictCharField(help_text="The provider's message id.")

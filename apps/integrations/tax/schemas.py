@@ -7,6 +7,7 @@ addresses, numbered lines); amounts and rates are decimal strings both ways, nev
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from apps.core.countries import COMMON_MISTAKES, ISO_3166_ALPHA_2
@@ -15,6 +16,23 @@ from apps.core.serializers import ClosedSerializer, StrictCharField, StrictRegex
 # Countries whose sales taxes are set per state or province: a rate needs the region.
 REGION_REQUIRED = frozenset({"US", "CA", "AU"})
 MAX_LINES = 1000  # AvaTax's documented limit per transaction is far above what a cart holds
+
+# Shared by the examples (OpenAPI) below: a sale shipped from Washington to San Francisco.
+_SHOP = {
+    "line1": "100 Ravine Ln NE",
+    "city": "Bainbridge Island",
+    "region": "WA",
+    "postal_code": "98110",
+    "country": "US",
+}
+_CUSTOMER = {
+    "line1": "1 Market St",
+    "line2": "Suite 300",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+}
 
 
 class CountryCodeField(StrictCharField):
@@ -63,6 +81,8 @@ class AddressSerializer(ClosedSerializer):
 
 
 class SaleLineSerializer(ClosedSerializer):
+    """One line of the sale: an item, its quantity and their total."""
+
     line_number = serializers.IntegerField(min_value=1, max_value=1_000_000)
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
     amount_total = serializers.DecimalField(
@@ -80,6 +100,40 @@ class SaleLineSerializer(ClosedSerializer):
     description = StrictCharField(max_length=256, required=False)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Two items shipped to San Francisco",
+            value={
+                "customer_id": "CUST-1042",
+                "sale_id": "ORDER-10042",
+                "date": "2026-12-04",
+                "currency": "USD",
+                "ship_from_address": _SHOP,
+                "ship_to_address": _CUSTOMER,
+                "lines": [
+                    {
+                        "line_number": 1,
+                        "quantity": 2,
+                        "amount_total": "59.80",
+                        "item_code": "MUG-01",
+                        "description": "Ceramic mug",
+                    },
+                    {
+                        "line_number": 2,
+                        "quantity": 1,
+                        "amount_total": "40.20",
+                        "item_code": "TEE-03",
+                        "tax_code": "PC040100",
+                        "description": "T-shirt",
+                    },
+                ],
+                "amount": "100.00",
+            },
+            request_only=True,
+        )
+    ]
+)
 class TaxesForSaleRequest(serializers.Serializer):
     """A sale to quote taxes for; nothing is recorded at the provider."""
 
@@ -130,6 +184,26 @@ class TaxesForSaleRequest(serializers.Serializer):
         return attrs
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An address in San Francisco", value={"address": _CUSTOMER}, request_only=True
+        ),
+        OpenApiExample(
+            "An address in Toronto",
+            value={
+                "address": {
+                    "line1": "290 Bremner Blvd",
+                    "city": "Toronto",
+                    "region": "ON",
+                    "postal_code": "M5V 3L9",
+                    "country": "CA",
+                }
+            },
+            request_only=True,
+        ),
+    ]
+)
 class TaxesForAddressRequest(serializers.Serializer):
     address = AddressSerializer(help_text="Its country chooses the provider.")
 
@@ -151,6 +225,43 @@ class LineTaxesSerializer(serializers.Serializer):
     taxes = TaxDetailSerializer(many=True)
 
 
+def _line_taxes(line_number: int, state: str, district: str) -> dict[str, Any]:
+    """An example line taxed in San Francisco: the state's 6 % and the local 2.625 %."""
+    taxes = [
+        ("0.0600", state, "CA STATE TAX", "state", "CALIFORNIA"),
+        ("0.02625", district, "CA SPECIAL TAX", "special", "SAN FRANCISCO CO LOCAL TAX SL"),
+    ]
+    return {
+        "line_number": line_number,
+        "tax": str(Decimal(state) + Decimal(district)),
+        "taxes": [
+            {
+                "rate": rate,
+                "tax": tax,
+                "tax_name": name,
+                "country": "US",
+                "region": "CA",
+                "tax_type": "Sales",
+                "jurisdiction": jurisdiction,
+                "jurisdiction_type": kind,
+            }
+            for rate, tax, name, kind, jurisdiction in taxes
+        ],
+    }
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Two items shipped to San Francisco",
+            value={
+                "total_tax": "8.63",
+                "lines": [_line_taxes(1, "3.59", "1.57"), _line_taxes(2, "2.41", "1.06")],
+            },
+            response_only=True,
+        )
+    ]
+)
 class TaxesForSaleResponse(serializers.Serializer):
     total_tax = StrictCharField(help_text='Decimal string in the sale\'s currency, "8.60".')
     lines = LineTaxesSerializer(many=True)
@@ -162,6 +273,30 @@ class JurisdictionRateSerializer(serializers.Serializer):
     jurisdiction_type = StrictCharField(help_text="country, state, county, city, special")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "An address in San Francisco",
+            value={
+                "total_rate": "0.08625",
+                "rates": [
+                    {"rate": "0.0600", "jurisdiction": "CALIFORNIA", "jurisdiction_type": "state"},
+                    {
+                        "rate": "0.0025",
+                        "jurisdiction": "SAN FRANCISCO",
+                        "jurisdiction_type": "county",
+                    },
+                    {
+                        "rate": "0.02375",
+                        "jurisdiction": "SAN FRANCISCO COUNTY DISTRICT TAX SP",
+                        "jurisdiction_type": "special",
+                    },
+                ],
+            },
+            response_only=True,
+        )
+    ]
+)
 class TaxesForAddressResponse(serializers.Serializer):
     total_rate = StrictCharField(help_text='The combined rate, decimal string, "0.0950".')
     rates = JurisdictionRateSerializer(
