@@ -275,6 +275,10 @@ else:
 # while it is down) it bounds how long other processes accept a revoked key or a suspended
 # client.
 GATEWAY_AUTH_CACHE_TTL_S = env.float("GATEWAY_AUTH_CACHE_TTL_S", default=5.0)
+# Without Redis, each process reads the version counters (apps.core.state) from the database
+# at most this often: a change made by another process (gateway_apply, another worker)
+# reaches this one within that many seconds. Unused with REDIS_URL (versions are in Redis).
+GATEWAY_SHARED_VERSIONS_TTL_S = env.float("GATEWAY_SHARED_VERSIONS_TTL_S", default=1.0)
 # Admin logins (django-axes): a username is locked from one IP after AXES_FAILURE_LIMIT failed
 # passwords, for AXES_COOLOFF_MINUTES (429). The IP is REMOTE_ADDR, which uvicorn sets from
 # X-Forwarded-For only for proxies in FORWARDED_ALLOW_IPS, so a client cannot forge it.

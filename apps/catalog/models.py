@@ -324,3 +324,19 @@ class RoutingPolicy(TimeStamped):
             )
         if self.cache_ttl_s and self.method_id and not self.method.cacheable:
             raise ValidationError({"cache_ttl_s": f"{self.method.key} is not cacheable."})
+
+
+class SharedVersion(models.Model):
+    """A version counter (apps.core.state) that every process can read without Redis.
+
+    Without REDIS_URL each change to the catalog, plans or clients also bumps its row here,
+    in the transaction that makes the change, so a change made by another process
+    (`gateway_apply`, a management command, another server worker) reaches this one within
+    GATEWAY_SHARED_VERSIONS_TTL_S. With Redis the counters live there instead.
+    """
+
+    name = models.CharField(max_length=50, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

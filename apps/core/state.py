@@ -1,9 +1,12 @@
 """Small shared state for all gateway processes: version counters, and the helpers that
 rate limits, breakers and weights use to reach Redis (or fall back when it is unreachable).
 
-Backed by Redis when REDIS_URL is set (shared across processes and hosts), by process memory
-otherwise (the embedded run is one process). The hot path uses the asyncio client; admin
-actions, commands and signals use the sync one.
+Backed by Redis when REDIS_URL is set (shared across processes and hosts). Without it, rate
+limits and breakers live in process memory, and version counters in the database as well
+(apps.catalog.shared_versions), read at most once per GATEWAY_SHARED_VERSIONS_TTL_S: a change
+made by `gateway_apply` or another worker reaches every process within that time, with no
+query per call. The hot path uses the asyncio client; admin actions, commands and signals use
+the sync one.
 """
 
 import asyncio
@@ -13,9 +16,14 @@ import time
 import weakref
 from collections.abc import Sequence
 
+import psycopg
 import redis
 import redis.asyncio as aredis
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError
+
+from apps.core.db import connection_release
 
 logger = logging.getLogger(__name__)
 
@@ -123,22 +131,26 @@ def bump(name: str) -> None:
         except REDIS_ERRORS:
             logger.warning("Redis unreachable: version %s bumped in this process only", name)
             _pending_bumps.add(key)
+    else:
+        _database_bump(name)
     with _memory_lock:
         _memory[key] = _memory.get(key, 0) + 1
 
 
 def forget_local_state() -> None:
     """Drop every process-local counter and remembered version (tests)."""
+    global _database_read_at
     with _memory_lock:
         _memory.clear()
     _last_versions.clear()
     _pending_bumps.clear()
     forget_redis_failure()
+    _database_read_at = float("-inf")
 
 
-# The versions this process last read from Redis. While Redis is unreachable they stand in
-# for it (plus any bump made here meanwhile), so caches stay warm instead of being rebuilt
-# on every call as if every version were new.
+# The versions this process last read from Redis (or, without it, from the database). While
+# Redis is unreachable they stand in for it (plus any bump made here meanwhile), so caches
+# stay warm instead of being rebuilt on every call as if every version were new.
 _last_versions: dict[str, int] = {}
 
 
@@ -163,6 +175,8 @@ async def read_versions(*names: str) -> tuple[int, ...]:
             return _remember(keys, await client.mget(keys))
         except REDIS_ERRORS:
             note_redis_unreachable("cached catalog and key versions")
+    elif _database_due():
+        await sync_to_async(_database_read_then_release)()
     return _known(keys)
 
 
@@ -177,4 +191,49 @@ def read_versions_sync(*names: str) -> tuple[int, ...]:
             return _remember(keys, client.mget(keys))  # type: ignore[arg-type]  # sync client
         except REDIS_ERRORS:
             note_redis_unreachable("cached catalog and key versions")
+    elif _database_due():
+        _database_read()
     return _known(keys)
+
+
+# -- without Redis: the counters in the database ------------------------------------------
+_database_read_at = float("-inf")
+# What the database raises when it is away (psycopg_pool's PoolTimeout is not wrapped).
+DATABASE_ERRORS = (DatabaseError, psycopg.Error)
+
+
+def _database_bump(name: str) -> None:
+    from apps.catalog.shared_versions import shared_version_bump
+
+    try:
+        shared_version_bump(name=name)
+    except DATABASE_ERRORS:
+        logger.warning("Database unreachable: version %s bumped in this process only", name)
+
+
+def _database_due() -> bool:
+    """Without Redis, and the database not read for GATEWAY_SHARED_VERSIONS_TTL_S."""
+    if uses_redis():
+        return False
+    return time.monotonic() - _database_read_at >= settings.GATEWAY_SHARED_VERSIONS_TTL_S
+
+
+def _database_read() -> None:
+    from apps.catalog.shared_versions import shared_versions_read
+
+    global _database_read_at
+    # Marked first: calls arriving meanwhile keep the versions known, instead of piling up.
+    _database_read_at = time.monotonic()
+    try:
+        versions = shared_versions_read()
+    except DATABASE_ERRORS:
+        logger.warning("Database unreachable: cached catalog and key versions kept")
+        return
+    _last_versions.update({KEY_PREFIX + name: value for name, value in versions.items()})
+
+
+def _database_read_then_release() -> None:
+    try:
+        _database_read()
+    finally:
+        connection_release()
