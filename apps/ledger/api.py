@@ -41,12 +41,12 @@ from apps.ledger.models import LedgerEntry
 from apps.ledger.params import InstantField, LedgerCursor
 from apps.ledger.selectors import (
     EXPORT_COLUMNS,
-    SUMMARY_GROUPS,
     LedgerFilters,
     ledger_export_batches,
     ledger_rows,
-    ledger_summary,
+    ledger_usage_rows,
 )
+from apps.ledger.summary import SUMMARY_GROUPS, ledger_summary
 
 LEDGER_PERMISSION = "ledger.view_ledgerentry"
 EXPORT_BATCH_SIZE = 5000  # rows per query and per chunk sent
@@ -72,6 +72,7 @@ STAFF_AUTHENTICATION = [TokenAuthentication, SessionAuthentication, ClientKeyAut
 
 class LedgerFilterInput(serializers.Serializer):
     client = serializers.CharField(required=False, help_text="A client's slug.")
+    api_key = serializers.CharField(required=False, help_text="An API key's prefix.")
     service = serializers.CharField(required=False)
     method = serializers.CharField(
         required=False, help_text="A method slug, or a full key such as currency.latest_rates."
@@ -91,6 +92,13 @@ def _filters(request: Request, **extra: Any) -> LedgerFilters:
     return LedgerFilters(**data.validated_data, **extra)
 
 
+class KeyOutput(serializers.Serializer):
+    """An API key as finance sees it: its prefix and name, never its stored hash."""
+
+    prefix = serializers.CharField()
+    name = serializers.CharField()
+
+
 class LedgerListApi(APIView):
     """GET /api/v1/ledger/: ledger rows, newest first (cursor pagination)."""
 
@@ -102,7 +110,7 @@ class LedgerListApi(APIView):
         created_at = serializers.DateTimeField()
         kind = serializers.CharField()
         client = serializers.CharField(source="client.slug")
-        api_key = serializers.CharField(source="api_key_id", allow_null=True)
+        api_key = KeyOutput(allow_null=True)
         service = serializers.CharField()
         method = serializers.CharField()
         provider = serializers.CharField()
@@ -317,8 +325,9 @@ class UsageApi(APIView):
             raise PermissionDenied("Usage is read with a client's API key.")
         data = self.InputSerializer(data=request.query_params)
         data.is_valid(raise_exception=True)
-        filters = LedgerFilters(**data.validated_data, client_id=principal.client_id)
-        rows = filters.apply(LedgerEntry.objects.all())
+        rows = ledger_usage_rows(
+            client_id=principal.client_id, filters=LedgerFilters(**data.validated_data)
+        )
         paginator = LedgerCursor()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

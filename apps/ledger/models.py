@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.fields import MoneyField
@@ -64,7 +65,7 @@ class LedgerEntry(models.Model):
     # and each index is one more insert.
     request_id = models.CharField(max_length=128)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CHARGE)
-    # No index of its own: ledger_client_time (client, created_at) serves it.
+    # No index of its own: ledger_by_client (client, created_at, id) serves it.
     client = models.ForeignKey(
         "accounts.Client",
         on_delete=models.PROTECT,
@@ -72,7 +73,7 @@ class LedgerEntry(models.Model):
         db_index=False,
     )
     # A key that made calls cannot be deleted (revoke it): its rows keep pointing at it.
-    # Indexed in Meta (ledger_api_key), without a LIKE index on its text primary key.
+    # Indexed in Meta (ledger_by_api_key), without a LIKE index on its text primary key.
     api_key = models.ForeignKey(
         "accounts.ClientApiKey",
         on_delete=models.PROTECT,
@@ -123,8 +124,9 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="+",
         help_text="The staff user who booked this row.",
+        db_index=False,  # ledger_by_staff, partial: call rows have none
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)  # indexed in Meta
 
     objects = LedgerEntryQuerySet.as_manager()
 
@@ -132,11 +134,40 @@ class LedgerEntry(models.Model):
         verbose_name = "ledger entry"
         verbose_name_plural = "ledger entries"
         ordering = ["-created_at", "-id"]
+        # Every call inserts into each index but the partial ones (whose rows are rare), so
+        # each is here for a read: a filter and the rows' order, the cursor's tie-breaker
+        # (id) included, so the first page is the first rows of one index range. Nothing is
+        # unique but the primary key and `reverses` (see issue #15, monthly partitions).
         indexes = [
-            models.Index(fields=["client", "created_at"], name="ledger_client_time"),
-            models.Index(fields=["provider", "created_at"], name="ledger_provider_time"),
+            models.Index(fields=["created_at", "id"], name="ledger_by_time"),
+            models.Index(fields=["client", "created_at", "id"], name="ledger_by_client"),
+            models.Index(fields=["provider", "created_at", "id"], name="ledger_by_provider"),
+            models.Index(fields=["service", "method", "created_at", "id"], name="ledger_by_method"),
+            models.Index(fields=["api_key", "created_at", "id"], name="ledger_by_api_key"),
             models.Index(fields=["request_id"], name="ledger_request_id"),
-            models.Index(fields=["api_key"], name="ledger_api_key"),
+            # The rare values of the low-cardinality columns; the common one (a succeeded
+            # HTTP charge) is found by walking ledger_by_time.
+            models.Index(
+                fields=["status", "created_at", "id"],
+                name="ledger_by_status",
+                condition=~Q(status="succeeded"),
+            ),
+            models.Index(
+                fields=["channel", "created_at", "id"],
+                name="ledger_by_channel",
+                condition=~Q(channel="http"),
+            ),
+            models.Index(
+                fields=["kind", "created_at", "id"],
+                name="ledger_by_kind",
+                condition=~Q(kind="charge"),
+            ),
+            # Staff bookings only: deleting a user checks its rows (on_delete PROTECT).
+            models.Index(
+                fields=["created_by"],
+                name="ledger_by_staff",
+                condition=Q(created_by__isnull=False),
+            ),
         ]
         permissions = [("book_ledgerentry", "Can book top-ups, refunds and adjustments")]
 
@@ -159,7 +190,8 @@ class LedgerEntry(models.Model):
 
 
 class LedgerDay(models.Model):
-    """The ledger's call rows summed per accounting day, client, method, provider and country.
+    """The ledger's call rows summed per accounting day, client, method, provider, country,
+    status and channel.
 
     Kept current in the transaction of each ledger insert (one upsert per row), so a summary
     over months reads thousands of these instead of millions of rows. Only calls and refunds
@@ -173,6 +205,9 @@ class LedgerDay(models.Model):
     method = models.CharField(max_length=50, blank=True)
     provider = models.CharField(max_length=50, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    # So that a summary narrowed to a status or a channel reads buckets, not rows.
+    status = models.CharField(max_length=20, blank=True)
+    channel = models.CharField(max_length=10, blank=True)
     calls = models.BigIntegerField(default=0)
     cost = MoneyField(default=0, max_digits=20)
     revenue = MoneyField(default=0, max_digits=20)
@@ -180,8 +215,17 @@ class LedgerDay(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "client", "service", "method", "provider", "country"],
-                name="ledger_day_unique",
+                fields=[
+                    "day",
+                    "client",
+                    "service",
+                    "method",
+                    "provider",
+                    "country",
+                    "status",
+                    "channel",
+                ],
+                name="ledger_day_bucket_unique",
             )
         ]
 

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -21,7 +21,16 @@ from apps.core.money import ZERO
 from apps.ledger.models import LedgerDay, LedgerEntry
 
 ROLLED_UP_KINDS = (LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.REFUND)
-DIMENSIONS = ("day", "client_id", "service", "method", "provider", "country")
+DIMENSIONS = (
+    "day",
+    "client_id",
+    "service",
+    "method",
+    "provider",
+    "country",
+    "status",
+    "channel",
+)
 
 
 def accounting_tz() -> ZoneInfo:
@@ -57,6 +66,8 @@ def ledger_day_upsert_params(entry: LedgerEntry) -> list[Any]:
         entry.method,
         entry.provider,
         entry.country,
+        entry.status,
+        entry.channel,
         calls,
         cost,
         -entry.amount,  # what the client paid: +price of a charge, -price of a refund
@@ -77,26 +88,32 @@ def ledger_rollup_rebuild() -> int:
 
     Writers wait meanwhile (the ledger is locked against inserts), so no row is missed.
     """
+    return rollup_rebuild(entries=LedgerEntry, days=LedgerDay)
+
+
+def rollup_rebuild(*, entries: type[models.Model], days: type[models.Model]) -> int:
+    """The rebuild, with the models given (a migration passes its historical ones)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {LedgerEntry._meta.db_table} IN SHARE MODE")
-    LedgerDay.objects.all().delete()
+            cursor.execute(f"LOCK TABLE {entries._meta.db_table} IN SHARE MODE")
+    days._default_manager.all().delete()
+    charge = Q(kind=LedgerEntry.Kind.CHARGE)
     buckets = (
-        LedgerEntry.objects.filter(kind__in=ROLLED_UP_KINDS)
+        entries._default_manager.filter(kind__in=ROLLED_UP_KINDS)
         .annotate(day=TruncDate("created_at", tzinfo=accounting_tz()))
         .order_by()
         .values(*DIMENSIONS)
         .annotate(
-            n_calls=Count("id", filter=Q(kind=LedgerEntry.Kind.CHARGE)),
-            sum_cost=Sum("cost", filter=Q(kind=LedgerEntry.Kind.CHARGE), default=ZERO),
+            n_calls=Count("id", filter=charge),
+            sum_cost=Sum("cost", filter=charge, default=ZERO),
             sum_amount=Sum("amount", default=ZERO),
         )
     )
-    batch: list[LedgerDay] = []
+    batch: list[models.Model] = []
     written = 0
     for bucket in buckets.iterator(chunk_size=5000):
         batch.append(
-            LedgerDay(
+            days(
                 **{name: bucket[name] for name in DIMENSIONS},
                 calls=bucket["n_calls"],
                 cost=bucket["sum_cost"],
@@ -104,7 +121,7 @@ def ledger_rollup_rebuild() -> int:
             )
         )
         if len(batch) >= 5000:
-            written += len(LedgerDay.objects.bulk_create(batch))
+            written += len(days._default_manager.bulk_create(batch))
             batch = []
-    written += len(LedgerDay.objects.bulk_create(batch))
+    written += len(days._default_manager.bulk_create(batch))
     return written

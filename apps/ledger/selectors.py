@@ -4,21 +4,21 @@ finance's rows, summaries and exports."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from apps.accounts.models import Client
+from apps.accounts.models import Client, ClientApiKey
 from apps.billing.models import CreditHold
 from apps.core.fields import MoneyField
 from apps.core.money import ZERO
-from apps.ledger.models import LedgerDay, LedgerEntry
-from apps.ledger.rollup import ROLLED_UP_KINDS, accounting_tz
+from apps.ledger.models import LedgerEntry
+from apps.ledger.rollup import accounting_day
 from apps.realtime.models import AsyncCall
 
 
@@ -100,9 +100,12 @@ class LedgerFilters:
 
     `created_after` is inclusive and `created_before` exclusive, so consecutive months never
     count a row twice. `method` is a method slug or a full key (`currency.latest_rates`).
+    `client` (a slug) and `api_key` (a key's prefix) are names: `resolved()` turns them into
+    ids first, so the ledger is read through its own indexes, never joined row by row.
     """
 
     client: str | None = None
+    api_key: str | None = None
     service: str | None = None
     method: str | None = None
     provider: str | None = None
@@ -112,34 +115,55 @@ class LedgerFilters:
     request_id: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
-    client_id: int | None = None  # a client reading its own usage
+    client_id: int | None = None  # a client reading its own usage, or a resolved slug
+    api_key_id: str | None = None  # a resolved prefix
+
+    def resolved(self) -> LedgerFilters | None:
+        """These filters by ids (one small query per name), or None if a name matches
+        nothing: then no row can match, and the ledger need not be read at all."""
+        filters = self
+        if self.client:
+            found = list(Client.objects.filter(slug=self.client).values_list("pk", flat=True))
+            if not found or self.client_id not in (None, found[0]):
+                return None
+            filters = replace(filters, client=None, client_id=found[0])
+        if self.api_key:
+            keys = ClientApiKey.objects.filter(prefix=self.api_key).values_list("pk", flat=True)
+            found_key = list(keys)
+            if not found_key:
+                return None
+            filters = replace(filters, api_key=None, api_key_id=found_key[0])
+        return filters
 
     def apply(self, rows: QuerySet[Any], *, rollup: bool = False) -> QuerySet[Any]:
-        """Narrow ledger rows (or, with `rollup`, LedgerDay buckets) to these filters."""
+        """Narrow resolved ledger rows (or, with `rollup`, LedgerDay buckets) to these filters;
+        the day bounds of `rollup` are the accounting days of the two instants."""
+        if self.client or self.api_key:
+            raise ValueError("resolve the filters' names first")
         q = Q()
-        if self.client:
-            q &= Q(client__slug=self.client)
         if self.client_id is not None:
             q &= Q(client_id=self.client_id)
         service, method = self.service, self.method
         if method and "." in method:
             service, method = method.split(".", 1)
-        for name, value in (("service", service), ("method", method), ("provider", self.provider)):
+        for name, value in (
+            ("service", service),
+            ("method", method),
+            ("provider", self.provider),
+            ("status", self.status),
+            ("channel", self.channel),
+        ):
             if value is not None and value != "":
                 q &= Q(**{name: value})
         if rollup:
-            tz = accounting_tz()
             if self.created_after:
-                q &= Q(day__gte=timezone.localtime(self.created_after, tz).date())
+                q &= Q(day__gte=accounting_day(self.created_after))
             if self.created_before:
-                q &= Q(day__lt=timezone.localtime(self.created_before, tz).date())
+                q &= Q(day__lt=accounting_day(self.created_before))
             return rows.filter(q)
-        for name, value in (
-            ("status", self.status),
-            ("channel", self.channel),
-            ("kind", self.kind),
-            ("request_id", self.request_id),
-        ):
+        if self.api_key_id is not None:
+            q &= Q(api_key_id=self.api_key_id)
+        for name, value in (("kind", self.kind), ("request_id", self.request_id)):
             if value:
                 q &= Q(**{name: value})
         if self.created_after:
@@ -148,96 +172,20 @@ class LedgerFilters:
             q &= Q(created_at__lt=self.created_before)
         return rows.filter(q)
 
-    def rollup_can_answer(self) -> bool:
-        """The daily rollup holds no status, channel or request id, and whole days only."""
-        if self.status or self.channel or self.request_id or self.kind:
-            return False
-        return all(
-            _is_accounting_midnight(bound)
-            for bound in (self.created_after, self.created_before)
-            if bound is not None
-        )
-
-
-def _is_accounting_midnight(moment: datetime) -> bool:
-    local = timezone.localtime(moment, accounting_tz())
-    return (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0)
-
 
 def ledger_rows(*, filters: LedgerFilters) -> QuerySet[LedgerEntry]:
-    """Ledger rows for finance, newest first, with what their output needs in one query."""
-    return filters.apply(
-        LedgerEntry.objects.select_related("client", "created_by", "reverses")
-    ).order_by("-created_at", "-id")
+    """Ledger rows for finance, newest first, with what their output needs in one query
+    (after one query per name to resolve)."""
+    resolved = filters.resolved()
+    if resolved is None:
+        return LedgerEntry.objects.none()
+    rows = LedgerEntry.objects.select_related("client", "created_by", "reverses", "api_key")
+    return resolved.apply(rows).order_by("-created_at", "-id")
 
 
-SUMMARY_GROUPS = ("provider", "client", "service", "method", "day", "country")
-
-
-@dataclass(frozen=True)
-class SummaryLine:
-    group: dict[str, str]
-    calls: int
-    cost: Decimal
-    revenue: Decimal
-
-    @property
-    def margin(self) -> Decimal:
-        return self.revenue - self.cost
-
-
-def ledger_summary(*, group_by: list[str], filters: LedgerFilters) -> list[SummaryLine]:
-    """Calls, cost, revenue and margin per group (see docs/finance.md for the definitions).
-
-    Calls are charge rows; cost is what the serving providers cost us; revenue is what
-    clients were charged (prices of charges minus refunds). Read from the daily rollup when
-    it can answer (no status/channel filter, whole accounting days), else from the rows.
-    """
-    unknown = set(group_by) - set(SUMMARY_GROUPS)
-    if unknown:
-        raise ValueError(f"cannot group by {', '.join(sorted(unknown))}")
-    if filters.rollup_can_answer():
-        source: QuerySet[Any] = filters.apply(LedgerDay.objects.all(), rollup=True)
-        aggregates: dict[str, Any] = {
-            "n_calls": Sum("calls", default=0),
-            "sum_cost": Sum("cost", default=ZERO),
-            "sum_revenue": Sum("revenue", default=ZERO),
-        }
-        day_expression: Any = F("day")
-    else:
-        source = filters.apply(LedgerEntry.objects.filter(kind__in=ROLLED_UP_KINDS))
-        charges = Q(kind=LedgerEntry.Kind.CHARGE)
-        aggregates = {
-            "n_calls": Count("id", filter=charges),
-            "sum_cost": Sum("cost", filter=charges, default=ZERO),
-            "sum_revenue": -Sum("amount", default=ZERO),
-        }
-        day_expression = TruncDate("created_at", tzinfo=accounting_tz())
-    columns = {
-        "provider": F("provider"),
-        "client": F("client__slug"),
-        "service": F("service"),
-        "method": F("method"),
-        "day": day_expression,
-        "country": F("country"),
-    }
-    keys = [f"g_{name}" for name in group_by]
-    rows = (
-        source.order_by()
-        .annotate(**{f"g_{name}": columns[name] for name in group_by})
-        .values(*keys)
-        .annotate(**aggregates)
-        .order_by(*keys)
-    )
-    return [
-        SummaryLine(
-            group={name: str(row[f"g_{name}"]) for name in group_by},
-            calls=row["n_calls"],
-            cost=row["sum_cost"],
-            revenue=row["sum_revenue"],
-        )
-        for row in rows
-    ]
+def ledger_usage_rows(*, client_id: int, filters: LedgerFilters) -> QuerySet[LedgerEntry]:
+    """A client's own rows, newest first: one query, through ledger_by_client."""
+    return replace(filters, client_id=client_id).apply(LedgerEntry.objects.all())
 
 
 # The CSV's columns, and where each comes from when it is not the row's own field.
@@ -277,15 +225,19 @@ def ledger_export_batches(
     stays constant however large the range, no cursor or transaction is held between
     batches, and rows written meanwhile with later times are included.
     """
-    rows = filters.apply(LedgerEntry.objects.all()).values_list(
+    resolved = filters.resolved()
+    if resolved is None:
+        return
+    rows = resolved.apply(LedgerEntry.objects.all()).values_list(
         *(_EXPORT_SOURCES.get(column, column) for column in EXPORT_COLUMNS), "id"
     )
     after: tuple[datetime, int] | None = None
     while True:
         page = rows
         if after is not None:
-            # The first condition lets PostgreSQL start its created_at index scan at the last
-            # row read instead of at the start of the range (each batch costs the same).
+            # The first condition lets PostgreSQL start its (…, created_at, id) index scan at
+            # the last row read instead of at the start of the range (each batch costs the
+            # same).
             page = page.filter(created_at__gte=after[0]).filter(
                 Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1])
             )
