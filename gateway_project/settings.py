@@ -23,6 +23,9 @@ env = environ.Env()
 ENV_FILE = os.environ.get("GATEWAY_ENV_FILE", str(BASE_DIR / ".env"))
 if ENV_FILE:
     environ.Env.read_env(ENV_FILE, overwrite=False)
+# make run keeps the demo client's API key here (0600; the database has only its hash), so
+# every start prints the same working key. "" keeps none: each start makes and shows a new one.
+GATEWAY_DEMO_KEY_FILE = env.str("GATEWAY_DEMO_KEY_FILE", default=str(BASE_DIR / ".demo-key"))
 
 INSECURE_SECRET_KEY = "insecure-embedded-default-secret-key-change-me"  # noqa: S105
 # A valid Fernet key that is public: fine for a laptop demo, refused in production.
@@ -417,5 +420,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # Both log each document's steps and each font subset at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
