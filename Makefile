@@ -8,7 +8,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest install install-dev bench clean
+.PHONY: run demo-reset test lint typecheck pytest install install-dev bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,16 @@ install-dev: $(VENV)/.dev
 	print('SECRET_KEY=' + secrets.token_urlsafe(50)); \
 	print('FIELD_ENCRYPTION_KEY=' + Fernet.generate_key().decode())" > .env
 
+# The demo catalog is applied on the first start only: later starts keep what ops changed.
 run: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py gateway_demo --base-url http://$(HOST):$(PORT)
 	$(VENV)/bin/uvicorn gateway_project.asgi:application --host $(HOST) --port $(PORT)
+
+# Puts what fixtures/demo.yaml lists back to its values (keeps the demo key and admin login).
+demo-reset: $(VENV)/.runtime .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py gateway_demo --reset --base-url http://$(HOST):$(PORT)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
@@ -54,4 +60,4 @@ bench: $(VENV)/.dev
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 .demo-key staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,9 @@ os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("FIELD_ENCRYPTION_KEY", "Wm9mVlE0dkN6c1V5cF9tR0N0bHp4bGxQa3E3b0N4ZGs=")
 os.environ.setdefault("INTERNAL_GATEWAY_KEY", "test-internal-gateway-key-of-32-bytes-or-more")
 os.environ.setdefault("DEBUG", "false")
+# gateway_demo keeps no key file (a developer's .demo-key stays theirs); tests that check the
+# kept key point the setting at a temporary file.
+os.environ.setdefault("GATEWAY_DEMO_KEY_FILE", "")
 # The test servers (Django's client, live_server, uvicorn) speak plain HTTP.
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
