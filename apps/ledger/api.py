@@ -130,9 +130,13 @@ class LedgerListApi(APIView):
         country = serializers.CharField()
         attempts = serializers.JSONField()
         routing = serializers.JSONField()
-        reverses = serializers.CharField(source="reverses.request_id", default=None)
+        reverses = serializers.CharField(
+            source="reverses.request_id", default=None, allow_null=True
+        )
         reason = serializers.CharField()
-        created_by = serializers.CharField(source="created_by.username", default=None)
+        created_by = serializers.CharField(
+            source="created_by.username", default=None, allow_null=True
+        )
 
     @extend_schema(
         parameters=[LedgerFilterInput],
