@@ -4,10 +4,10 @@ Redis, started by the test) and a paying client of the offline providers."""
 from collections.abc import Iterator
 
 import pytest
+from tests.messaging.helpers import Caller, configure, only_providers, paying_client
 
 from gateway_client import Gateway
 from tests.conftest import *  # noqa: F403 - the repository's fixtures, live_gateway among them
-from tests.messaging.helpers import Caller, configure, only_providers, paying_client
 
 PRICES = {
     "currency.latest_rates": "0.0100",
