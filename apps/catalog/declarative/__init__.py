@@ -3,9 +3,12 @@
 document = config_parse(text=path.read_text(), source=str(path))
 report = config_apply(document=document)      # all or nothing; ConfigInvalid on errors
 text = config_dump(with_secrets=False)        # the same format; applying it is a no-op
+diff = config_diff(document=document)         # what applying would change (secrets masked)
 """
 
 from apps.catalog.declarative.apply import config_apply
+from apps.catalog.declarative.changes import Change, ConfigDiff
+from apps.catalog.declarative.diff import config_diff
 from apps.catalog.declarative.document import ConfigDocument, ConfigInvalid, ConfigIssue
 from apps.catalog.declarative.dump import config_dump
 from apps.catalog.declarative.parse import config_parse
@@ -13,11 +16,14 @@ from apps.catalog.declarative.report import ApplyReport, KindCounts
 
 __all__ = [
     "ApplyReport",
+    "Change",
+    "ConfigDiff",
     "ConfigDocument",
     "ConfigInvalid",
     "ConfigIssue",
     "KindCounts",
     "config_apply",
+    "config_diff",
     "config_dump",
     "config_parse",
 ]

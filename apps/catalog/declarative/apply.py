@@ -2,14 +2,13 @@
 
 Rows are matched by their natural keys (provider slug, provider x method, method key, plan
 slug, client slug) and only saved when a value differs, so applying the same file twice
-changes nothing. Rows the file does not mention are left alone; the only deletions are the
-country costs of an offering and the prices of a plan that the file lists, since those sets
-are given whole.
+changes nothing. Rows the file does not mention are left alone (unless pruning); the only
+other deletions are the country costs of an offering and the prices of a plan that the file
+lists, since those sets are given whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -21,11 +20,12 @@ from apps.catalog.declarative.document import (
     ConfigDocument,
     ConfigInvalid,
     ConfigIssue,
-    Located,
     OfferingEntry,
     ProviderEntry,
 )
 from apps.catalog.declarative.plans import PlanApplier
+from apps.catalog.declarative.prune import prune_run, prune_steps
+from apps.catalog.declarative.references import references_check
 from apps.catalog.declarative.report import ApplyReport
 from apps.catalog.declarative.rows import RowInvalid, row_save, rows_replace
 from apps.catalog.models import Method, Offering, OfferingCountryCost, Provider, RoutingPolicy
@@ -35,21 +35,28 @@ from apps.catalog.sync import catalog_sync
 
 
 def config_apply(
-    *, document: ConfigDocument, dry_run: bool = False, code: Registry = registry
+    *,
+    document: ConfigDocument,
+    dry_run: bool = False,
+    prune: bool = False,
+    code: Registry = registry,
 ) -> ApplyReport:
     """Apply a parsed file in one transaction; raise ConfigInvalid (changing nothing) on errors.
 
     Runs the registry sync first so every method row exists, checks every reference the file
-    makes against the file and the database, then upserts.
+    makes against the file and the database, then upserts. With `prune`, rows of the file's
+    sections that it does not list are then disabled or deleted (apps.catalog.declarative.prune).
     """
     with transaction.atomic():
         report = ApplyReport(synced=catalog_sync(source=code), dry_run=dry_run)
         applier = _Applier(document, report, code)
-        issues = applier.check_references()
+        issues = references_check(document, code, providers=applier.providers, plans=applier.plans)
         if issues:
             raise ConfigInvalid(document.source, issues)
         try:
             applier.apply()
+            if prune:
+                prune_run(prune_steps(document), report)
         except RowInvalid as invalid:
             raise ConfigInvalid(document.source, [invalid.issue]) from invalid
         if dry_run:
@@ -71,70 +78,6 @@ class _Applier:
         self.providers = {p.slug: p for p in Provider.objects.filter(slug__in=provider_slugs)}
         plan_slugs = {p.slug for p in document.plans} | {c.plan for c in document.clients}
         self.plans = {p.slug: p for p in Plan.objects.filter(slug__in=plan_slugs)}
-
-    # -- checks against the database ------------------------------------------------------
-
-    def check_references(self) -> list[ConfigIssue]:
-        issues: list[ConfigIssue] = []
-        adapters = {slug: p.adapter for slug, p in self.providers.items()}
-        adapters.update({p.slug: p.adapter for p in self.document.providers})
-        for provider in self.document.providers:
-            issues.extend(self._check_adapter_change(provider))
-        for offering in self.document.offerings:
-            if offering.provider not in adapters:
-                issues.append(
-                    _issue(
-                        offering,
-                        "provider",
-                        f"unknown provider {offering.provider!r}: define it under providers",
-                    )
-                )
-                continue
-            adapter = self.code.adapters.get(adapters[offering.provider])
-            service, _, method_name = offering.method.partition(".")
-            if adapter is None:
-                issues.append(
-                    _issue(
-                        offering,
-                        "provider",
-                        f"provider {offering.provider!r} uses adapter "
-                        f"{adapters[offering.provider]!r}, which is not in the code registry",
-                    )
-                )
-            elif adapter.service != service or method_name not in adapter.provided_methods:
-                issues.append(
-                    _issue(
-                        offering,
-                        "method",
-                        f"adapter {adapter.key} (provider "
-                        f"{offering.provider!r}) does not implement {offering.method}",
-                    )
-                )
-        plans = set(self.plans) | {p.slug for p in self.document.plans}
-        for client in self.document.clients:
-            if client.plan not in plans:
-                issues.append(
-                    _issue(client, "plan", f"unknown plan {client.plan!r}: define it under plans")
-                )
-        return issues
-
-    def _check_adapter_change(self, entry: ProviderEntry) -> Iterable[ConfigIssue]:
-        stored = self.providers.get(entry.slug)
-        adapter = self.code.adapters.get(entry.adapter)
-        if stored is None or adapter is None or stored.adapter == entry.adapter:
-            return
-        for offering in stored.offerings.select_related("method__service"):
-            method = offering.method
-            if (
-                adapter.service != method.service.slug
-                or method.slug not in adapter.provided_methods
-            ):
-                yield _issue(
-                    entry,
-                    "adapter",
-                    f"{entry.adapter} does not implement {method.key}, which "
-                    f"provider {entry.slug!r} already offers; remove that offering first",
-                )
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -302,7 +245,3 @@ def _moves_secrets(provider: Provider, entry: ProviderEntry) -> bool:
     return has_secrets(provider.credentials) and credentials_scope(
         provider.adapter, provider.base_url
     ) != credentials_scope(entry.adapter, entry.base_url)
-
-
-def _issue(entry: Located, key: str, message: str) -> ConfigIssue:
-    return ConfigIssue(entry.line_of(key), f"{entry.path}.{key}", message)

@@ -116,3 +116,5 @@ class ConfigDocument:
     routing: tuple[RoutingEntry, ...] = ()
     plans: tuple[PlanEntry, ...] = ()
     clients: tuple[ClientEntry, ...] = ()
+    # The sections the file has, even empty ones: only those are pruned (gateway_apply --prune).
+    sections: frozenset[str] = frozenset()

@@ -76,6 +76,7 @@ class _Parser(PlanReader):  # plans are read by apps.catalog.declarative.plans
             routing=tuple(self.routing(top)),
             plans=tuple(self.each(top, "plans", self.plan)),
             clients=tuple(self.each(top, "clients", self.client)),
+            sections=frozenset(top),
         )
         self.unique(document.providers, ("slug",), "provider")
         self.unique(document.offerings, ("provider", "method"), "offering")

@@ -1,4 +1,5 @@
-"""What an apply did, per kind of entry: created, updated, unchanged."""
+"""What an apply did, per kind of entry: created, updated, unchanged (and, with --prune,
+disabled, deleted, or kept although not listed)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ class KindCounts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    disabled: int = 0  # --prune only
+    reset: int = 0
+    deleted: int = 0
+    kept: int = 0
 
     def count(self, *, created: bool, changed: bool) -> None:
         if created:
@@ -33,7 +38,10 @@ class ApplyReport:
 
     @property
     def changed(self) -> bool:
-        return any(c.created or c.updated for c in self.counts.values())
+        return any(
+            c.created or c.updated or c.disabled or c.reset or c.deleted
+            for c in self.counts.values()
+        )
 
     def summary_lines(self) -> list[str]:
         lines = []
@@ -41,9 +49,15 @@ class ApplyReport:
             created = ", ".join(f"{n} {kind}" for kind, n in self.synced.items() if n)
             lines.append(f"catalog sync from the code registry created {created}")
         for kind, c in self.counts.items():
-            lines.append(
-                f"{kind}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged"
-            )
+            line = f"{kind}: {c.created} created, {c.updated} updated, {c.unchanged} unchanged"
+            pruned = {
+                "disabled": c.disabled,
+                "reset": c.reset,
+                "deleted": c.deleted,
+                "kept (in use)": c.kept,
+            }
+            line += "".join(f", {n} {what}" for what, n in pruned.items() if n)
+            lines.append(line)
         if self.dry_run:
             lines.append("dry run: nothing was saved")
         return lines
