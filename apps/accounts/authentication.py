@@ -203,8 +203,13 @@ def _jwt_subject(token: str) -> str:
         )
     except jwt.ExpiredSignatureError as exc:
         raise NotAuthenticated("The token has expired.") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise NotAuthenticated("The token lacks a required claim (exp, entity_id).") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise NotAuthenticated("The token's signature does not verify.") from exc
     except jwt.PyJWTError as exc:
-        raise NotAuthenticated(f"Invalid token: {exc}.") from exc
+        # Our own words, never the library's text (docs/security.md).
+        raise NotAuthenticated("The token is not a valid JWT.") from exc
     return str(claims["entity_id"])
 
 

@@ -264,9 +264,16 @@ def test_a_jwt_without_exp_or_with_a_wrong_signature_is_401(api, caller, sandbox
     no_exp = jwt.encode({"entity_id": "acme"}, settings.INTERNAL_GATEWAY_KEY, algorithm="HS256")
     forged = jwt_for("acme", settings).rsplit(".", 1)[0] + ".c2lnbmF0dXJl"
 
-    for token in (no_exp, forged):
+    garbage = "not.a.jwt"
+    for token, detail in (
+        (no_exp, "The token lacks a required claim (exp, entity_id)."),
+        (forged, "The token's signature does not verify."),
+        (garbage, "The token is not a valid JWT."),
+    ):
         response = post(api, LATEST, {}, {"Authorization": f"Bearer {token}"})
         assert response.status_code == 401
+        # Our own words: PyJWT's text ("Signature verification failed") never reaches a client.
+        assert response.json()["detail"] == detail
 
 
 # --- bad requests ---------------------------------------------------------------------------
