@@ -43,7 +43,7 @@ class Attempt:
         return data
 
     def public(self) -> dict[str, Any]:
-        """As a client sees it (CONTRACT): no reason, no vendor text."""
+        """As a client sees it (docs/api.md): no reason, no vendor text."""
         return {"provider": self.provider, "outcome": self.outcome, "latency_ms": self.latency_ms}
 
 
