@@ -1,19 +1,24 @@
-"""python manage.py ledger_generate --rows 5000000: fill the ledger with realistic call rows.
+"""python manage.py ledger_generate --rows 20000000: fill the ledger with realistic call rows.
 
-For measuring summaries and exports at scale (docs/benchmarks.md), on PostgreSQL only: rows
-are streamed with COPY (bypassing the append-only model, which only forbids changing rows),
-spread over --days ending today, across --clients clients (created as needed, each with a
-home country) and the catalog's offerings at their costs; ~3% fail and ~5% are answered from
-the cache. The daily rollup is rebuilt in the same transaction. Never use it on real data.
+For measuring the finance reads at scale (bench/ledger_scale.py, docs/benchmarks.md); never
+on real data. PostgreSQL only: each accounting day is one set-based INSERT … SELECT over
+generate_series, in time order (as the call path appends), bypassing the append-only model,
+which only forbids changing rows. The same statement adds the day's rows to the daily rollup
+and moves each client's balance by their amounts, and each month's charges are paid by a
+top-up row early the next month, so `ledger_check` passes after every committed day.
+
+The traffic is skewed as in life: --big clients share most rows (2/3, 1/3, … of what is left),
+--mid clients share --mid-share of them (a few thousand each by default), and --tiny clients
+make 1 to 9 calls each. Days are spread over the last --months months (weekends quieter,
+traffic growing), over the catalog's enabled offerings at their costs, the plan's prices,
+every channel and status; ~3% fail, ~5% are answered from the cache. Ends with VACUUM ANALYZE.
 """
 
 from __future__ import annotations
 
-import random
 import time
-import uuid
-from datetime import timedelta
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import ROUND_UP, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -21,134 +26,382 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.accounts.models import Client
-from apps.billing.models import Plan
+from apps.accounts.models import Client, ClientApiKey
+from apps.billing.models import Plan, Price
 from apps.catalog.models import Offering
-from apps.ledger.models import LedgerEntry
-from apps.ledger.rollup import ledger_rollup_rebuild
+from apps.ledger.models import LedgerDay
+from apps.ledger.rollup import DIMENSIONS, accounting_tz
 
 COUNTRIES = ["DE", "FR", "GB", "US", "NL", "ES", "IT", "PL", "SE", "BR"]
-COLUMNS = (
-    "request_id, kind, client_id, service, method, provider, status, http_status, error_type, "
-    "error_detail, cost, price, amount, currency, cached, free_call, attempts, routing, "
-    "latency_ms, channel, country, reason, created_at"
+MID_ROWS_EACH = 4000  # the default --mid clients make a few thousand calls each
+TOPUP_REASON = "Invoice paid by wire transfer (generated)"
+ROLLED_UP = ("calls", "cost", "revenue")
+
+# One accounting day: %(...)s are parameters; the temporary tables are made in prepare().
+DAY_SQL_TEMPLATE = """
+WITH picked AS (
+  SELECT c.cid, c.home, c.keys, random() AS r_status, random() AS r_extra, random() AS r_chan,
+         random() AS r_country, random() AS r_key,
+         CASE WHEN random() < 0.5 THEN c.fav ELSE floor(random() * %(n_offerings)s)::int END AS oi,
+         %(start)s::timestamptz + random() * %(span)s * interval '1 second' AS at,
+         20 + floor(random() ^ 3 * 2500)::int AS latency
+  FROM gen_clients c
+  CROSS JOIN LATERAL generate_series(
+    1, (floor(c.n * %(f1)s + c.phase) - floor(c.n * %(f0)s + c.phase))::int) g
+), shaped AS (
+  SELECT p.*, o.service, o.method,
+    CASE WHEN r_status < 0.95 THEN 'succeeded' WHEN r_status < 0.98 THEN 'failed'
+         WHEN r_status < 0.995 THEN 'rejected' ELSE 'unknown' END AS status,
+    CASE WHEN r_status < 0.95 OR r_status >= 0.995 THEN o.provider ELSE '' END AS provider,
+    r_status < 0.95 AND r_extra < 0.05 AS cached,
+    r_status < 0.95 AND r_extra > 0.98 AS free_call,
+    o.cost AS full_cost, o.price AS full_price,
+    CASE WHEN r_chan < 0.80 THEN 'http' WHEN r_chan < 0.88 THEN 'async'
+         WHEN r_chan < 0.93 THEN 'ws' WHEN r_chan < 0.98 THEN 'mq' ELSE 'webhook' END AS channel
+  FROM picked p JOIN gen_offerings o ON o.i = p.oi
+), ins AS (
+  INSERT INTO ledger_ledgerentry (
+    request_id, kind, client_id, api_key_id, service, method, provider, status, http_status,
+    error_type, error_detail, cost, price, amount, currency, cached, free_call, attempts,
+    routing, latency_ms, channel, source_ip, country, reason, created_at)
+  SELECT gen_random_uuid()::text, 'charge', cid, keys[1 + floor(r_key * cardinality(keys))::int],
+    service, method, provider, status,
+    CASE status WHEN 'succeeded' THEN 200 WHEN 'failed' THEN 502 WHEN 'rejected' THEN 422
+         ELSE 504 END,
+    CASE status WHEN 'succeeded' THEN '' WHEN 'failed' THEN 'upstream_error'
+         WHEN 'rejected' THEN 'invalid_params' ELSE 'outcome_unknown' END,
+    '',
+    CASE WHEN status = 'succeeded' AND NOT cached THEN full_cost ELSE 0 END,
+    CASE WHEN status = 'succeeded' AND NOT free_call THEN full_price ELSE 0 END,
+    CASE WHEN status = 'succeeded' AND NOT free_call THEN -full_price ELSE 0 END,
+    %(currency)s, cached, free_call,
+    CASE WHEN cached THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object(
+      'provider', CASE WHEN provider = '' THEN 'none' ELSE provider END,
+      'outcome', CASE status WHEN 'succeeded' THEN 'ok' WHEN 'rejected' THEN 'rejected'
+                 WHEN 'failed' THEN 'adapter_error' ELSE 'timeout' END,
+      'latency_ms', latency)) END,
+    jsonb_build_object('strategy', 'priority', 'candidates', jsonb_build_array(provider),
+                       'skipped', '[]'::jsonb),
+    latency, channel,
+    CASE WHEN channel IN ('mq', 'webhook') THEN NULL
+         ELSE ('198.51.100.' || (1 + floor(r_country * 250)::int))::inet END,
+    CASE WHEN r_country < 0.9 THEN home
+         ELSE (%(countries)s::text[])[1 + floor(r_chan * 10)::int] END,
+    '', at
+  FROM shaped ORDER BY at
+  RETURNING client_id, service, method, provider, country, status, channel, cost, amount,
+            created_at
+), rollup AS (
+{rollup}
+), spent AS (
+  SELECT client_id, sum(amount) AS moved, count(*) AS n FROM ins GROUP BY client_id
+), bills AS (
+  INSERT INTO gen_unpaid (cid, due)
+  SELECT client_id, -moved FROM spent
+  ON CONFLICT (cid) DO UPDATE SET due = gen_unpaid.due + EXCLUDED.due
 )
+UPDATE accounts_client SET balance = balance + spent.moved
+FROM spent WHERE accounts_client.id = spent.client_id
+RETURNING spent.n
+"""
+
+
+def day_sql() -> str:
+    """DAY_SQL_TEMPLATE with the rollup's upsert over its current dimensions (rollup.py)."""
+    table = LedgerDay._meta.db_table
+    keys = ", ".join(DIMENSIONS)
+    picked = ", ".join(
+        "(created_at AT TIME ZONE %(tz)s)::date" if name == "day" else name for name in DIMENSIONS
+    )
+    groups = ", ".join(str(n + 1) for n in range(len(DIMENSIONS)))
+    added = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in ROLLED_UP)
+    # Only our model's identifiers are interpolated.
+    rollup = (
+        f"  INSERT INTO {table} ({keys}, calls, cost, revenue)\n"  # noqa: S608
+        f"  SELECT {picked}, count(*), sum(cost), -sum(amount)\n"
+        f"  FROM ins GROUP BY {groups}\n"
+        f"  ON CONFLICT ({keys}) DO UPDATE SET {added}"
+    )
+    return DAY_SQL_TEMPLATE.replace("{rollup}", rollup)
+
+
+# Early on the first day of a month, each client pays what it was charged the month before.
+TOPUP_SQL = """
+WITH paid AS (
+  DELETE FROM gen_unpaid WHERE due > 0 RETURNING cid, due
+), ins AS (
+  INSERT INTO ledger_ledgerentry (
+    request_id, kind, client_id, service, method, provider, status, error_type, error_detail,
+    cost, price, amount, currency, cached, free_call, attempts, routing, channel, country,
+    reason, created_at)
+  SELECT gen_random_uuid()::text, 'topup', cid, '', '', '', 'succeeded', '', '', 0, 0, due,
+         %(currency)s, false, false, '[]'::jsonb, '{}'::jsonb, 'staff', '', %(reason)s,
+         %(at)s::timestamptz + random() * interval '1 hour'
+  FROM paid
+  RETURNING client_id, amount
+)
+UPDATE accounts_client SET balance = balance + ins.amount
+FROM ins WHERE accounts_client.id = ins.client_id
+"""
+
+
+def months_back(today: date, months: int) -> date:
+    """The same day `months` months before `today` (the month's last day if shorter)."""
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    month += 1
+    for day in range(today.day, 27, -1):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    return date(year, month, min(today.day, 28))
+
+
+def client_shape(rows: int, big: int, mid: int, tiny: int, mid_share: float) -> list[int]:
+    """Rows per client: big ones first (halving shares), then mid, then tiny (1 to 9)."""
+    tiny_rows = [1 + n % 9 for n in range(tiny)]
+    mid_total = min(int(rows * mid_share), rows - sum(tiny_rows)) if mid else 0
+    # Mid clients vary by ±50% around their mean.
+    weights = [0.5 + (n * 7 % 11) / 10 for n in range(mid)]
+    mid_rows = [int(mid_total * w / sum(weights)) for w in weights]
+    left = rows - sum(tiny_rows) - sum(mid_rows)
+    if left < 0 or (big == 0 and left > 0):
+        raise CommandError(
+            f"--rows {rows} does not fit this shape: give more rows, fewer --tiny clients or "
+            "a smaller --mid-share, or at least one --big client for the rest."
+        )
+    shares = [1 / 2**n for n in range(big)]
+    big_rows = [int(left * s / sum(shares)) for s in shares]
+    if big:
+        big_rows[0] += left - sum(big_rows)
+    return big_rows + mid_rows + tiny_rows
 
 
 class Command(BaseCommand):
-    help = "Generate N realistic ledger rows with COPY (PostgreSQL; for benchmarks only)."
+    help = "Generate N skewed, consistent ledger rows set-based (PostgreSQL; benchmarks only)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--rows", type=int, default=1_000_000)
-        parser.add_argument("--days", type=int, default=90)
-        parser.add_argument("--clients", type=int, default=200)
-        parser.add_argument("--seed", type=int, default=6)
+        parser.add_argument("--rows", type=int, default=1_000_000, help="Call rows in all.")
+        parser.add_argument("--months", type=int, default=6, help="Spread up to now.")
+        parser.add_argument("--big", type=int, default=3, help="Clients with most rows.")
+        parser.add_argument("--mid", type=int, default=None, help="Clients with thousands.")
+        parser.add_argument("--mid-share", type=float, default=0.2, help="Their share of rows.")
+        parser.add_argument("--tiny", type=int, default=50, help="Clients with 1 to 9 rows.")
+        parser.add_argument("--prefix", default="gen", help="Slug prefix of the clients.")
+        parser.add_argument("--seed", type=float, default=0.6, help="-1 to 1 (setseed).")
+        parser.add_argument("--no-vacuum", action="store_true", help="Skip VACUUM ANALYZE.")
+        parser.add_argument(
+            "--keep-indexes",
+            action="store_true",
+            help="Keep the ledger's secondary indexes while writing (by default they are "
+            "dropped and rebuilt when the rows to write outnumber the rows already there).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if connection.vendor != "postgresql":
-            raise CommandError("ledger_generate streams rows with COPY: PostgreSQL only.")
-        rng = random.Random(options["seed"])
-        offerings = [
-            (o.method.service.slug, o.method.slug, o.provider.slug, o.cost)
-            for o in Offering.objects.select_related("method__service", "provider")
-        ]
-        if not offerings:
-            raise CommandError("The catalog has no offerings; run migrate first.")
-        clients = self.clients(options["clients"], rng)
-        rows, days = options["rows"], options["days"]
-        end = timezone.now()
-        span_s = days * 86_400
+            raise CommandError(
+                "ledger_generate writes set-based SQL for PostgreSQL only; on SQLite, load "
+                "rows through the services (they keep the rollup and balances) instead."
+            )
+        rows, months = options["rows"], options["months"]
+        if rows < 1 or months < 1 or not 0 <= options["mid_share"] < 1:
+            raise CommandError("--rows and --months must be at least 1, --mid-share in [0, 1)")
+        if min(options["big"], options["tiny"], options["mid"] or 0) < 0:
+            raise CommandError("client counts must not be negative")
+        mid = options["mid"]
+        if mid is None:
+            mid = max(1, round(rows * options["mid_share"] / MID_ROWS_EACH))
+        shape = client_shape(rows, options["big"], mid, options["tiny"], options["mid_share"])
         started = time.monotonic()
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                copy_sql = f"COPY {LedgerEntry._meta.db_table} ({COLUMNS}) FROM STDIN"
-                with cursor.cursor.copy(copy_sql) as copy:
-                    batch: list[str] = []
-                    for n in range(rows):
-                        batch.append(self.line(rng, clients, offerings, end, span_s))
-                        if len(batch) == 20_000:
-                            copy.write("".join(batch))
-                            batch = []
-                            if n % 500_000 < 20_000:
-                                self.stdout.write(f"  {n + 1:,} rows…")
-                    copy.write("".join(batch))
-            copied = time.monotonic() - started
-            buckets = ledger_rollup_rebuild()
+        n_offerings = self.prepare(options["prefix"], shape, options["big"], mid, options["seed"])
+        dropped = [] if options["keep_indexes"] else self.drop_indexes(rows)
+        try:
+            written = self.write_days(months, n_offerings)
+        finally:
+            self.rebuild_indexes(dropped)
+        elapsed = time.monotonic() - started
         self.stdout.write(
-            f"Wrote {rows:,} rows in {copied:.0f} s; rebuilt the rollup ({buckets:,} buckets) "
-            f"in {time.monotonic() - started - copied:.0f} s."
+            f"Wrote {written:,} call rows for {len(shape)} clients in {elapsed:.0f} s "
+            f"({written / max(elapsed, 1e-9):,.0f} rows/s), rollup and balances included."
         )
+        if not options["no_vacuum"]:
+            vacuumed = time.monotonic()
+            with connection.cursor() as cursor:
+                for table in ("ledger_ledgerentry", "ledger_ledgerday", "accounts_client"):
+                    cursor.execute(f"VACUUM ANALYZE {table}")
+            self.stdout.write(f"VACUUM ANALYZE took {time.monotonic() - vacuumed:.0f} s.")
 
-    def clients(self, count: int, rng: random.Random) -> list[tuple[int, str]]:
-        plan, _ = Plan.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-        existing = list(
-            Client.objects.filter(slug__startswith="bench-").values_list("pk", "country")
+    def prepare(self, prefix: str, shape: list[int], big: int, mid: int, seed: float) -> int:
+        """The clients (made as needed, each with API keys) and offerings, as temp tables."""
+        plan, _ = Plan.objects.get_or_create(slug=f"{prefix}-plan", defaults={"name": "Generated"})
+        offerings = list(
+            Offering.objects.filter(enabled=True).select_related("method__service", "provider")
         )
-        for n in range(len(existing), count):
-            client = Client.objects.create(
-                slug=f"bench-{n:04d}",
-                name=f"Bench client {n}",
-                country=rng.choice(COUNTRIES),
+        if not offerings:
+            raise CommandError("The catalog has no enabled offerings; run migrate (demo catalog).")
+        prices = {}
+        for offering in offerings:
+            fallback = max(offering.cost * Decimal("1.5"), Decimal("0.001"))
+            price, _ = Price.objects.get_or_create(
                 plan=plan,
-                credit_limit=Decimal("1000000"),
+                method=offering.method,
+                defaults={"price": fallback.quantize(Decimal("0.001"), rounding=ROUND_UP)},
             )
-            existing.append((client.pk, client.country))
-        return existing[:count]
-
-    def line(
-        self,
-        rng: random.Random,
-        clients: list[tuple[int, str]],
-        offerings: list[tuple[str, str, str, Decimal]],
-        end: Any,
-        span_s: int,
-    ) -> str:
-        # A few clients make most calls, as in life.
-        client_id, home = clients[min(int(rng.paretovariate(1.2)) - 1, len(clients) - 1)]
-        service, method, provider, cost = rng.choice(offerings)
-        created = end - timedelta(seconds=rng.random() * span_s)
-        roll = rng.random()
-        status, http, error, price = "succeeded", "200", "", Decimal("0.0100")
-        if roll < 0.03:
-            status, http, error, price, cost, provider = (
-                "failed",
-                "502",
-                "upstream",
-                Decimal(0),
-                Decimal(0),
-                "",
-            )
-        cached = "t" if roll > 0.95 and status == "succeeded" else "f"
-        if cached == "t":
-            cost = Decimal(0)
-        country = home if rng.random() < 0.9 else rng.choice(COUNTRIES)
-        return (
-            "\t".join(
-                (
-                    uuid.UUID(int=rng.getrandbits(128)).hex,
-                    "charge",
-                    str(client_id),
-                    service,
-                    method,
-                    provider,
-                    status,
-                    http,
-                    error,
-                    "",
-                    str(cost),
-                    str(price),
-                    str(-price),
-                    settings.ACCOUNTING_CURRENCY,
-                    cached,
-                    "f",
-                    "[]",
-                    "{}",
-                    str(rng.randint(20, 900)),
-                    "http",
-                    country,
-                    "",
-                    created.isoformat(),
+            prices[offering.method_id] = price.price
+        slugs = [f"{prefix}-big-{n:02d}" for n in range(big)]
+        slugs += [f"{prefix}-mid-{n:04d}" for n in range(mid)]
+        slugs += [f"{prefix}-tiny-{n:03d}" for n in range(len(shape) - big - mid)]
+        clients = {c.slug: c for c in Client.objects.filter(slug__in=slugs)}
+        for n, slug in enumerate(slugs):
+            if slug not in clients:
+                clients[slug] = Client.objects.create(
+                    slug=slug,
+                    name=f"Generated client {slug}",
+                    country=COUNTRIES[n % len(COUNTRIES)],
+                    plan=plan,
+                    credit_limit=Decimal("10000000"),
                 )
+                keys = 3 if n < big else 2 if n < big + mid else 1
+                for k in range(keys):
+                    ClientApiKey.objects.create_key(client=clients[slug], name=f"generated-{k}")
+        keys_of: dict[int, list[str]] = {}
+        for key_id, client_id in ClientApiKey.objects.filter(
+            client__in=clients.values()
+        ).values_list("id", "client_id"):
+            keys_of.setdefault(client_id, []).append(key_id)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setseed(%s)", [seed])
+            # Compiling each day's statement (JIT, on the temp tables' guessed sizes) takes
+            # seconds; the statements are simple.
+            cursor.execute("SET jit = off")
+            cursor.execute("SET work_mem = '128MB'")
+            cursor.execute("SET synchronous_commit = off")
+            for table in ("gen_clients", "gen_offerings", "gen_unpaid"):
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(
+                "CREATE TEMP TABLE gen_clients (cid int, n bigint, home text, keys text[], "
+                "fav int, phase float8)"
             )
-            + "\n"
-        )
+            cursor.executemany(
+                "INSERT INTO gen_clients VALUES (%s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        c.pk,
+                        n,
+                        c.country,
+                        keys_of.get(c.pk) or [None],
+                        i % len(offerings),
+                        (i * 0.618) % 1,
+                    )
+                    for i, (c, n) in enumerate(zip((clients[s] for s in slugs), shape, strict=True))
+                ],
+            )
+            cursor.execute(
+                "CREATE TEMP TABLE gen_offerings (i int, service text, method text, "
+                "provider text, cost numeric, price numeric)"
+            )
+            cursor.executemany(
+                "INSERT INTO gen_offerings VALUES (%s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        i,
+                        o.method.service.slug,
+                        o.method.slug,
+                        o.provider.slug,
+                        o.cost,
+                        prices[o.method_id],
+                    )
+                    for i, o in enumerate(offerings)
+                ],
+            )
+            cursor.execute("CREATE TEMP TABLE gen_unpaid (cid int PRIMARY KEY, due numeric)")
+            cursor.execute("ANALYZE gen_clients, gen_offerings")
+        return len(offerings)
+
+    def drop_indexes(self, rows: int) -> list[tuple[str, str]]:
+        """Drop the ledger's secondary indexes if rebuilding them beats updating them row by
+        row (a bulk load: the random request ids alone make each insert a random page write).
+        Indexes that back constraints stay. Returns (name, definition) to rebuild."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = 'ledger_ledgerentry'::regclass"
+            )
+            (existing,) = cursor.fetchone()
+            if rows <= max(existing, 0):
+                return []
+            cursor.execute(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = 'ledger_ledgerentry'::regclass AND NOT EXISTS "
+                "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
+            )
+            indexes = cursor.fetchall()
+            for name, _ in indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
+        self.stdout.write(f"Dropped {len(indexes)} indexes for the load; rebuilt at the end.")
+        return indexes
+
+    def rebuild_indexes(self, indexes: list[tuple[str, str]]) -> None:
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '512MB'")
+            if connection.in_atomic_block:  # the caller's transaction: check the rows' keys now
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for name, definition in indexes:
+                cursor.execute(definition)
+                self.stdout.write(f"  rebuilt {name} ({time.monotonic() - started:.0f} s)")
+
+    def days(self, months: int) -> list[tuple[datetime, float]]:
+        """Each accounting day's start and its weight: weekends quieter, traffic growing."""
+        tz = accounting_tz()
+        now = timezone.now()
+        first = months_back(timezone.localtime(now, tz).date(), months)
+        starts = []
+        day = first
+        while (start := datetime.combine(day, datetime.min.time(), tz)) < now:
+            starts.append(start)
+            day += timedelta(days=1)
+        starts.append(now)
+        weights = []
+        for n, start in enumerate(starts[:-1]):
+            length = (starts[n + 1] - start).total_seconds() / 86_400
+            quiet = 0.6 if start.weekday() >= 5 else 1.0
+            weights.append(length * quiet * (1 + 0.5 * n / len(starts)))
+        return list(zip(starts, weights, strict=False))
+
+    def write_days(self, months: int, n_offerings: int) -> int:
+        days = self.days(months)
+        total_weight = sum(weight for _, weight in days)
+        now, done, written, tick = timezone.now(), 0.0, 0, time.monotonic()
+        sql = day_sql()
+        for n, (start, weight) in enumerate(days):
+            end = days[n + 1][0] if n + 1 < len(days) else now
+            with transaction.atomic(), connection.cursor() as cursor:
+                if start.day == 1 and n > 0:
+                    cursor.execute(
+                        TOPUP_SQL,
+                        {
+                            "currency": settings.ACCOUNTING_CURRENCY,
+                            "reason": TOPUP_REASON,
+                            "at": start + timedelta(hours=1),
+                        },
+                    )
+                cursor.execute(
+                    sql,
+                    {
+                        "n_offerings": n_offerings,
+                        "start": start,
+                        "span": (end - start).total_seconds(),
+                        "f0": done / total_weight,
+                        "f1": 1.0 if n + 1 == len(days) else (done + weight) / total_weight,
+                        "currency": settings.ACCOUNTING_CURRENCY,
+                        "countries": COUNTRIES,
+                        "tz": settings.ACCOUNTING_TIME_ZONE,
+                    },
+                )
+                written += sum(count for (count,) in cursor.fetchall())
+            done += weight
+            if time.monotonic() - tick > 15 or n + 1 == len(days):
+                tick = time.monotonic()
+                self.stdout.write(f"  {start:%Y-%m-%d}: {written:,} rows", ending="\n")
+        return written
