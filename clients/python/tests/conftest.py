@@ -17,6 +17,13 @@ PRICES = {
 
 
 @pytest.fixture
+def live_gateway_env() -> dict[str, str]:
+    """The embedded run's eager Celery: a background call runs in the server, before its 202
+    (the gateway's own tests cover the worker path)."""
+    return {"CELERY_BROKER_URL": ""}
+
+
+@pytest.fixture
 def user(transactional_db: None) -> Caller:
     """A client whose plan prices the currency methods and docs.html_to_pdf, served by the
     offline sandbox and WeasyPrint (in process): committed, so the live gateway sees it."""
