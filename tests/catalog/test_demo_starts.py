@@ -70,6 +70,7 @@ def test_a_second_start_keeps_an_admin_edit_and_prints_the_same_key(api, key_fil
     # given a first start, then an edit in the admin
     first = start()
     key = printed_key(first)
+    assert "fixtures/demo.yaml applied (this database's first start;" in first
     assert "Admin login: admin / " in first
     ops_edit()
 

@@ -32,6 +32,10 @@ KEPT = (
     "{file} was applied on this database's first start and is not applied again: changes "
     "made in the admin or with gateway_apply stay. `make demo-reset` applies it again."
 )
+APPLIED = (
+    "{file} applied (this database's first start; later starts keep what you change, "
+    "`make demo-reset` applies it again):"
+)
 RESET = (
     "{file} applied again: the providers, offerings, routing, plans and clients it lists are "
     "back to its values. What it does not list, the demo key and the admin login are kept."
@@ -74,8 +78,7 @@ class Command(BaseCommand):
         if report is None:
             self.stdout.write(KEPT.format(file=shown))
         else:
-            if not first_start:
-                self.stdout.write(RESET.format(file=shown))
+            self.stdout.write((APPLIED if first_start else RESET).format(file=shown))
             for line in report.summary_lines():
                 self.stdout.write(line)
         self.stdout.write("")
@@ -128,7 +131,7 @@ class Command(BaseCommand):
         else:
             return
         self.stdout.write(
-            f"  Forgot it? {_python()} manage.py changepassword {username} sets a new one."
+            f"  To set a new password: {_python()} manage.py changepassword {username}"
         )
 
     def _create_admin(self) -> str | None:
