@@ -122,7 +122,8 @@ class AsyncGateway:
 
     async def request_status(self, request_id: str) -> dict[str, Any]:
         """Any of your calls by its request id (GET /api/v1/requests/{id}/)."""
-        return await self._get_json(f"/api/v1/requests/{request_id}/")
+        view: dict[str, Any] = await self._get_json(f"/api/v1/requests/{request_id}/")
+        return view
 
     async def _info(self, method: str) -> MethodInfo | None:
         return (await self.catalog()).methods.get(method)

@@ -130,7 +130,8 @@ class Gateway:
 
     def request_status(self, request_id: str) -> dict[str, Any]:
         """Any of your calls by its request id (GET /api/v1/requests/{id}/)."""
-        return self._get_json(f"/api/v1/requests/{request_id}/")
+        view: dict[str, Any] = self._get_json(f"/api/v1/requests/{request_id}/")
+        return view
 
     # -- plumbing ----------------------------------------------------------------------------
     def _info(self, method: str) -> MethodInfo | None:

@@ -115,7 +115,8 @@ class PendingCall(_Pending):
                 message = socket.recv(timeout=max(0.1, deadline - time.monotonic()))
             except TimeoutError:
                 return None  # one last look at the status URL
-        return json.loads(message)
+        view: dict[str, Any] = json.loads(message)
+        return view
 
     def _poll(self, deadline: float) -> dict[str, Any]:
         interval = POLL_FIRST_S
@@ -171,7 +172,8 @@ class AsyncPendingCall(_Pending):
                 )
             except asyncio.TimeoutError:
                 return None
-        return json.loads(message)
+        view: dict[str, Any] = json.loads(message)
+        return view
 
     async def _poll(self, deadline: float) -> dict[str, Any]:
         interval = POLL_FIRST_S

@@ -35,7 +35,7 @@ class RetryPolicy:
     def backoff(self, retry: int) -> float:
         """The pause before retry number `retry` (0-based): exponential, jittered to 50-100%
         of it, so that clients refused together do not come back together."""
-        delay = min(self.backoff_max_s, self.backoff_base_s * 2**retry)
+        delay = min(self.backoff_max_s, self.backoff_base_s * 2.0**retry)
         return delay * (0.5 + random.random() / 2)
 
     def after_exception(self, exc: httpx.TransportError, retry: int, *, safe: bool) -> float | None:
