@@ -112,10 +112,10 @@ def test_rows_spread_over_the_months_statuses_channels_and_offerings():
     assert {"succeeded", "failed"} <= set(charges.values_list("status", flat=True))
     assert charges.values("service", "method", "provider").distinct().count() > 5
     assert charges.filter(api_key__isnull=False).count() > 5000
-    served = charges.filter(status="succeeded", free_call=False).first()
+    served = charges.filter(status="succeeded", free_call=False).earliest("id")
     assert served.price > 0 and served.amount == -served.price
     assert isinstance(served.price, Decimal)
-    failed = charges.filter(status="failed").first()
+    failed = charges.filter(status="failed").earliest("id")
     assert (failed.price, failed.amount, failed.provider) == (0, 0, "")
     key = ClientApiKey.objects.get(pk=served.api_key_id)
     assert key.client_id == served.client_id
