@@ -1,8 +1,7 @@
-"""Problems become exceptions; a background result falls back to polling."""
+"""Problems become exceptions, mapped from the gateway's problem types."""
 
 import httpx
 import pytest
-import respx
 
 from gateway_client import (
     DeadlineExceeded,
@@ -88,41 +87,3 @@ def test_the_gateway_needs_a_url_and_a_key(monkeypatch):
         Gateway()
     monkeypatch.setenv("GATEWAY_URL", "http://gw.test/")
     assert Gateway().config.base_url == "http://gw.test"
-
-
-def test_wait_polls_the_status_url_when_the_websocket_cannot_be_opened():
-    # given a gateway whose websocket port refuses connections (nothing listens on port 9)
-    base = "http://127.0.0.1:9"
-    status = "/api/v1/requests/r-1/"
-    final = {
-        "request_id": "r-1",
-        "status": "succeeded",
-        "http_status": 200,
-        "result": {"request_id": "r-1", "data": {"ok": True}},
-    }
-    with respx.mock(base_url=base) as router:
-        router.get("/api/v1/services/").respond(json=[])
-        router.post("/api/v1/services/currency/latest_rates/").respond(
-            202,
-            json={
-                "request_id": "r-1",
-                "status": "pending",
-                "status_url": status,
-                "websocket_url": "/ws/requests/r-1/?token=t",
-            },
-        )
-        polled = router.get(status).mock(
-            side_effect=[
-                httpx.Response(200, json={"status": "running"}),
-                httpx.Response(200, json=final),
-            ]
-        )
-        pending = Gateway(base, "k").submit("currency.latest_rates", base="EUR")
-
-        # when the user waits
-        done = pending.wait(timeout=10)
-
-    # then the status URL gave the result
-    assert done.data == {"ok": True}
-    assert polled.call_count == 2
-    assert pending.websocket_address == "ws://127.0.0.1:9/ws/requests/r-1/?token=t"
