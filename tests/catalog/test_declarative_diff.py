@@ -13,7 +13,7 @@ from apps.catalog.models import Offering, Provider, RoutingPolicy
 from apps.catalog.registry import registry
 from apps.ledger.models import LedgerEntry
 from tests import factories
-from tests.catalog.test_declarative import FILE, SECRET, VAULT, VaultRates, apply, state
+from tests.catalog.test_declarative import FILE, SECRET, VAULT, VaultRates, apply, dump, state
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +88,33 @@ def test_diff_of_an_applied_file_is_empty(tmp_path, vault_adapter):
     assert run(tmp_path, CHANGED, "--diff").splitlines() == [
         "no changes: the database matches " + str(tmp_path / "gateway.yaml")
     ]
+
+
+def test_diff_of_a_dump_is_empty(tmp_path, vault_adapter):
+    # given every kind of entry, with free calls, country prices, limits and credentials
+    apply(tmp_path, FILE)
+    apply(tmp_path, VAULT, name="vault.yaml")
+    plan = FILE.replace(
+        '    prices: {currency.latest_rates: "0.0100", currency.convert: "0.0050"}\n',
+        '    prices: {currency.latest_rates: "0.0100", currency.convert: "0.0050"}\n'
+        "    free_calls: {currency.latest_rates: 10}\n"
+        '    prices_by_country: {DE: {currency.convert: "0.0040"}}\n'
+        "    rate_limits: {total: 100/minute}\n",
+    )
+    apply(tmp_path, plan)
+
+    # then the dump, compared with the database, is in sync
+    assert check(tmp_path, dump())[0] == 0
+    assert check(tmp_path, dump("--with-secrets"))[0] == 0
+
+
+def test_a_provider_whose_adapter_left_the_code_is_still_compared(tmp_path):
+    apply(tmp_path, FILE)
+    factories.ProviderFactory.create(slug="ghost", adapter="currency.removed", enabled=True)
+
+    lines = run(tmp_path, FILE, "--diff", "--prune").splitlines()
+
+    assert "disable provider ghost: not in the file" in lines
 
 
 def test_diff_masks_every_secret(tmp_path, vault_adapter):

@@ -1,9 +1,9 @@
 """`gateway_apply --diff` and `--check`: what applying a file would change, changing nothing.
 
-The database is read back as a document (the dump, parsed) and compared entry by entry with
-the file, by the same rules apply follows: a `name` or `credentials` the file leaves out is
-kept, so it is no difference; every other key, and every set given whole (prices, country
-costs, rate limits...), is. Secrets are compared but never shown.
+The database is read as a document (apps.catalog.declarative.stored) and compared entry by
+entry with the file, by the same rules apply follows: a `name` or `credentials` the file
+leaves out is kept, so it is no difference; every other key, and every set given whole
+(prices, country costs, rate limits...), is. Secrets are compared but never shown.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from apps.catalog.declarative.changes import (
     secret_changes,
 )
 from apps.catalog.declarative.document import ConfigDocument, ConfigInvalid, Located
-from apps.catalog.declarative.dump import config_dump
-from apps.catalog.declarative.parse import BREAKER_KEYS, config_parse
+from apps.catalog.declarative.parse import BREAKER_KEYS
 from apps.catalog.declarative.prune import prune_steps
 from apps.catalog.declarative.references import references_check
+from apps.catalog.declarative.stored import stored_document
 from apps.catalog.models import Provider
 from apps.catalog.registry import Registry, registry
 from apps.core.fields import UnreadableSecrets
@@ -50,7 +50,7 @@ def config_diff(
     issues = references_check(document, code)
     if issues:
         raise ConfigInvalid(document.source, issues)
-    stored = config_parse(text=config_dump(), source="the database", code=code)
+    stored = stored_document()
     secrets = {p.slug: p.credentials for p in Provider.objects.all()}
     changes: list[Change] = []
     for kind, natural_key in NATURAL_KEYS.items():
