@@ -8,6 +8,7 @@ diff compares them apart, and never shows them.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from apps.accounts.models import Client
 from apps.billing.models import Plan
@@ -22,7 +23,8 @@ from apps.catalog.declarative.document import (
 from apps.catalog.declarative.parse import BREAKER_KEYS
 from apps.catalog.models import Offering, Provider, RoutingPolicy
 
-_NOWHERE = {"line": 0, "key_lines": {}, "path": ""}
+# Where an entry is in a file: nowhere, for these.
+_NOWHERE: dict[str, Any] = {"line": 0, "key_lines": {}, "path": ""}
 
 
 def stored_document() -> ConfigDocument:
