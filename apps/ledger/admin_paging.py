@@ -5,8 +5,8 @@ of millions of rows reads the whole table (or the whole of a big client's rows) 
 Here the count stops at EXACT_UP_TO rows: a COUNT over a LIMITed subquery, a few milliseconds
 on any plan. Past that the list says "about N", N being PostgreSQL's row estimate for the same
 query (EXPLAIN, which also sums partitions), and pages through the newest MAX_PAGES pages only;
-filters and search narrow it further. Other databases (SQLite in development) say "more than
-EXACT_UP_TO" instead of an estimate.
+filters and search narrow it further. Other databases (SQLite in development) say "at least
+EXACT_UP_TO + 1" instead of an estimate.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class EstimatedCountPaginator(Paginator):
     max_pages pages, so that no page asks for an OFFSET deeper than EXACT_UP_TO rows."""
 
     estimated = False  # set when `count` is the planner's estimate, not a count
+    at_least = False  # set when `count` is EXACT_UP_TO + 1 and there is no estimate (SQLite)
 
     @cached_property
     def count(self) -> int:
@@ -43,8 +44,12 @@ class EstimatedCountPaginator(Paginator):
         counted = int(rows[: EXACT_UP_TO + 1].count())
         if counted <= EXACT_UP_TO:
             return counted
+        estimate = planner_estimate(rows)
+        if estimate is None:
+            self.at_least = True
+            return counted
         self.estimated = True
-        return max(planner_estimate(rows) or 0, counted)
+        return max(estimate, counted)
 
     @cached_property
     def max_pages(self) -> int:
