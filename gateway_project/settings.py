@@ -407,11 +407,16 @@ LOGGING = {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
+# plain: one line of text per record (make run); json: one JSON object per line, with the
+# request id and the access record's fields as keys (docs/operations.md, "Logs").
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id", "secrets"],
         },
     },
@@ -419,6 +424,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
+        "json": {"()": "apps.core.logging.JsonFormatter"},
         "httpcore": {"level": "WARNING"},
         # Both log each document's steps and each font subset at INFO.
         "weasyprint.progress": {"level": "WARNING"},

@@ -7,7 +7,11 @@ gunicorn does the same in its access log when one is configured. Those lines end
 stores many more people read than may read results, so the token's value is replaced there.
 
 The filter sits on the servers' own loggers rather than on our handlers: uvicorn and gunicorn
-install their handlers themselves, before Django starts.
+install their handlers themselves, before Django starts. With LOG_FORMAT=json those handlers
+get the JSON formatter too, so a worker's every line is JSON (what a server's supervisor
+process logs before it loads the application stays in the server's own format).
+
+The gateway's own access record, one per call with its outcome, is apps.core.log_context's.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from apps.core.logging import SecretMaskFilter
+from apps.core.logging import JsonFormatter, SecretMaskFilter
 from apps.core.redaction import MASK as REDACTED
 
 # `token=` as a query parameter: after `?` or `&`, up to the next `&`, space or quote.
 _QUERY_TOKEN = re.compile(r"(?P<name>[?&]token=)[^&\s\"']*")
 SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error", "gunicorn.access", "gunicorn.error")
+# uvicorn's own configuration puts its error handler on the parent logger.
+SERVER_HANDLER_LOGGERS = ("uvicorn", *SERVER_LOGGERS)
 
 
 def redact_query_tokens(text: str) -> str:
@@ -55,3 +61,15 @@ def install_query_token_filter() -> None:
         for kind in (QueryTokenFilter, SecretMaskFilter):
             if not any(isinstance(f, kind) for f in logger.filters):
                 logger.addFilter(kind())
+
+
+def install_server_log_format(log_format: str) -> None:
+    """With LOG_FORMAT=json, the servers' own handlers write JSON too (same destinations),
+    and Python's warnings go through logging (`py.warnings`) rather than raw to stderr."""
+    if log_format != "json":
+        return
+    logging.captureWarnings(True)
+    for name in SERVER_HANDLER_LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            if not isinstance(handler.formatter, JsonFormatter):
+                handler.setFormatter(JsonFormatter())

@@ -29,7 +29,7 @@ from apps.core.errors import (
     PayloadTooLarge,
     database_unavailable,
 )
-from apps.core.logging import request_id_var
+from apps.core.log_context import call_logged
 from apps.core.middleware import request_id_for
 from apps.core.problems import PROBLEM_CONTENT_TYPE, problem_body
 from apps.gateway.call import GatewayResponse
@@ -90,12 +90,14 @@ class CallEndpoint:
             return
         headers = CaseInsensitiveMapping(_decode_headers(scope["headers"]))
         request_id = request_id_for(headers.get("X-Request-ID", ""))
-        token = request_id_var.set(request_id)
-        try:
+        # Every record of the call carries its request id (the server's access line too), and
+        # the call's access record is written once it is answered (apps.core.log_context).
+        with call_logged(
+            request_id, channel="http", service=match["service"], method=match["method"]
+        ) as log:
             answer, request_id = await self._answer(scope, receive, headers, request_id, match)
-        finally:
-            request_id_var.reset(token)
-        await _send(send, answer, request_id)
+            await _send(send, answer, request_id)
+            log.status = answer.status
 
     async def _answer(
         self,

@@ -19,6 +19,8 @@ import threading
 
 from django.conf import settings
 
+from apps.core.log_context import request_id_bound
+
 logger = logging.getLogger(__name__)
 
 # Sends waiting for a slow broker; past this, calls are left to the stale-call sweep.
@@ -52,7 +54,8 @@ def _send(call_id: int, request_id: str) -> None:
     from apps.gateway.tasks import run_async_call
 
     try:
-        run_async_call.delay(call_id)
+        with request_id_bound(request_id):  # the task logs with the call's request id
+            run_async_call.delay(call_id)
     except Exception:
         # The call is admitted and stored: it stays pending (its credit held) until the
         # stale-call sweep sends it again.

@@ -32,6 +32,7 @@ from kombu import Connection, Exchange, Message, Producer, Queue
 from apps.accounts.authentication import Principal
 from apps.accounts.models import Client
 from apps.core import jsonbytes, state
+from apps.core.log_context import call_logged, call_status
 from apps.gateway.call import GatewayRequest, GatewayResponse
 from apps.gateway.pipeline import handle_call
 from apps.ledger.models import LedgerEntry
@@ -121,14 +122,20 @@ class CallConsumer:
 
     def on_message(self, message: Message) -> None:
         headers = dict(message.headers or {})
-        deliveries = int(headers.get(DELIVERIES, 0)) + 1
         request_id = str(headers.get(REQUEST_ID) or message.properties.get("correlation_id") or "")
         request_id = request_id or str(uuid.uuid4())
+        # The message's records carry its request id, and its call gets one access record.
+        with call_logged(request_id, channel=LedgerEntry.Channel.MQ):
+            self._handle(message, headers, request_id)
+
+    def _handle(self, message: Message, headers: dict[str, Any], request_id: str) -> None:
+        deliveries = int(headers.get(DELIVERIES, 0)) + 1
         reply_to = ""
         try:
             command = parse_command(message.body)
             reply_to = command.get("reply_to") or ""
             response = run_command(command, request_id=request_id)
+            call_status(response.status)
             if response.status == 404:
                 raise DeadLetter(f"unknown method: {response.body.get('detail', '')}")
             if response.status == 400:

@@ -25,6 +25,7 @@ from apps.core.errors import (
     OutcomeUnknown,
     database_unavailable,
 )
+from apps.core.log_context import call_noted
 from apps.core.money import ZERO
 from apps.gateway.cache import (
     CachedAnswer,
@@ -137,6 +138,7 @@ async def record_call(
         country=call.country or principal.country,
     )
     hold = call.hold
+    call_noted(fields, client=principal.client_slug)  # the call's access record
     try:
         entry = await write(hold=hold, after=after if hooks else None, **fields)
     except Exception as exc:
