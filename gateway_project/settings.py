@@ -252,6 +252,18 @@ try:
         ipaddress.ip_network(_network, strict=False)
 except ValueError as _error:
     raise ImproperlyConfigured(f"GATEWAY_EGRESS_ALLOWED_NETWORKS: {_error}") from None
+# GET /metrics (apps.observability) answers scrapers from these networks (CIDRs), and only with
+# `Authorization: Bearer <METRICS_TOKEN>` when that is set. Default: loopback and private ranges.
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS",
+    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+try:
+    for _network in METRICS_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_error}") from None
 # The message-queue consumer (manage.py consume_calls) on RabbitMQ.
 GATEWAY_MQ_URL = env.str("GATEWAY_MQ_URL", default=CELERY_BROKER_URL)
 GATEWAY_MQ_EXCHANGE = env.str("GATEWAY_MQ_EXCHANGE", default="gateway.calls")

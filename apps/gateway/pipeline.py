@@ -38,6 +38,7 @@ from apps.gateway.call import (
     success_response,
 )
 from apps.gateway.recording import record_call
+from apps.observability.metrics import call_answered
 from apps.routing.executor import CallFailed, execute
 
 __all__ = ["execute_call", "handle_call"]
@@ -57,6 +58,13 @@ async def handle_call(request: GatewayRequest) -> GatewayResponse:
         response = error_response(call, error)
         await _record_refused(call, response, error)
     response.headers.update(call.rate_headers)
+    call_answered(
+        method=call.route.key if call.route else "",
+        provider=response.headers.get("X-Provider", ""),
+        status=response.status,
+        channel=request.channel,
+        duration_s=time.monotonic() - call.started,
+    )
     return response
 
 

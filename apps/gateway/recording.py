@@ -41,6 +41,7 @@ from apps.gateway.settle import (
 )
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import aledger_record_call, ledger_record_call
+from apps.observability.metrics import charged
 from apps.routing.executor import CallFailed, CallOutcome
 
 logger = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ async def record_call(
     if entry is None:
         call.free = None
         return
+    charged(entry.currency, entry.price)
     if settings.GATEWAY_CALL_EVENTS_ENABLED:
         await _publish_event(entry, principal.client_slug)
     if call.free is not None and not billable:

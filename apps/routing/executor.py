@@ -39,6 +39,7 @@ from apps.core.errors import (
     DeadlineExceeded,
     NoProviderAvailable,
 )
+from apps.observability.metrics import attempts_made
 from apps.routing import breakers
 from apps.routing.attempts import (
     Attempt,
@@ -115,6 +116,9 @@ async def execute(
     try:
         return await _attempt(route, payload, context, ordered, state, deadline, decision, records)
     finally:
+        attempts_made(
+            route.key, ((r.offering.provider.slug, r.outcome, r.latency_ms) for r in records)
+        )
         # Probe leases this call took but did not use go back at once.
         tried = {r.offering.offering_id for r in records}
         records += [

@@ -1,0 +1,106 @@
+"""The gateway's Prometheus instruments, and the hooks the call path records them through.
+
+Every server process counts into these; `GET /metrics` (apps.observability.views) adds them
+up over all the processes of one server when PROMETHEUS_MULTIPROC_DIR is set (gunicorn:
+deploy/gunicorn.conf.py sets it), so a scrape answered by any worker counts every worker's
+calls. Without it (`make run`: one uvicorn process) they live in this process's registry.
+
+The hooks cost no I/O: an increment or an observation in memory (or in the worker's mmap
+file). Label values come only from bounded sets: a resolved method's key, a provider slug
+from the catalog, an HTTP status, a channel, a classified outcome; never a client, a key or
+anything a caller typed (an unknown method is counted with an empty method).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from prometheus_client import Counter, Histogram
+
+from apps.catalog.providers import (
+    OUTCOME_ADAPTER_ERROR,
+    OUTCOME_AUTH,
+    OUTCOME_CONNECTION,
+    OUTCOME_HTTP_ERROR,
+    OUTCOME_MALFORMED,
+    OUTCOME_MISCONFIGURED,
+    OUTCOME_OK,
+    OUTCOME_OUTAGE,
+    OUTCOME_QUOTA,
+    OUTCOME_REJECTED,
+    OUTCOME_TIMEOUT,
+)
+
+# Seconds. 0.5 and 1 are SLO thresholds in deploy/prometheus/alerts.yml: keep them.
+DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+OUTCOMES = frozenset(
+    {
+        OUTCOME_OK,
+        OUTCOME_REJECTED,
+        OUTCOME_CONNECTION,
+        OUTCOME_TIMEOUT,
+        OUTCOME_HTTP_ERROR,
+        OUTCOME_MALFORMED,
+        OUTCOME_OUTAGE,
+        OUTCOME_QUOTA,
+        OUTCOME_AUTH,
+        OUTCOME_MISCONFIGURED,
+        OUTCOME_ADAPTER_ERROR,
+    }
+)
+# An outcome an adapter made up is counted as this, so no adapter can mint label values.
+OTHER = "other"
+
+CALLS = Counter(
+    "gateway_calls",
+    "Calls answered, by method, serving provider, HTTP status and channel.",
+    ["service", "method", "provider", "status", "channel"],
+)
+CALL_DURATION = Histogram(
+    "gateway_call_duration_seconds",
+    "Time from a call's arrival to its answer, by method.",
+    ["service", "method"],
+    buckets=DURATION_BUCKETS,
+)
+ATTEMPTS = Counter(
+    "gateway_provider_attempts",
+    "Provider attempts, by provider, method and classified outcome.",
+    ["provider", "method", "outcome"],
+)
+PROVIDER_LATENCY = Histogram(
+    "gateway_provider_latency_seconds",
+    "How long a provider took to answer an attempt (answers only: not refused connections, "
+    "nor attempts cut short by the call's deadline).",
+    ["provider", "method"],
+    buckets=DURATION_BUCKETS,
+)
+CHARGED = Counter(
+    "gateway_charged",
+    "Money charged to clients (the method's price, as recorded on ledger rows).",
+    ["currency"],
+)
+
+
+def call_answered(
+    *, method: str, provider: str, status: int, channel: str, duration_s: float
+) -> None:
+    """One call's answer: `method` is the resolved method's key ("" when none resolved)."""
+    service = method.partition(".")[0]
+    CALLS.labels(service, method, provider, str(status), channel).inc()
+    CALL_DURATION.labels(service, method).observe(duration_s)
+
+
+def attempts_made(method: str, attempts: Iterable[tuple[str, str, int | None]]) -> None:
+    """A call's provider attempts: (provider slug, outcome, latency in ms or None)."""
+    for provider, outcome, latency_ms in attempts:
+        ATTEMPTS.labels(provider, method, outcome if outcome in OUTCOMES else OTHER).inc()
+        if latency_ms is not None:
+            PROVIDER_LATENCY.labels(provider, method).observe(latency_ms / 1000)
+
+
+def charged(currency: str, amount: Decimal) -> None:
+    """A charge that committed with its ledger row (the ledger itself keeps the Decimal)."""
+    if amount:
+        CHARGED.labels(currency).inc(float(amount))
