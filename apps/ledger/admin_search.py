@@ -11,7 +11,7 @@ rows newest first.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from django.contrib.admin.filters import _ListFilterChoices
 
 SEARCH_HELP_TEXT = (
-    "Paste a request id or an API key (its prefix is enough); or type a client's slug or part "
-    "of its name, or a provider's slug. Ids and slugs are matched whole; the rows' own text "
-    "is not searched."
+    "Paste a request id or an API key (its prefix is enough), or type a client's or a "
+    "provider's slug; failing those, part of a client's name. Ids and slugs are matched whole; "
+    "the rows' own text is not searched."
 )
 REQUEST_ID_MATCHES = 100  # a request id names one call; a few rows at most (its reversal)
 
@@ -60,23 +60,28 @@ class LedgerSearch:
 
 
 def ledger_search_resolve(term: str) -> LedgerSearch:
-    """Look the term up as a request id, an API key, a client and a provider."""
+    """Look the term up as a request id, an API key, a client's or a provider's slug; failing
+    those, as part of clients' names. Whole matches win, so that "ecb" means the provider and
+    not also every client with "ecb" in its name: one condition on one index, not an OR whose
+    rows must all be read and sorted."""
     slug = term.lower()
     prefix = term.partition(".")[0]  # a whole key is "<prefix>.<secret>"
-    return LedgerSearch(
+    clients = list(
+        Client.objects.filter(Q(slug=slug) | Q(name__icontains=term)).values_list("pk", "slug")
+    )
+    whole = LedgerSearch(
         entry_ids=tuple(
             LedgerEntry.objects.filter(request_id=term)
             .order_by()
             .values_list("pk", flat=True)[:REQUEST_ID_MATCHES]
         ),
-        client_ids=tuple(
-            Client.objects.filter(Q(slug=slug) | Q(name__icontains=term)).values_list(
-                "pk", flat=True
-            )
-        ),
+        client_ids=tuple(pk for pk, client_slug in clients if client_slug == slug),
         key_ids=tuple(ClientApiKey.objects.filter(prefix=prefix).values_list("pk", flat=True)),
         provider=Provider.objects.filter(slug=slug).values_list("slug", flat=True).first(),
     )
+    if whole.condition() is not None:
+        return whole
+    return replace(whole, client_ids=tuple(pk for pk, _ in clients))
 
 
 def ledger_search(queryset: QuerySet[LedgerEntry], search_term: str) -> QuerySet[LedgerEntry]:

@@ -168,6 +168,8 @@ def test_search_resolves_keys_clients_by_name_and_providers(admin_client: HttpCl
     keyed = call_row(acme, timezone.now(), api_key=acme.api_keys.get(), request_id="keyed")
     call_row(acme, timezone.now(), provider="ecb", request_id="by-ecb")
     call_row(factories.ClientFactory(slug="globex"), timezone.now(), request_id="globex-1")
+    ecb_fans = factories.ClientFactory(slug="watchers", name="ECB Watchers")
+    call_row(ecb_fans, timezone.now(), provider="fixer", request_id="watching")
 
     # when
     def found(term: str) -> list[str]:
@@ -177,7 +179,8 @@ def test_search_resolves_keys_clients_by_name_and_providers(admin_client: HttpCl
     assert found(prefix) == [keyed.request_id]
     assert found(key) == [keyed.request_id]  # the whole key, as a client would paste it
     assert found("rockets") == ["by-ecb", "keyed"]  # part of the client's name
-    assert found("ECB") == ["by-ecb"]  # a provider's slug
+    assert found("ECB") == ["by-ecb"]  # a provider's slug, matched whole: not ECB Watchers
+    assert found("watchers") == ["watching"]  # a client's slug
     assert found("Rocket Science") == []
     assert "API key" in admin_client.get(changelist_url()).content.decode()  # the help text
 
