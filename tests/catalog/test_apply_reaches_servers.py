@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -42,7 +43,9 @@ clients:
 """
 
 
-def gateway_apply(tmp_path: Path, *, price: str, enabled: str = "true", active: str = "true"):
+def gateway_apply(
+    tmp_path: Path, *, price: str, enabled: str = "true", active: str = "true"
+) -> None:
     """Run `manage.py gateway_apply` as ops would: another process, without Redis."""
     path = tmp_path / "gateway.yaml"
     path.write_text(CONFIG.format(price=price, enabled=enabled, active=active))
@@ -66,14 +69,17 @@ def gateway_apply(tmp_path: Path, *, price: str, enabled: str = "true", active: 
     assert done.returncode == 0, done.stderr
 
 
-def settles_on(url: str, headers: dict[str, str], check) -> float:
+def settles_on(url: str, headers: dict[str, str], check: Callable[[httpx.Response], bool]) -> float:
     """Seconds until several calls in a row (both server workers) pass `check`."""
     started = time.monotonic()
     in_a_row = 0
     while in_a_row < 6:
         response = httpx.post(url, json={"base": "EUR"}, headers=headers, timeout=10)
         in_a_row = in_a_row + 1 if check(response) else 0
-        assert time.monotonic() - started < WITHIN_S, response.text
+        assert time.monotonic() - started < WITHIN_S, (
+            f"not within {WITHIN_S} s; last answer {response.status_code}, "
+            f"X-Price {response.headers.get('X-Price')}"
+        )
         time.sleep(0.05)
     return time.monotonic() - started
 
