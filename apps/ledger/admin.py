@@ -26,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import ReadOnlyAdmin
 from apps.ledger import admin_audit  # noqa: F401  (registers the redaction and token pages)
-from apps.ledger.admin_paging import EstimatedCountPaginator
+from apps.ledger.admin_paging import EstimatedCountPaginator, NewestFirstChangeList
 from apps.ledger.admin_search import (
     SEARCH_HELP_TEXT,
     ClientFilter,
@@ -132,6 +132,9 @@ class LedgerEntryAdmin(ReadOnlyAdmin):  # append-only: the call path and booking
         ("Booking", {"fields": ("reason", "created_by", "reverses", "reversal")}),
         ("Routing", {"fields": ("attempts_table", "routing_decision", "attempts_json")}),
     )
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[NewestFirstChangeList]:
+        return NewestFirstChangeList
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [

@@ -1,4 +1,4 @@
-"""The ledger admin's paging: no COUNT(*) of the whole ledger, and no deep OFFSET.
+"""The ledger admin's paging: no COUNT(*) of the whole ledger, no deep OFFSET, one order.
 
 Django's paginator counts every matching row to number the pages, which on a ledger of tens
 of millions of rows reads the whole table (or the whole of a big client's rows) on every page.
@@ -15,9 +15,11 @@ import json
 from math import ceil
 from typing import Any, cast
 
+from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.functional import cached_property
 
 EXACT_UP_TO = 10_000
@@ -63,3 +65,11 @@ class EstimatedCountPaginator(Paginator):
     def truncated(self) -> bool:
         """More rows match than the pages reach."""
         return self.count > self.max_pages * int(self.per_page)
+
+
+class NewestFirstChangeList(ChangeList):
+    """Always the model's order (newest first, the order the ledger's indexes keep): an `o`
+    parameter in a hand-made URL would otherwise sort all the matching rows by, say, price."""
+
+    def get_ordering(self, request: HttpRequest, queryset: QuerySet[Any]) -> list[Any]:
+        return list(self.lookup_opts.ordering)

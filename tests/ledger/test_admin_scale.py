@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -234,3 +235,20 @@ def test_a_small_clients_rows_are_read_through_the_client_index(
     used = set(re.findall(r'"Index Name": "([^"]+)"', json.dumps(plan)))
     assert used & client_indexes, plan
     assert not used & time_indexes, plan
+
+
+def test_the_list_is_newest_first_whatever_the_url_asks(admin_client: HttpClient) -> None:
+    # given
+    acme = factories.ClientFactory(slug="acme")
+    call_row(acme, timezone.now() - timedelta(hours=1), request_id="older", price=Decimal("1"))
+    call_row(acme, timezone.now(), request_id="newer", price=Decimal("9"))
+
+    # when: sorted by the price column (o=9) by a hand-made URL; no header offers it
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(changelist_url(), {"o": "9"})
+
+    # then
+    assert ids(response) == ["newer", "older"]
+    pages = [q["sql"] for q in queries.captured_queries if 'JOIN "accounts_client"' in q["sql"]]
+    assert pages and all("price" not in sql.split("ORDER BY")[1] for sql in pages)
+    assert 'class="sortable' not in response.content.decode()
