@@ -72,4 +72,4 @@ class NewestFirstChangeList(ChangeList):
     parameter in a hand-made URL would otherwise sort all the matching rows by, say, price."""
 
     def get_ordering(self, request: HttpRequest, queryset: QuerySet[Any]) -> list[Any]:
-        return list(self.lookup_opts.ordering)
+        return list(self.lookup_opts.ordering or ["-pk"])
