@@ -62,7 +62,9 @@ def forwards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     model = apps.get_model("ledger", "LedgerEntry")
     concurrently = schema_editor.connection.vendor == "postgresql"
     for index in NEW:
-        sql = str(index.create_sql(model, schema_editor, concurrently=concurrently))
+        # SQLite's schema editor takes no `concurrently` argument.
+        options = {"concurrently": True} if concurrently else {}
+        sql = str(index.create_sql(model, schema_editor, **options))
         if concurrently:
             # An interrupted CONCURRENTLY build leaves an invalid index: drop it and build again.
             schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index.name}")
@@ -78,7 +80,8 @@ def backwards(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     keyword = "CONCURRENTLY " if concurrently else ""
     table = model._meta.db_table
     for index in OLD_META:
-        sql = index.create_sql(model, schema_editor, concurrently=concurrently)
+        options = {"concurrently": True} if concurrently else {}
+        sql = index.create_sql(model, schema_editor, **options)
         schema_editor.execute(str(sql))
     schema_editor.execute(
         f"CREATE INDEX {keyword}ledger_ledgerentry_created_at_9e99637a ON {table} (created_at)"
