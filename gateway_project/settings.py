@@ -407,6 +407,11 @@ DOMAINS_DNS_RETRY_DELAYS_S = (2, 4, 8, 16, 32)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# plain: one line of text per record (make run); json: one JSON object per line, with the
+# request id and the access record's fields as keys (docs/operations.md, "Logs").
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -419,11 +424,7 @@ LOGGING = {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
-# plain: one line of text per record (make run); json: one JSON object per line, with the
-# request id and the access record's fields as keys (docs/operations.md, "Logs").
-LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
-if LOG_FORMAT not in ("plain", "json"):
-    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+        "json": {"()": "apps.core.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
@@ -436,7 +437,6 @@ if LOG_FORMAT not in ("plain", "json"):
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
-        "json": {"()": "apps.core.logging.JsonFormatter"},
         "httpcore": {"level": "WARNING"},
         # Both log each document's steps and each font subset at INFO.
         "weasyprint.progress": {"level": "WARNING"},
