@@ -38,6 +38,13 @@ def test_methods_are_discovered_called_by_name_and_replayed(gw, user):
     assert LedgerEntry.objects.filter(client=user.client).count() == 3
     assert Client.objects.get(pk=user.client.pk).balance == Decimal("-0.0250")
 
+    # and its usage lists what it was charged
+    usage = list(gw.usage(method="currency.convert"))
+    assert [(row["request_id"], row["price"]) for row in usage] == [
+        (converted.request_id, Decimal("0.0050"))
+    ]
+    assert len(list(gw.usage())) == 3
+
 
 def test_problems_are_raised_as_their_exceptions(gw, live_gateway):
     # a payload that fails the method's schema
@@ -100,7 +107,11 @@ async def test_the_async_gateway_calls_and_waits(live_gateway, user):
         done = await pending.wait(timeout=20, via="websocket")
         with pytest.raises(ValidationFailed):
             await agw.call("currency.latest_rates", base="x")
+        usage = [row async for row in agw.usage(method="currency.latest_rates")]
 
     assert result.provider == "sandbox"
     assert result.price == Decimal("0.0100")
     assert done.data["result"] == "1.69"
+    assert [row["request_id"] for row in usage if row["status"] == "succeeded"] == [
+        result.request_id
+    ]

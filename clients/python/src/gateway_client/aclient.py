@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ from gateway_client.core import (
     result_or_raise,
 )
 from gateway_client.pending import AsyncPendingCall
-from gateway_client.results import Result
+from gateway_client.results import Result, usage_query, usage_row
 
 _sleep = asyncio.sleep  # the tests' clock
 
@@ -124,6 +125,21 @@ class AsyncGateway:
         """Any of your calls by its request id (GET /api/v1/requests/{id}/)."""
         view: dict[str, Any] = await self._get_json(f"/api/v1/requests/{request_id}/")
         return view
+
+    async def usage(
+        self,
+        *,
+        method: str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Your calls and charges, newest first: `async for row in agw.usage(): ...`."""
+        url: str | None = usage_query(method, created_after, created_before)
+        while url:
+            page = await self._get_json(url)
+            for row in page["results"]:
+                yield usage_row(row)
+            url = page.get("next")
 
     async def _info(self, method: str) -> MethodInfo | None:
         return (await self.catalog()).methods.get(method)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -19,7 +20,7 @@ from gateway_client.core import (
     result_or_raise,
 )
 from gateway_client.pending import PendingCall
-from gateway_client.results import Result
+from gateway_client.results import Result, usage_query, usage_row
 
 _sleep = time.sleep  # the tests' clock
 
@@ -132,6 +133,21 @@ class Gateway:
         """Any of your calls by its request id (GET /api/v1/requests/{id}/)."""
         view: dict[str, Any] = self._get_json(f"/api/v1/requests/{request_id}/")
         return view
+
+    def usage(
+        self,
+        *,
+        method: str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Your calls and charges, newest first (GET /api/v1/usage/, every page in turn);
+        `price` and `amount` are Decimal. `created_after` is inclusive, `created_before` not."""
+        url: str | None = usage_query(method, created_after, created_before)
+        while url:
+            page = self._get_json(url)
+            yield from (usage_row(row) for row in page["results"])
+            url = page.get("next")
 
     # -- plumbing ----------------------------------------------------------------------------
     def _info(self, method: str) -> MethodInfo | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -103,3 +105,20 @@ def result_from_view(view: dict[str, Any]) -> Result:
         price=_price(body.get("price")),
         status_code=int(view.get("http_status") or 200),
     )
+
+
+def usage_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of GET /api/v1/usage/, its money as Decimal."""
+    return {k: _price(v) if k in ("price", "amount") else v for k, v in row.items()}
+
+
+def usage_query(
+    method: str | None, created_after: datetime | str | None, created_before: datetime | str | None
+) -> str:
+    given = {"method": method, "created_after": created_after, "created_before": created_before}
+    params = {
+        k: v.isoformat() if isinstance(v, datetime) else v
+        for k, v in given.items()
+        if v is not None
+    }
+    return f"/api/v1/usage/?{urlencode(params)}" if params else "/api/v1/usage/"
