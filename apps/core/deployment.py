@@ -2,8 +2,9 @@
 other users can read.
 
 Without REDIS_URL, version counters, rate limits and breakers live in each process's memory:
-a key revoked or a client suspended in one process reaches the others only when their auth
-caches expire (GATEWAY_AUTH_CACHE_TTL_S), and each process counts its own rate limits. That
+a key revoked or a client suspended in one process reaches the others through a database row
+read at most every GATEWAY_SHARED_VERSIONS_TTL_S, and each process counts its own rate limits
+and keeps its own breakers. That
 is the embedded run's design (one process); in production with several server workers it is
 a mistake worth saying out loud, both as a system check (`manage.py check`, `migrate`) and
 in the log of every server worker that starts.
@@ -58,7 +59,8 @@ def shared_state_problem(argv: Sequence[str], environ: Mapping[str, str]) -> str
     return (
         f"{workers} server workers without REDIS_URL: each keeps its own rate limits, "
         "breakers and caches, and a revoked key or suspended client is still accepted by "
-        f"the others for up to GATEWAY_AUTH_CACHE_TTL_S={settings.GATEWAY_AUTH_CACHE_TTL_S:g} "
+        "the others for up to "
+        f"GATEWAY_SHARED_VERSIONS_TTL_S={settings.GATEWAY_SHARED_VERSIONS_TTL_S:g} "
         "seconds. Set REDIS_URL."
     )
 
