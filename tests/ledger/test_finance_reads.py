@@ -127,7 +127,7 @@ def test_a_range_is_split_into_its_whole_days_and_its_edges():
 def test_a_client_is_found_by_its_id_then_read_in_one_query(month_of_calls):
     # when
     with CaptureQueriesContext(connection) as queries:
-        rows = list(ledger_rows(filters=LedgerFilters(client="acme", provider="fixer")))
+        rows = list(ledger_rows(filters=LedgerFilters(client="acme", created_after=NOV)))
 
     # then: the slug, then the page; the ledger is never joined to match a slug
     assert len(queries) == 2
@@ -135,6 +135,17 @@ def test_a_client_is_found_by_its_id_then_read_in_one_query(month_of_calls):
     assert "ledger_ledgerentry" in page_sql
     assert '"accounts_client"."slug" =' not in page_sql
     assert rows and {row.client.slug for row in rows} == {"acme"}
+
+
+def test_a_client_with_another_filter_is_probed_once_before_its_page(month_of_calls):
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        list(ledger_rows(filters=LedgerFilters(client="acme", method="currency.convert")))
+
+    # then: the slug; how many rows the client has (at most SMALL_CLIENT_ROWS + 1 read);
+    # the page
+    assert len(queries) == 3
+    assert "OFFSET 20000" in queries[1]["sql"]
 
 
 def test_an_unknown_client_reads_no_ledger_row(finance, month_of_calls, django_assert_num_queries):
