@@ -51,9 +51,8 @@ class SecretMaskFilter(logging.Filter):
             record.exc_text = mask(record.exc_text, secrets)
         if record.stack_info:
             record.stack_info = mask(record.stack_info, secrets)
-        for name, value in list(record.__dict__.items()):
-            if name not in _STANDARD:
-                record.__dict__[name] = _masked(value, secrets)
+        for name in record.__dict__.keys() - _STANDARD:  # the extra fields
+            record.__dict__[name] = _masked(record.__dict__[name], secrets)
         return True
 
 

@@ -1,0 +1,102 @@
+"""Background calls run by a real Celery worker, and calls from the queue consumer, log with
+the request id of the call they work on (LOG_FORMAT=json's handler, on RabbitMQ)."""
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from apps.core.logging import JsonFormatter, RequestIdFilter, SecretMaskFilter
+from tests.core.listener import Listener
+from tests.core.test_json_logs import LATEST, failing_fixer_then_sandbox  # noqa: F401
+from tests.realtime.conftest import celery_queue, celery_worker, final_call  # noqa: F401
+from tests.realtime.test_mq import mq, send  # noqa: F401
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("egress_private")]
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """Every record of this process, as LOGGING writes it with LOG_FORMAT=json."""
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    handler.addFilter(SecretMaskFilter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield written
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def lines_of(log: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.getvalue().splitlines() if line.strip()]
+
+
+def test_a_background_call_logs_with_its_request_id_in_the_worker(
+    api,
+    caller,
+    failing_fixer_then_sandbox: Listener,  # noqa: F811
+    celery_worker,  # noqa: F811
+    json_log,
+):
+    # given a worker on RabbitMQ, fixer failing and the sandbox behind it
+    # when a client's call is answered 202 and run in the background
+    accepted = api.post(
+        LATEST,
+        json.dumps({"base": "EUR", "symbols": ["USD"]}),
+        content_type="application/json",
+        headers={**caller.headers, "Prefer": "respond-async", "X-Request-ID": "bg-0815"},
+    )
+    assert accepted.status_code == 202, accepted.content
+    assert final_call("bg-0815").status == "succeeded"
+
+    # then the worker's record of fixer's failure carries the call's request id
+    lines = lines_of(json_log)
+    failures = [line for line in lines if "provider fixer failed" in line["message"]]
+    assert failures, lines
+    assert {line["request_id"] for line in failures} == {"bg-0815"}
+    assert failing_fixer_then_sandbox.received
+
+
+def test_the_consumer_logs_each_message_with_its_request_id_and_one_access_record(
+    caller,
+    failing_fixer_then_sandbox: Listener,  # noqa: F811
+    mq,  # noqa: F811
+    json_log,
+):
+    # given a call message whose correlation id is its request id
+    command = {
+        "service": "currency",
+        "method": "latest_rates",
+        "payload": {"base": "EUR", "symbols": ["USD"]},
+        "client": "acme",
+    }
+    send(mq, command, correlation_id="order-8")
+
+    # when the consumer runs it (fixer fails, the sandbox serves)
+    call_command("consume_calls", "--max-messages=1", "--idle-timeout=10")
+
+    # then fixer's failure and the call's access record carry the message's request id
+    lines = lines_of(json_log)
+    [failure] = [line for line in lines if "provider fixer failed" in line["message"]]
+    assert failure["request_id"] == "order-8"
+    [access] = [line for line in lines if line["logger"] == "gateway.access"]
+    assert access["request_id"] == "order-8"
+    assert (access["channel"], access["status"], access["provider"], access["client"]) == (
+        "mq",
+        200,
+        "sandbox",
+        "acme",
+    )
+    assert Decimal(access["price"]) == Decimal("0.0100")
+    # and nothing outside the message carries its id
+    assert all(line["request_id"] in (None, "order-8") for line in lines)
