@@ -60,26 +60,21 @@ def _is_remote(url: str | None) -> bool:
     return bool(url) and urlsplit(str(url)).scheme not in ("memory", "")
 
 
-def read_brokers() -> BrokerReadings:
-    """Every configured broker's queue depths (blocking: run it on a thread)."""
-    readings = BrokerReadings()
-    for broker, (url, queues) in broker_queues().items():
-        try:
-            depths = queue_depths(url, [name for name, _ in queues])
-        except Exception as exc:
-            # The reason only: a library's text may hold the broker URL with its password.
-            logger.warning("metrics: broker %s unreachable (%s)", broker, type(exc).__name__)
-            readings.up[broker] = False
-            continue
-        readings.up[broker] = True
-        readings.depths += [QueueDepth(broker, name, depths[name], dead) for name, dead in queues]
-    return readings
+def read_broker(broker: str, url: str, queues: list[tuple[str, bool]]) -> list[QueueDepth] | None:
+    """One broker's queue depths, None when it cannot be read (blocking: run on a thread)."""
+    try:
+        depths = queue_depths(url, [name for name, _ in queues])
+    except Exception as exc:
+        # The reason only: a library's text may hold the broker URL with its password.
+        logger.warning("metrics: broker %s unreachable (%s)", broker, type(exc).__name__)
+        return None
+    return [QueueDepth(broker, name, depths[name], dead) for name, dead in queues]
 
 
 def queue_depths(url: str, queues: list[str]) -> dict[str, int]:
     """{queue: messages ready} on the broker at `url`; a queue not declared yet holds 0."""
     with Connection(url, connect_timeout=STEP_TIMEOUT_S, transport_options=_options(url)) as conn:
-        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+        conn.ensure_connection(max_retries=0)  # one try: the next scrape is the retry
         depths: dict[str, int] = {}
         for name in queues:
             channel = conn.channel()

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import TypeVar
 
 from asgiref.sync import sync_to_async
@@ -25,7 +26,7 @@ from apps.billing.models import CreditHold
 from apps.core import health
 from apps.core.db import then_release_connection
 from apps.gateway.snapshot import current_snapshot_sync
-from apps.observability.queues import BrokerReadings, read_brokers
+from apps.observability.queues import BrokerReadings, broker_queues, read_broker
 from apps.realtime.models import AsyncCall
 from apps.routing import breakers
 
@@ -59,25 +60,29 @@ class Readings:
     holds_open: int | None = None
     holds_dangling: int | None = None
     ready: dict[str, bool] = field(default_factory=dict)
-    brokers: BrokerReadings | None = None
+    brokers: BrokerReadings = field(default_factory=BrokerReadings)
 
 
 async def read_all() -> Readings:
     """Every scrape-time value, each source bounded by SOURCE_TIMEOUT_S."""
-    circuits, holds, brokers_read, redis_ok = await asyncio.gather(
-        _bounded(_circuits),
-        _bounded(_holds),
-        _bounded(read_brokers),
-        _redis_ready(),
+    brokers = broker_queues()
+    (circuits, holds, redis_ok), depths = await asyncio.gather(
+        asyncio.gather(_bounded(_circuits), _bounded(_holds), _redis_ready()),
+        asyncio.gather(
+            *(_bounded(partial(read_broker, name, *spec)) for name, spec in brokers.items())
+        ),
     )
-    readings = Readings(circuits=circuits, brokers=brokers_read)
+    readings = Readings(circuits=circuits, brokers=BrokerReadings())
+    for broker, found in zip(brokers, depths, strict=True):
+        readings.brokers.up[broker] = found is not None
+        readings.brokers.depths += found or []
     if holds is not None:
         readings.holds_open, readings.holds_dangling = holds
-    readings.ready = {"database": holds is not None, "redis": redis_ok}
-    if brokers_read is not None:
-        readings.ready["broker"] = all(brokers_read.up.values())
-    else:
-        readings.ready["broker"] = False
+    readings.ready = {
+        "database": holds is not None,
+        "redis": redis_ok,
+        "broker": all(readings.brokers.up.values()),
+    }
     return readings
 
 
@@ -89,7 +94,8 @@ async def _bounded(read: Callable[[], T]) -> T | None:
             SOURCE_TIMEOUT_S,
         )
     except Exception as exc:
-        logger.warning("metrics: %s not read (%s)", read.__name__, type(exc).__name__)
+        what = getattr(read, "__name__", "a broker")
+        logger.warning("metrics: %s not read (%s)", what, type(exc).__name__)
         return None
 
 
@@ -157,7 +163,7 @@ class ScrapeCollector(Collector):
                 "their process died mid-call.",
                 value=r.holds_dangling,
             )
-        if r.brokers is not None:
+        if r.brokers.up:
             yield from _broker_families(r.brokers)
 
 

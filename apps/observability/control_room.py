@@ -1,0 +1,309 @@
+"""The admin index's control room: what is wrong now, read cheaply and within a bound.
+
+Five readings, each bounded by READING_TIMEOUT_S and each failing on its own:
+
+- breakers and providers (one Redis round trip for every enabled offering's breaker: its state,
+  its fault counters over the breaker's window, its latency EWMA);
+- dangling credit holds (the beat task's own definition, counted up to CAP_ROWS);
+- the dead-letter queue depth (apps.observability.queues, the same probe as `GET /metrics`);
+- the 5xx rate of the last ERROR_WINDOW, from the newest CAP_ROWS ledger rows of that window
+  (the `ledger_by_time` index, read backwards: a bounded scan however large the ledger is).
+
+Database readings run on the request's own connection under a PostgreSQL `statement_timeout`;
+Redis and the broker are read on threads of a small pool that the panel waits for at most
+READING_TIMEOUT_S. What is read is cached for CACHE_S, so a refresh storm reads once.
+The panel itself (which lines, which links for whom) is apps.observability.control_room_panel.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from apps.billing.models import CreditHold
+from apps.catalog.models import Offering
+from apps.core import state
+from apps.ledger.models import LedgerEntry
+from apps.observability.queues import broker_queues, read_broker
+from apps.realtime.models import AsyncCall
+from apps.routing import breakers
+from apps.routing.breakers import BreakerView
+from apps.routing.health import offering_breaker_policy
+
+logger = logging.getLogger(__name__)
+
+READING_TIMEOUT_S = 0.3
+CACHE_S = 5
+CACHE_KEY = "observability:control_room:v1"
+ERROR_WINDOW = timedelta(minutes=15)
+CAP_ROWS = 20_000  # the most rows one reading scans
+FAILING_RATE = 0.10  # a provider faulting on this share of its window's calls is failing...
+FAILING_MIN_CALLS = 5  # ...once the window holds this many
+SLOW_SHARE = 0.5  # a latency average above this share of the provider's timeout is slow
+PROBLEM_STATES = ("open", "half_open", "cooling_down", breakers.FORCED_OPEN)
+
+T = TypeVar("T")
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="control-room")
+
+
+@dataclass(frozen=True)
+class Reading(Generic[T]):
+    """A value, or None and why not (in our words: library text may hold a URL's password)."""
+
+    value: T | None = None
+    why_unknown: str = ""
+
+
+@dataclass(frozen=True)
+class OfferingHealth:
+    offering_id: int
+    provider_id: int
+    provider: str
+    method: str  # service.method
+    state: str
+    open_since: datetime | None
+    open_until: datetime | None
+    consecutive_faults: int
+    calls: int
+    faults: int
+    ewma_ms: float | None
+    timeout_ms: int
+
+    @property
+    def fault_rate(self) -> float | None:
+        return self.faults / self.calls if self.calls else None
+
+    @property
+    def failing(self) -> bool:
+        rate = self.fault_rate
+        return rate is not None and self.calls >= FAILING_MIN_CALLS and rate >= FAILING_RATE
+
+    @property
+    def slow(self) -> bool:
+        return self.ewma_ms is not None and self.ewma_ms >= SLOW_SHARE * self.timeout_ms
+
+
+@dataclass(frozen=True)
+class DanglingHolds:
+    count: int  # at most CAP_ROWS
+    oldest: datetime | None
+    age_s: int
+
+
+@dataclass(frozen=True)
+class DeadLetters:
+    queue: str
+    messages: int
+
+
+@dataclass(frozen=True)
+class ErrorRate:
+    calls: int
+    errors: int  # answered 5xx
+    since: datetime
+    capped: bool  # the window held more than CAP_ROWS calls: these are the newest
+
+    @property
+    def rate(self) -> float | None:
+        return self.errors / self.calls if self.calls else None
+
+
+@dataclass(frozen=True)
+class Readings:
+    at: datetime
+    offerings: Reading[list[OfferingHealth]] = field(default_factory=Reading)
+    holds: Reading[DanglingHolds] = field(default_factory=Reading)
+    # None: this deployment has no broker with a dead-letter queue to read.
+    dead_letters: Reading[list[DeadLetters]] | None = None
+    errors: Reading[ErrorRate] = field(default_factory=Reading)
+
+
+def readings_cached() -> Readings:
+    """The readings of the last CACHE_S seconds, or new ones."""
+    found = cache.get(CACHE_KEY)
+    if isinstance(found, Readings):
+        return found
+    fresh = readings_take()
+    cache.set(CACHE_KEY, fresh, CACHE_S)
+    return fresh
+
+
+def readings_take() -> Readings:
+    """Read everything now: threads first (Redis, broker), then the database meanwhile."""
+    offerings = list(
+        Offering.objects.filter(enabled=True, provider__enabled=True, method__enabled=True)
+        .select_related("provider", "method__service")
+        .order_by("provider__slug", "method__service__slug", "method__slug")
+    )
+    started = time.monotonic()
+    breaker_job = _pool.submit(_breaker_views, offerings)
+    dlq_jobs = {name: _pool.submit(read_broker, name, *spec) for name, spec in _dlq_brokers()}
+    holds, errors = _database_readings()
+    return Readings(
+        at=timezone.now(),
+        offerings=_offering_health(offerings, _wait(breaker_job, started, "Redis (breakers)")),
+        holds=holds,
+        dead_letters=_dead_letters(dlq_jobs, started) if dlq_jobs else None,
+        errors=errors,
+    )
+
+
+def _wait(job: Future[T], started: float, what: str) -> Reading[T]:
+    left = max(0.0, READING_TIMEOUT_S - (time.monotonic() - started))
+    try:
+        return Reading(job.result(timeout=left))
+    except FutureTimeout:
+        return Reading(why_unknown=f"{what} did not answer within {READING_TIMEOUT_S * 1000:.0f} ms")
+    except Exception as exc:
+        logger.warning("control room: %s not read (%s)", what, type(exc).__name__)
+        return Reading(why_unknown=f"{what} could not be read")
+
+
+# --- breakers and providers (Redis) ---------------------------------------------------------
+
+
+def _breaker_views(offerings: list[Offering]) -> dict[int, BreakerView]:
+    views = breakers.breaker_views((o.pk, offering_breaker_policy(o)) for o in offerings)
+    if state.uses_redis() and not state.redis_usable():
+        raise ConnectionError("Redis unreachable")  # views of this process only: not the truth
+    return views
+
+
+def _offering_health(
+    offerings: list[Offering], views: Reading[dict[int, BreakerView]]
+) -> Reading[list[OfferingHealth]]:
+    if views.value is None:
+        return Reading(why_unknown=views.why_unknown)
+    return Reading([_health(o, views.value[o.pk]) for o in offerings])
+
+
+def _health(offering: Offering, view: BreakerView) -> OfferingHealth:
+    since = None
+    if view.state == "open" and view.open_until is not None:
+        since = _moment(view.open_until - offering.provider.breaker_cooldown_s)
+    return OfferingHealth(
+        offering_id=offering.pk,
+        provider_id=offering.provider_id,
+        provider=offering.provider.slug,
+        method=f"{offering.method.service.slug}.{offering.method.slug}",
+        state=view.state,
+        open_since=since,
+        open_until=_moment(view.open_until) if view.open_until is not None else None,
+        consecutive_faults=view.consecutive_faults,
+        calls=view.calls_in_window,
+        faults=view.faults_in_window,
+        ewma_ms=view.ewma_ms,
+        timeout_ms=offering.provider.timeout_ms,
+    )
+
+
+def _moment(epoch_s: float) -> datetime:
+    return datetime.fromtimestamp(epoch_s, tz=timezone.get_current_timezone())
+
+
+# --- dead letters (the brokers) -------------------------------------------------------------
+
+
+def _dlq_brokers() -> list[tuple[str, tuple[str, list[tuple[str, bool]]]]]:
+    """The brokers holding a dead-letter queue, each asked for that queue only."""
+    found = []
+    for name, (url, queues) in broker_queues().items():
+        dead = [(queue, True) for queue, is_dead in queues if is_dead]
+        if dead:
+            found.append((name, (url, dead)))
+    return found
+
+
+def _dead_letters(jobs: dict[str, Future], started: float) -> Reading[list[DeadLetters]]:
+    depths: list[DeadLetters] = []
+    for name, job in jobs.items():
+        got = _wait(job, started, f"the {name} broker")
+        if got.value is None:
+            why = got.why_unknown or f"the {name} broker could not be reached"
+            return Reading(why_unknown=why)
+        depths += [DeadLetters(d.queue, d.messages) for d in got.value]
+    return Reading(depths)
+
+
+# --- the database: dangling holds, the 5xx rate ---------------------------------------------
+
+
+def _database_readings() -> tuple[Reading[DanglingHolds], Reading[ErrorRate]]:
+    with _statement_timeout():
+        return (
+            _db_reading(_dangling_holds, "dangling holds"),
+            _db_reading(_error_rate, "the ledger's recent calls"),
+        )
+
+
+@contextmanager
+def _statement_timeout() -> Iterator[None]:
+    """Every statement inside gives up after READING_TIMEOUT_S (PostgreSQL)."""
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic():
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {int(READING_TIMEOUT_S * 1000)}")
+        try:
+            yield
+        finally:
+            if postgres and not connection.needs_rollback:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+
+
+def _db_reading(read: Callable[[], T], what: str) -> Reading[T]:
+    try:
+        with transaction.atomic():  # a savepoint: one reading's timeout spoils no other
+            return Reading(read())
+    except Exception as exc:
+        logger.warning("control room: %s not read (%s)", what, type(exc).__name__)
+        cause = "took too long" if "cancel" in type(exc).__name__.lower() else "failed"
+        if "statement timeout" in str(exc):
+            cause = "took too long"
+        return Reading(why_unknown=f"reading {what} {cause}")
+
+
+def _dangling_holds() -> DanglingHolds:
+    """Holds as the release task finds them (apps.ledger.selectors.credit_holds_dangling)."""
+    age_s = settings.GATEWAY_DANGLING_HOLD_AGE_S
+    cutoff = timezone.now() - timedelta(seconds=age_s)
+    background = AsyncCall.objects.filter(hold_id__isnull=False).exclude(status__in=AsyncCall.FINAL)
+    holds = (
+        CreditHold.objects.filter(created_at__lt=cutoff)
+        .exclude(id__in=background.values("hold_id"))
+        .order_by("created_at")
+        .values("id", "created_at")[:CAP_ROWS]
+    )
+    found = holds.aggregate(count=Count("id"), oldest=Min("created_at"))
+    return DanglingHolds(count=found["count"], oldest=found["oldest"], age_s=age_s)
+
+
+def _error_rate() -> ErrorRate:
+    """Calls answered 5xx among the newest CAP_ROWS calls of the last ERROR_WINDOW."""
+    since = timezone.now() - ERROR_WINDOW
+    calls = (
+        LedgerEntry.objects.filter(created_at__gte=since, kind=LedgerEntry.Kind.CHARGE)
+        .order_by("-created_at", "-id")
+        .values("id", "http_status")[:CAP_ROWS]
+    )
+    found = calls.aggregate(calls=Count("id"), errors=Count("id", filter=Q(http_status__gte=500)))
+    return ErrorRate(
+        calls=found["calls"],
+        errors=found["errors"],
+        since=since,
+        capped=found["calls"] >= CAP_ROWS,
+    )
