@@ -87,20 +87,40 @@ def call_answered(
     *, method: str, provider: str, status: int, channel: str, duration_s: float
 ) -> None:
     """One call's answer: `method` is the resolved method's key ("" when none resolved)."""
-    service = method.partition(".")[0]
-    CALLS.labels(service, method, provider, str(status), channel).inc()
-    CALL_DURATION.labels(service, method).observe(duration_s)
+    key = (method, provider, status, channel)
+    children = _call_children.get(key)
+    if children is None:
+        service = method.partition(".")[0]
+        children = _call_children[key] = (
+            CALLS.labels(service, method, provider, str(status), channel),
+            CALL_DURATION.labels(service, method),
+        )
+    children[0].inc()
+    children[1].observe(duration_s)
 
 
 def attempts_made(method: str, attempts: Iterable[tuple[str, str, int | None]]) -> None:
     """A call's provider attempts: (provider slug, outcome, latency in ms or None)."""
     for provider, outcome, latency_ms in attempts:
-        ATTEMPTS.labels(provider, method, outcome if outcome in OUTCOMES else OTHER).inc()
+        key = (provider, method, outcome)
+        children = _attempt_children.get(key)
+        if children is None:
+            children = _attempt_children[key] = (
+                ATTEMPTS.labels(provider, method, outcome if outcome in OUTCOMES else OTHER),
+                PROVIDER_LATENCY.labels(provider, method),
+            )
+        children[0].inc()
         if latency_ms is not None:
-            PROVIDER_LATENCY.labels(provider, method).observe(latency_ms / 1000)
+            children[1].observe(latency_ms / 1000)
 
 
 def charged(currency: str, amount: Decimal) -> None:
     """A charge that committed with its ledger row (the ledger itself keeps the Decimal)."""
     if amount:
         CHARGED.labels(currency).inc(float(amount))
+
+
+# The labelled children already made, by their label values: `labels()` validates and locks
+# on every call, a dict lookup does not. Bounded as the label values are.
+_call_children: dict[tuple[str, str, int, str], tuple[Counter, Histogram]] = {}
+_attempt_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
