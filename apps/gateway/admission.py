@@ -50,6 +50,7 @@ from apps.gateway.documents import (
 )
 from apps.gateway.snapshot import Snapshot, current_snapshot
 from apps.ledger.selectors import ledger_free_calls_used
+from apps.observability.spans import admission_traced
 from apps.routing.routes import MethodRoute
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _NAME = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 
 
+@admission_traced
 async def admit_call(call: Call) -> dict[str, Any] | GatewayResponse:
     """Everything that can answer at once (4xx, a replay): the validated payload, credit held."""
     request = call.request

@@ -39,6 +39,7 @@ from apps.gateway.call import (
 )
 from apps.gateway.recording import record_call
 from apps.observability.metrics import call_answered
+from apps.observability.spans import call_traced
 from apps.routing.executor import CallFailed, execute
 
 __all__ = ["execute_call", "handle_call"]
@@ -46,6 +47,7 @@ __all__ = ["execute_call", "handle_call"]
 logger = logging.getLogger(__name__)
 
 
+@call_traced
 async def handle_call(request: GatewayRequest) -> GatewayResponse:
     call = Call(request=request, started=time.monotonic())
     try:

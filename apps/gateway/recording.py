@@ -42,11 +42,13 @@ from apps.gateway.settle import (
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import aledger_record_call, ledger_record_call
 from apps.observability.metrics import charged
+from apps.observability.spans import settle_traced
 from apps.routing.executor import CallFailed, CallOutcome
 
 logger = logging.getLogger(__name__)
 
 
+@settle_traced
 async def record_call(
     call: Call,
     response: GatewayResponse,

@@ -40,11 +40,13 @@ from apps.core.errors import (
     NoProviderAvailable,
 )
 from apps.observability.metrics import attempts_made
+from apps.observability.spans import attempt_traced
 from apps.routing import breakers
 from apps.routing.attempts import (
     Attempt,
     attempt_failed,
     attempt_ok,
+    failure_of,
     public_attempts,
     rejected_input,
 )
@@ -215,15 +217,16 @@ async def _attempt(
         adapter = offering.adapter(offering.provider, http)
         started = time.monotonic()
         try:
-            if not offering.credentials_readable:
-                raise ProviderFault(
-                    OUTCOME_MISCONFIGURED,
-                    "credentials cannot be decrypted with the configured keys",
-                    sent=False,
-                )
-            # asyncio.timeout, not wait_for: no extra task per attempt on every call's path.
-            async with asyncio.timeout(remaining):
-                data = await adapter.call(route.spec.name, payload, context)
+            with attempt_traced(offering.provider.slug, route.key, failure_of):
+                if not offering.credentials_readable:
+                    raise ProviderFault(
+                        OUTCOME_MISCONFIGURED,
+                        "credentials cannot be decrypted with the configured keys",
+                        sent=False,
+                    )
+                # asyncio.timeout, not wait_for: no extra task per attempt on every call's path.
+                async with asyncio.timeout(remaining):
+                    data = await adapter.call(route.spec.name, payload, context)
         except InvalidInput as exc:
             attempt = _failed(offering, exc, started)
             attempts.append(attempt)
@@ -317,12 +320,13 @@ async def _fan_out(
         slug = offering.provider.slug
         error: Exception = TimeoutError()
         try:
-            if not offering.credentials_readable:
-                raise ProviderFault(OUTCOME_MISCONFIGURED, "credentials cannot be decrypted")
-            adapter = offering.adapter(offering.provider, http)
-            data = await asyncio.wait_for(
-                adapter.call(route.spec.name, payload, context), timeout=remaining
-            )
+            with attempt_traced(slug, route.key, failure_of):
+                if not offering.credentials_readable:
+                    raise ProviderFault(OUTCOME_MISCONFIGURED, "credentials cannot be decrypted")
+                adapter = offering.adapter(offering.provider, http)
+                data = await asyncio.wait_for(
+                    adapter.call(route.spec.name, payload, context), timeout=remaining
+                )
         except InvalidInput as exc:
             attempt, error = _failed(offering, exc, started), exc
             records.append(_record(offering, attempt, probe=probe))

@@ -12,6 +12,7 @@ import httpx
 from django.conf import settings
 
 from apps.core.egress_http import AsyncEgressTransport
+from apps.observability.spans import outbound_response
 from apps.routing.transport import AiohttpTransport
 
 
@@ -47,6 +48,7 @@ def _new_client() -> _Client:
         transport=transport or AsyncEgressTransport(limits=limits),
         headers={"User-Agent": "service-gateway/1.0"},
         follow_redirects=False,
+        event_hooks={"response": [outbound_response]},  # the vendor's status, on a trace
     )
     return _Client(http, transport)
 
