@@ -209,7 +209,7 @@ class LedgerFilters:
         return self.apply(rows, fenced=small)
 
 
-SMALL_CLIENT_ROWS = 20_000
+SMALL_CLIENT_ROWS = 2_000
 _FENCEABLE = ("service", "method", "provider", "status", "channel", "kind", "api_key_id")
 
 
