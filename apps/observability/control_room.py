@@ -144,7 +144,12 @@ def readings_cached() -> Readings:
 def readings_take() -> Readings:
     """Read everything now: threads first (Redis, broker), then the database meanwhile."""
     offerings = list(
-        Offering.objects.filter(enabled=True, provider__enabled=True, method__enabled=True)
+        Offering.objects.filter(
+            enabled=True,
+            provider__enabled=True,
+            method__enabled=True,
+            method__service__enabled=True,
+        )
         .select_related("provider", "method__service")
         .order_by("provider__slug", "method__service__slug", "method__slug")
     )
@@ -166,7 +171,9 @@ def _wait(job: Future[T], started: float, what: str) -> Reading[T]:
     try:
         return Reading(job.result(timeout=left))
     except FutureTimeout:
-        return Reading(why_unknown=f"{what} did not answer within {READING_TIMEOUT_S * 1000:.0f} ms")
+        return Reading(
+            why_unknown=f"{what} did not answer within {READING_TIMEOUT_S * 1000:.0f} ms"
+        )
     except Exception as exc:
         logger.warning("control room: %s not read (%s)", what, type(exc).__name__)
         return Reading(why_unknown=f"{what} could not be read")

@@ -1,0 +1,74 @@
+"""The control room's dead-letter line, from the real RabbitMQ; a broker or a Redis that is
+down reads "unknown" in our words, and the admin index still renders within the bound."""
+
+import time
+
+import pytest
+from django.test import Client as HttpClient
+
+from apps.core import state
+from apps.observability import control_room
+from tests.ledger.finance import staff_user
+from tests.observability import test_queue_depths as depths
+from tests.observability.test_control_room import page, panel
+from tests.observability.test_queue_depths import _closed_port, publish
+
+pytestmark = pytest.mark.django_db
+
+# The queue-depth tests' fixtures: queues of this test's own on the real RabbitMQ, a hung broker.
+private_queues = depths.private_queues
+silent_broker = depths.silent_broker
+
+
+@pytest.fixture
+def ops(client: HttpClient) -> HttpClient:
+    client.force_login(staff_user("night-ops", "ops"))
+    return client
+
+
+def test_dead_letters_show_their_queue_and_count(ops, fixer_only, private_queues):
+    publish(private_queues["dead"], 2)
+
+    text = panel(page(ops))
+
+    assert f"Dead-letter queue {private_queues['dead']}: 2 messages." in text
+    assert "x-gateway-dead-reason" in text
+
+
+def test_an_empty_dead_letter_queue_is_calm(ops, fixer_only, private_queues):
+    assert "Nothing needs attention" in panel(page(ops))
+
+
+@pytest.mark.parametrize(
+    ("broker", "why"),
+    [
+        ("refused", "the mq broker could not be reached"),
+        ("silent", "the mq broker did not answer within 300 ms"),
+    ],
+)
+def test_a_broker_that_is_down_reads_unknown_and_the_index_renders_in_time(
+    ops, fixer_only, private_queues, settings, silent_broker, broker, why
+):
+    # given the MQ broker refuses connections, or accepts them and never answers (its probe
+    # alone would wait a second or more)
+    port = _closed_port() if broker == "refused" else silent_broker
+    settings.GATEWAY_MQ_URL = f"amqp://guest:guest@127.0.0.1:{port}//"
+
+    # when
+    started = time.monotonic()
+    text = panel(page(ops))
+    took = time.monotonic() - started
+
+    # then the line says so in our words, with no library text and no URL
+    assert f"Dead-letter queue: unknown, {why}." in text
+    assert "guest" not in text and "Error" not in text
+    assert took < control_room.READING_TIMEOUT_S + 0.6
+
+
+def test_redis_unreachable_makes_the_breakers_unknown(ops, fixer_only):
+    state.note_redis_unreachable("test")
+
+    text = panel(page(ops))
+
+    assert "Breakers and providers: unknown, Redis (breakers) could not be read." in text
+    assert "Nothing needs attention" not in text
