@@ -8,7 +8,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run demo-reset test lint typecheck pytest install install-dev bench clean
+.PHONY: run demo-reset cluster test lint typecheck pytest install install-dev bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,20 @@ run: $(VENV)/.runtime .env
 demo-reset: $(VENV)/.runtime .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py gateway_demo --reset --base-url http://$(HOST):$(PORT)
+
+# Two web nodes (WEB1_PORT, WEB2_PORT), a worker, beat and the consumer under honcho
+# (Procfile.cluster), on the PostgreSQL, Redis and RabbitMQ named by the environment or, when
+# unset, on localhost's. Refuses to start on SQLite or without Redis (docs/deployment.md).
+cluster: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gateway
+cluster: export REDIS_URL ?= redis://127.0.0.1:6379/0
+cluster: export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
+cluster: export WEB1_PORT ?= 8001
+cluster: export WEB2_PORT ?= 8002
+cluster: $(VENV)/.dev .env
+	$(PY) deploy/cluster_check.py
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py gateway_demo --base-url http://$(HOST):$$WEB1_PORT
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HOST=$(HOST) $(VENV)/bin/honcho -f Procfile.cluster start
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
