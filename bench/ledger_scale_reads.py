@@ -163,9 +163,9 @@ def reads(ctx: dict[str, Any], month: str) -> list[Read]:
         out.append(Read(f"summary: {name}", summary, params, SUMMARY))
     export = "/api/v1/ledger/export.csv"
     out += [
-        Read("export first byte: tiny client", export, tiny, FIRST_BYTE, export=True),
+        Read("export first row: tiny client", export, tiny, FIRST_BYTE, export=True),
         Read(
-            f"export first byte + throughput: {month}",
+            f"export first row + throughput: {month}",
             export,
             whole,
             FIRST_BYTE,
