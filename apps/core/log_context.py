@@ -80,28 +80,32 @@ def request_id_bound(request_id: str | None) -> Iterator[None]:
 
 @contextmanager
 def call_logged(
-    request_id: str, *, channel: str, service: str | None = None, method: str | None = None
+    request_id: str | None,
+    *,
+    channel: str,
+    service: str | None = None,
+    method: str | None = None,
 ) -> Iterator[CallLog]:
     """One call: its request id on every record inside, and its access record at the end.
 
     The entry sets `status` on the yielded log once it knows it (else the status noted by
     the pipeline is used; an exception that escapes is a 500). A call cancelled before it
-    answered (the client hung up) is logged with a null status.
+    answered (the client hung up) is logged with a null status. `request_id` None: the one
+    already set (a Celery task's, from its header) is kept.
     """
     log = CallLog(channel=channel, started=time.monotonic(), service=service, method=method)
-    request_token = request_id_var.set(request_id)
     log_token = _call_log.set(log)
     try:
-        yield log
-    except Exception:
-        log.status = 500
-        raise
+        with request_id_bound(request_id):
+            try:
+                yield log
+            except Exception:
+                log.status = 500
+                raise
+            finally:
+                access_logger.info(_summary(log), extra=log.fields())
     finally:
-        try:
-            access_logger.info(_summary(log), extra=log.fields())
-        finally:
-            _call_log.reset(log_token)
-            request_id_var.reset(request_token)
+        _call_log.reset(log_token)
 
 
 def call_noted(fields: Mapping[str, Any], *, client: str) -> None:

@@ -49,6 +49,7 @@ from apps.core.errors import (
     InvalidRequest,
     NoProviderAvailable,
 )
+from apps.core.log_context import call_noted
 from apps.gateway.admission import resolve, validate
 from apps.gateway.call import Call, GatewayRequest, GatewayResponse, RetryLater, error_response
 from apps.gateway.dispatch import async_call_dispatch
@@ -84,6 +85,8 @@ def prefers_async(prefer: str) -> bool:
 async def async_call_accept(call: Call, payload: dict[str, Any]) -> GatewayResponse:
     """Store an admitted call and answer 202; its task is sent once the record is committed."""
     record = await sync_to_async(then_release_connection(_store))(call)
+    assert call.principal is not None
+    call_noted({}, client=call.principal.client_slug)  # the 202's access record: no charge yet
     call.hold = None  # the record owns the hold now; the task settles it
     call.free = None
     return _accepted_response(record)

@@ -65,6 +65,16 @@ def test_a_background_call_logs_with_its_request_id_in_the_worker(
     assert failures, lines
     assert {line["request_id"] for line in failures} == {"bg-0815"}
     assert failing_fixer_then_sandbox.received
+    # and the run's access record has the call's outcome
+    [run] = [line for line in lines if line["logger"] == "gateway.access"]
+    assert run["request_id"] == "bg-0815"
+    assert (run["channel"], run["status"], run["provider"], run["client"]) == (
+        "async",
+        200,
+        "sandbox",
+        "acme",
+    )
+    assert Decimal(run["price"]) == Decimal("0.0100")
 
 
 def test_the_consumer_logs_each_message_with_its_request_id_and_one_access_record(
