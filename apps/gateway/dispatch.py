@@ -20,13 +20,14 @@ import threading
 from django.conf import settings
 
 from apps.core.log_context import request_id_bound
+from apps.observability.tracing import current_carrier, trace_context
 
 logger = logging.getLogger(__name__)
 
 # Sends waiting for a slow broker; past this, calls are left to the stale-call sweep.
 BACKLOG_MAX = 1000
 
-_sends: "queue.Queue[tuple[int, str]]" = queue.Queue(maxsize=BACKLOG_MAX)
+_sends: "queue.Queue[tuple[int, str, dict[str, str]]]" = queue.Queue(maxsize=BACKLOG_MAX)
 _sender: threading.Thread | None = None
 _sender_pid = 0
 _sender_lock = threading.Lock()
@@ -34,12 +35,15 @@ _sender_lock = threading.Lock()
 
 def async_call_dispatch(*, call_id: int, request_id: str) -> None:
     """Send the task of a stored background call; never raises, never waits on the broker."""
+    # The span that accepted the call, for the task's span to link to (taken here: the
+    # sender thread does not see this context).
+    trace_headers = current_carrier()
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        _send(call_id, request_id)
+        _send(call_id, request_id, trace_headers)
         return
     _ensure_sender()
     try:
-        _sends.put_nowait((call_id, request_id))
+        _sends.put_nowait((call_id, request_id, trace_headers))
     except queue.Full:
         logger.error(
             "background call %s not sent: %s sends wait for the broker; the stale-call sweep "
@@ -49,12 +53,13 @@ def async_call_dispatch(*, call_id: int, request_id: str) -> None:
         )
 
 
-def _send(call_id: int, request_id: str) -> None:
+def _send(call_id: int, request_id: str, trace_headers: dict[str, str]) -> None:
     # The task module imports the pipeline, which imports this one.
     from apps.gateway.tasks import run_async_call
 
     try:
-        with request_id_bound(request_id):  # the task logs with the call's request id
+        # The task logs with the call's request id, and its span links to the accepting one.
+        with request_id_bound(request_id), trace_context(trace_headers):
             run_async_call.delay(call_id)
     except Exception:
         # The call is admitted and stored: it stays pending (its credit held) until the
@@ -74,5 +79,5 @@ def _ensure_sender() -> None:
 
 def _send_forever() -> None:
     while True:
-        call_id, request_id = _sends.get()
-        _send(call_id, request_id)
+        call_id, request_id, trace_headers = _sends.get()
+        _send(call_id, request_id, trace_headers)

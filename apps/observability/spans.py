@@ -5,7 +5,8 @@
       gateway.attempt                            one per provider asked (client)
       gateway.settle                             the ledger row, charge and hold, together
     gateway.run_async_call                       a background run (consumer, a trace of its
-      gateway.attempt, gateway.settle            own, LINKED to the call that accepted it)
+      gateway.attempt, gateway.settle            own, LINKED to the call that accepted it:
+                                                 apps.observability.tracing)
 
 Attributes name the call (gateway.service, gateway.method, gateway.request_id, the client's
 slug) and what happened to it; never a header, a key, a credential, a payload or a
@@ -27,10 +28,9 @@ from typing import Any, ParamSpec, TypeVar
 
 import httpx
 from opentelemetry import propagate, trace
-from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
-from apps.observability.tracing import CARRIER_FIELDS, active_tracer, links_from
+from apps.observability.tracing import active_tracer
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -247,38 +247,6 @@ def _settle_kind(kwargs: Mapping[str, Any]) -> str:
         if kwargs.get(key) is not None:
             return kind
     return "refused"
-
-
-@contextmanager
-def task_traced(name: str, task_request: Any, **attributes: str | int) -> Iterator[None]:
-    """A background task's span: a trace of its own, LINKED to the span that sent the task
-    (its traceparent header), since the task outlives the request that accepted it."""
-    tracer = active_tracer()
-    if tracer is None:
-        yield
-        return
-    headers = getattr(task_request, "headers", None) or {}
-    carrier = {
-        field: value
-        for field in CARRIER_FIELDS
-        if isinstance(value := getattr(task_request, field, None) or headers.get(field), str)
-    }
-    with tracer.start_as_current_span(
-        name,
-        context=Context(),
-        kind=SpanKind.CONSUMER,
-        links=links_from(carrier),
-        attributes={"messaging.system": "celery", **attributes},
-        record_exception=False,
-        set_status_on_exception=False,
-    ) as span:
-        try:
-            yield
-        except BaseException as exc:
-            # Celery's Retry is how a run that meets a provider fault ends: not an error.
-            if span.is_recording() and type(exc).__name__ != "Retry":
-                _failed(span, type(exc).__name__)
-            raise
 
 
 def _failed(span: Span, error_type: str) -> None:
