@@ -1,5 +1,6 @@
 """GET /metrics in one process: what a call adds, what a scrape reads, who may scrape."""
 
+import subprocess
 from datetime import timedelta
 from decimal import Decimal
 
@@ -161,3 +162,14 @@ def test_only_get_is_served():
     assert response.status_code == 405
     assert response["Allow"] == "GET"
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_a_single_process_scrape_passes_promtool(api, caller, sandbox_only, promtool):
+    # `make run`: one process, its own registry (with process and GC metrics)
+    assert call(api, caller) == 200
+    text = scrape()
+    result = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "process_cpu_seconds_total" in names(text)
