@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -109,6 +109,8 @@ def rollup_rebuild(*, entries: type[models.Model], days: type[models.Model]) -> 
             sum_amount=Sum("amount", default=ZERO),
         )
     )
+    if connection.vendor == "postgresql":
+        return _insert_buckets(buckets, days)
     batch: list[models.Model] = []
     written = 0
     for bucket in buckets.iterator(chunk_size=5000):
@@ -125,3 +127,18 @@ def rollup_rebuild(*, entries: type[models.Model], days: type[models.Model]) -> 
             batch = []
     written += len(days._default_manager.bulk_create(batch))
     return written
+
+
+def _insert_buckets(buckets: QuerySet[Any], days: type[models.Model]) -> int:
+    """The buckets written by the database itself (INSERT ... SELECT): no row goes through
+    Python, so re-summing 5 million rows takes the time of one aggregate."""
+    sql, params = buckets.query.sql_with_params()
+    table = connection.ops.quote_name(days._meta.db_table)
+    columns = ", ".join(DIMENSIONS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}, calls, cost, revenue) "  # noqa: S608 (our names)
+            f"SELECT {columns}, n_calls, sum_cost, -sum_amount FROM ({sql}) AS buckets",
+            params,
+        )
+        return cursor.rowcount
