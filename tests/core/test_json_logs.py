@@ -250,3 +250,29 @@ def test_the_access_record_takes_the_outcome_noted_by_the_pipeline(caplog):
     [record] = caplog.records
     assert (record.status, record.client, record.price) == (500, "acme", "0")
     assert record.provider is None  # "" in the ledger: the cache, or no provider
+
+
+def test_the_servers_own_handlers_write_json_too():
+    # given uvicorn's access logger with its own handler, as uvicorn sets it up
+    from apps.core.access_log import install_server_log_format
+
+    logger = logging.getLogger("uvicorn.access")
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    try:
+        # when the plain format is chosen, it is left alone; with json, it writes JSON
+        install_server_log_format("plain")
+        assert not isinstance(handler.formatter, JsonFormatter)
+        install_server_log_format("json")
+        with call_logged("req-3", channel="http"):
+            logger.info('%s - "%s %s HTTP/%s" %d', "1.2.3.4:5", "POST", "/x/", "1.1", 200)
+    finally:
+        logger.removeHandler(handler)
+        logging.captureWarnings(False)
+
+    # then the server's access line is one JSON object with the call's request id
+    [line] = json_lines(written.getvalue())
+    assert line["message"] == '1.2.3.4:5 - "POST /x/ HTTP/1.1" 200'
+    assert (line["logger"], line["request_id"]) == ("uvicorn.access", "req-3")
