@@ -49,7 +49,9 @@ READING_TIMEOUT_S = 0.3
 CACHE_S = 5
 CACHE_KEY = "observability:control_room:v1"
 ERROR_WINDOW = timedelta(minutes=15)
-CAP_ROWS = 20_000  # the most rows one reading scans
+# The most rows one reading scans. On a 5M-row ledger 10,000 took 17 ms, 20,000 45 ms warm
+# and 140 ms from disk.
+CAP_ROWS = 10_000
 FAILING_RATE = 0.10  # a provider faulting on this share of its window's calls is failing...
 FAILING_MIN_CALLS = 5  # ...once the window holds this many
 SLOW_SHARE = 0.5  # a latency average above this share of the provider's timeout is slow

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.urls import reverse
 from django.utils import timezone
 
@@ -49,13 +49,13 @@ class Panel:
     lines: list[Line]
 
 
-def panel_visible(user: AbstractBaseUser | AnonymousUser) -> bool:
-    if not (user.is_active and getattr(user, "is_staff", False)):
+def panel_visible(user: AbstractUser | AnonymousUser) -> bool:
+    if not (user.is_active and user.is_staff):
         return False
     return user.has_perm(OPS) or user.has_perm(FINANCE)
 
 
-def panel_for(user: AbstractBaseUser | AnonymousUser) -> Panel | None:
+def panel_for(user: AbstractUser | AnonymousUser) -> Panel | None:
     """The panel this user sees, or None. Never raises: the admin index must render."""
     if not panel_visible(user):
         return None
@@ -69,7 +69,7 @@ def panel_for(user: AbstractBaseUser | AnonymousUser) -> Panel | None:
     return Panel(_clock(readings.at), lines_for(readings, user))
 
 
-def lines_for(readings: Readings, user: AbstractBaseUser | AnonymousUser) -> list[Line]:
+def lines_for(readings: Readings, user: AbstractUser | AnonymousUser) -> list[Line]:
     may = user.has_perm
     lines = _offering_lines(readings, may)
     lines += _hold_lines(readings, may)
@@ -134,7 +134,7 @@ def _hold_lines(readings: Readings, may: Callable[[str], bool]) -> list[Line]:
         return []
     more = "+" if holds.count >= room.CAP_ROWS else ""
     oldest = f", the oldest taken {_clock(holds.oldest)}" if holds.oldest else ""
-    links = ()
+    links: tuple[Link, ...] = ()
     if may(RELEASE_RUNS):
         links = (Link(reverse("admin:ledger_holdreleaserun_changelist"), "release runs"),)
     return [
@@ -173,7 +173,7 @@ def _error_lines(readings: Readings, may: Callable[[str], bool]) -> list[Line]:
     if found.rate is None or found.rate < ERROR_RATE_ALERT:
         return []
     newest = " newest" if found.capped else ""
-    links = ()
+    links: tuple[Link, ...] = ()
     if may(FINANCE):
         query = urlencode({"http_status__gte": 500, "created_at__gte": found.since.isoformat()})
         changelist = reverse("admin:ledger_ledgerentry_changelist")

@@ -1,12 +1,15 @@
 """The admin index's control room: what is wrong now, with links to where ops fix it."""
 
 import asyncio
+import html
 import re
+import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +17,7 @@ from django.utils import timezone
 from apps.billing.models import CreditHold
 from apps.catalog.models import Offering
 from apps.ledger.models import LedgerEntry
+from apps.observability import control_room
 from apps.routing import breakers
 from apps.routing.breakers import AttemptRecord
 from apps.routing.health import provider_breaker_policy
@@ -29,7 +33,7 @@ INDEX = "/admin/"
 def page(client: HttpClient) -> str:
     response = client.get(INDEX)
     assert response.status_code == 200
-    return re.sub(r"\s+", " ", response.content.decode())
+    return html.unescape(re.sub(r"\s+", " ", response.content.decode()))
 
 
 def panel(text: str) -> str:
@@ -173,7 +177,7 @@ def test_a_5xx_burst_in_the_ledger_shows_the_rate(finance, fixer_only):
     assert ">these calls</a>" in text
     link = re.search(r'<a href="([^"]+)">these calls</a>', text)
     assert link is not None
-    listing = finance.get(link.group(1).replace("&amp;", "&"))
+    listing = finance.get(link.group(1))
     assert listing.status_code == 200
     assert listing.content.decode().count("req-") >= 4
 
@@ -229,3 +233,27 @@ def test_the_panel_is_read_once_for_a_refresh_storm(ops, fixer_only, django_asse
     # a refresh within CACHE_S reads nothing for the panel: the index's own queries only
     with django_assert_max_num_queries(INDEX_QUERIES):
         page(ops)
+
+
+def test_a_database_reading_that_takes_too_long_is_unknown_and_spoils_no_other(
+    ops, fixer_only, monkeypatch
+):
+    # given the ledger's reading would take a second (a ledger under heavy load)
+    def slow_ledger() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(1)")
+
+    monkeypatch.setattr(control_room, "_error_rate", slow_ledger)
+    offering_breaker_force(offering_ids=[rates_offering().pk], mode=breakers.FORCE_OPEN)
+
+    # when
+    started = time.monotonic()
+    text = panel(page(ops))
+    took = time.monotonic() - started
+
+    # then PostgreSQL stopped it at the bound; the other readings stand
+    assert (
+        "5xx rate, last 15 min: unknown, reading the ledger's recent calls took too long." in text
+    )
+    assert "Breaker forced open by ops (drained): fixer · currency.latest_rates" in text
+    assert took < 1.0
