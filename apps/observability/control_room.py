@@ -17,6 +17,7 @@ The panel itself (which lines, which links for whom) is apps.observability.contr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -134,12 +135,17 @@ class Readings:
 
 
 def readings_cached() -> Readings:
-    """The readings of the last CACHE_S seconds, or new ones."""
-    found = cache.get(CACHE_KEY)
+    """The readings of the last CACHE_S seconds, or new ones (also when the cache is away)."""
+    try:
+        found = cache.get(CACHE_KEY)
+    except Exception as exc:
+        logger.warning("control room: cache not read (%s)", type(exc).__name__)
+        return readings_take()
     if isinstance(found, Readings):
         return found
     fresh = readings_take()
-    cache.set(CACHE_KEY, fresh, CACHE_S)
+    with contextlib.suppress(Exception):
+        cache.set(CACHE_KEY, fresh, CACHE_S)
     return fresh
 
 

@@ -140,6 +140,24 @@ def test_a_failing_provider_shows_its_fault_rate(ops, fixer_only):
     assert "Failing: fixer · currency.latest_rates 20% of its last 10 calls faulted." in text
 
 
+def test_a_slow_provider_shows_its_latency_against_its_timeout(ops, fixer_only):
+    # given fixer answers, but in 1.8 s of its 2 s timeout
+    fixer_only.timeout_ms = 2000
+    fixer_only.save()
+    from tests.routing.conftest import route_of
+
+    route = route_of("fixer", offering_id=rates_offering().pk)
+    asyncio.run(breakers.route_end([AttemptRecord(route, breakers.SUCCESS, "ok", 1800)] * 3))
+
+    text = panel(page(ops))
+
+    assert re.search(
+        r"Slow: fixer · currency.latest_rates answers in 1[78]\d\d ms on average "
+        r"\(timeout 2000 ms\)\.",
+        text,
+    )
+
+
 def test_a_dangling_hold_shows_without_money_and_links_the_release_runs(
     admin_client, fixer_only, settings
 ):
