@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Sum
 
 from apps.accounts.models import Client, ClientApiKey
 from apps.ledger.management.commands.ledger_generate import client_shape, months_back
@@ -169,3 +169,22 @@ def test_bad_options_are_refused(options, message):
     with pytest.raises(CommandError, match=re.escape(message)):
         generate(**options)
     assert not LedgerEntry.objects.exists()
+
+
+def test_the_portable_path_makes_the_same_kind_of_ledger():
+    # given --portable: rows made in Python, as on SQLite
+    output = generate(portable=True)
+
+    # then the same skew, consistent balances with top-ups, and a rollup matching the rows
+    assert "Wrote 6,000 call rows for 12 clients" in output
+    assert rows_per_client()["gen-big-00"] == client_shape(6000, 2, 4, 6, 0.2)[0]
+    assert all(1 <= n <= 9 for slug, n in rows_per_client().items() if "tiny" in slug)
+    assert ledger_check() == (0, "Every balance equals the sum of its client's ledger rows.\n")
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.TOPUP).count() > 10
+    calls = LedgerDay.objects.aggregate(n=Sum("calls"))["n"]
+    assert calls == 6000
+
+
+def test_the_portable_path_refuses_large_ledgers():
+    with pytest.raises(CommandError, match="at most 200,000; use PostgreSQL for more"):
+        generate(portable=True, rows=200_001)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from apps.ledger.models import LedgerDay
 from apps.ledger.rollup import DIMENSIONS
 
@@ -113,3 +115,27 @@ WITH paid AS (
 UPDATE accounts_client SET balance = balance + ins.amount
 FROM ins WHERE accounts_client.id = ins.client_id
 """
+
+
+def load_temp_tables(cursor: Any, clients: list[Any], offerings: list[Any], seed: float) -> None:
+    """The session's settings and the temporary tables DAY_SQL reads."""
+    cursor.execute("SELECT setseed(%s)", [seed])
+    # Compiling each day's statement (JIT, on the temp tables' guessed sizes) takes seconds;
+    # the statements are simple.
+    cursor.execute("SET jit = off")
+    cursor.execute("SET work_mem = '128MB'")
+    cursor.execute("SET synchronous_commit = off")
+    for table in ("gen_clients", "gen_offerings", "gen_unpaid"):
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(
+        "CREATE TEMP TABLE gen_clients (cid int, n bigint, home text, keys text[], fav int, "
+        "phase float8)"
+    )
+    cursor.executemany("INSERT INTO gen_clients VALUES (%s, %s, %s, %s, %s, %s)", clients)
+    cursor.execute(
+        "CREATE TEMP TABLE gen_offerings (i int, service text, method text, provider text, "
+        "cost numeric, price numeric)"
+    )
+    cursor.executemany("INSERT INTO gen_offerings VALUES (%s, %s, %s, %s, %s, %s)", offerings)
+    cursor.execute("CREATE TEMP TABLE gen_unpaid (cid int PRIMARY KEY, due numeric)")
+    cursor.execute("ANALYZE gen_clients, gen_offerings")

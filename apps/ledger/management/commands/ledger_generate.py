@@ -29,12 +29,22 @@ from django.utils import timezone
 from apps.accounts.models import Client, ClientApiKey
 from apps.billing.models import Plan, Price
 from apps.catalog.models import Offering
-from apps.ledger.management.commands._ledger_generate_sql import TOPUP_SQL, day_sql
+from apps.ledger.management.commands._ledger_generate_portable import (
+    COUNTRIES,
+    TOPUP_REASON,
+    GenClient,
+    GenOffering,
+    write_days_portable,
+)
+from apps.ledger.management.commands._ledger_generate_sql import (
+    TOPUP_SQL,
+    day_sql,
+    load_temp_tables,
+)
 from apps.ledger.rollup import accounting_tz
 
-COUNTRIES = ["DE", "FR", "GB", "US", "NL", "ES", "IT", "PL", "SE", "BR"]
+PORTABLE_MAX_ROWS = 200_000  # without PostgreSQL
 MID_ROWS_EACH = 4000  # the default --mid clients make a few thousand calls each
-TOPUP_REASON = "Invoice paid by wire transfer (generated)"
 
 
 def months_back(today: date, months: int) -> date:
@@ -83,6 +93,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=float, default=0.6, help="-1 to 1 (setseed).")
         parser.add_argument("--no-vacuum", action="store_true", help="Skip VACUUM ANALYZE.")
         parser.add_argument(
+            "--portable",
+            action="store_true",
+            help="Make rows in Python and bulk_create them (any database, small ledgers).",
+        )
+        parser.add_argument(
             "--keep-indexes",
             action="store_true",
             help="Keep the ledger's secondary indexes while writing (by default they are "
@@ -90,12 +105,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if connection.vendor != "postgresql":
-            raise CommandError(
-                "ledger_generate writes set-based SQL for PostgreSQL only; on SQLite, load "
-                "rows through the services (they keep the rollup and balances) instead."
-            )
         rows, months = options["rows"], options["months"]
+        portable = options["portable"] or connection.vendor != "postgresql"
+        if portable and rows > PORTABLE_MAX_ROWS:
+            raise CommandError(
+                f"Without PostgreSQL (or with --portable) rows are made in Python, at most "
+                f"{PORTABLE_MAX_ROWS:,}; use PostgreSQL for more."
+            )
         if rows < 1 or months < 1 or not 0 <= options["mid_share"] < 1:
             raise CommandError("--rows and --months must be at least 1, --mid-share in [0, 1)")
         if min(options["big"], options["tiny"], options["mid"] or 0) < 0:
@@ -105,26 +121,33 @@ class Command(BaseCommand):
             mid = max(1, round(rows * options["mid_share"] / MID_ROWS_EACH))
         shape = client_shape(rows, options["big"], mid, options["tiny"], options["mid_share"])
         started = time.monotonic()
-        n_offerings = self.prepare(options["prefix"], shape, options["big"], mid, options["seed"])
-        dropped = [] if options["keep_indexes"] else self.drop_indexes(rows)
-        try:
-            written = self.write_days(months, n_offerings)
-        finally:
-            self.rebuild_indexes(dropped)
+        clients, offerings = self.prepare(options["prefix"], shape, options["big"], mid)
+        if portable:
+            written = write_days_portable(self.days(months), clients, offerings, self.stdout)
+        else:
+            with connection.cursor() as cursor:
+                load_temp_tables(cursor, clients, offerings, options["seed"])
+            dropped = [] if options["keep_indexes"] else self.drop_indexes(rows)
+            try:
+                written = self.write_days(months, len(offerings))
+            finally:
+                self.rebuild_indexes(dropped)
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"Wrote {written:,} call rows for {len(shape)} clients in {elapsed:.0f} s "
             f"({written / max(elapsed, 1e-9):,.0f} rows/s), rollup and balances included."
         )
-        if not options["no_vacuum"]:
+        if not options["no_vacuum"] and not portable:
             vacuumed = time.monotonic()
             with connection.cursor() as cursor:
                 for table in ("ledger_ledgerentry", "ledger_ledgerday", "accounts_client"):
                     cursor.execute(f"VACUUM ANALYZE {table}")
             self.stdout.write(f"VACUUM ANALYZE took {time.monotonic() - vacuumed:.0f} s.")
 
-    def prepare(self, prefix: str, shape: list[int], big: int, mid: int, seed: float) -> int:
-        """The clients (made as needed, each with API keys) and offerings, as temp tables."""
+    def prepare(
+        self, prefix: str, shape: list[int], big: int, mid: int
+    ) -> tuple[list[GenClient], list[GenOffering]]:
+        """The clients (made as needed, each with API keys) and the offerings to call."""
         plan, _ = Plan.objects.get_or_create(slug=f"{prefix}-plan", defaults={"name": "Generated"})
         offerings = list(
             Offering.objects.filter(enabled=True).select_related("method__service", "provider")
@@ -156,59 +179,20 @@ class Command(BaseCommand):
                 keys = 3 if n < big else 2 if n < big + mid else 1
                 for k in range(keys):
                     ClientApiKey.objects.create_key(client=clients[slug], name=f"generated-{k}")
-        keys_of: dict[int, list[str]] = {}
+        keys_of: dict[int, list[str | None]] = {}
         for key_id, client_id in ClientApiKey.objects.filter(
             client__in=clients.values()
         ).values_list("id", "client_id"):
             keys_of.setdefault(client_id, []).append(key_id)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT setseed(%s)", [seed])
-            # Compiling each day's statement (JIT, on the temp tables' guessed sizes) takes
-            # seconds; the statements are simple.
-            cursor.execute("SET jit = off")
-            cursor.execute("SET work_mem = '128MB'")
-            cursor.execute("SET synchronous_commit = off")
-            for table in ("gen_clients", "gen_offerings", "gen_unpaid"):
-                cursor.execute(f"DROP TABLE IF EXISTS {table}")
-            cursor.execute(
-                "CREATE TEMP TABLE gen_clients (cid int, n bigint, home text, keys text[], "
-                "fav int, phase float8)"
-            )
-            cursor.executemany(
-                "INSERT INTO gen_clients VALUES (%s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        c.pk,
-                        n,
-                        c.country,
-                        keys_of.get(c.pk) or [None],
-                        i % len(offerings),
-                        (i * 0.618) % 1,
-                    )
-                    for i, (c, n) in enumerate(zip((clients[s] for s in slugs), shape, strict=True))
-                ],
-            )
-            cursor.execute(
-                "CREATE TEMP TABLE gen_offerings (i int, service text, method text, "
-                "provider text, cost numeric, price numeric)"
-            )
-            cursor.executemany(
-                "INSERT INTO gen_offerings VALUES (%s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        i,
-                        o.method.service.slug,
-                        o.method.slug,
-                        o.provider.slug,
-                        o.cost,
-                        prices[o.method_id],
-                    )
-                    for i, o in enumerate(offerings)
-                ],
-            )
-            cursor.execute("CREATE TEMP TABLE gen_unpaid (cid int PRIMARY KEY, due numeric)")
-            cursor.execute("ANALYZE gen_clients, gen_offerings")
-        return len(offerings)
+        rows = [
+            (c.pk, n, c.country, keys_of.get(c.pk) or [None], i % len(offerings), (i * 0.618) % 1)
+            for i, (c, n) in enumerate(zip((clients[s] for s in slugs), shape, strict=True))
+        ]
+        catalog = [
+            (i, o.method.service.slug, o.method.slug, o.provider.slug, o.cost, prices[o.method_id])
+            for i, o in enumerate(offerings)
+        ]
+        return rows, catalog
 
     def drop_indexes(self, rows: int) -> list[tuple[str, str]]:
         """Drop the ledger's secondary indexes if rebuilding them beats updating them row by
