@@ -1,17 +1,21 @@
 """python manage.py ledger_generate --rows 20000000: fill the ledger with realistic call rows.
 
 For measuring the finance reads at scale (bench/ledger_scale.py, docs/benchmarks.md); never
-on real data. PostgreSQL only: each accounting day is one set-based INSERT … SELECT over
+on real data. On PostgreSQL each accounting day is one set-based INSERT … SELECT over
 generate_series, in time order (as the call path appends), bypassing the append-only model,
 which only forbids changing rows. The same statement adds the day's rows to the daily rollup
 and moves each client's balance by their amounts, and each month's charges are paid by a
-top-up row early the next month, so `ledger_check` passes after every committed day.
+top-up row early the next month, so `ledger_check` passes after every committed day. When
+the rows to write outnumber those there, the ledger's secondary indexes are dropped for the
+load and rebuilt after it. Elsewhere (SQLite) or with --portable, the same rows are made in
+Python (_ledger_generate_portable), up to 200,000.
 
 The traffic is skewed as in life: --big clients share most rows (2/3, 1/3, … of what is left),
 --mid clients share --mid-share of them (a few thousand each by default), and --tiny clients
 make 1 to 9 calls each. Days are spread over the last --months months (weekends quieter,
 traffic growing), over the catalog's enabled offerings at their costs, the plan's prices,
-every channel and status; ~3% fail, ~5% are answered from the cache. Ends with VACUUM ANALYZE.
+every channel and status; ~3% fail, ~5% are answered from the cache. Ends with VACUUM
+ANALYZE (PostgreSQL). Prints rows/s.
 """
 
 from __future__ import annotations
