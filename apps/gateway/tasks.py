@@ -6,7 +6,7 @@ from asgiref.sync import async_to_sync
 from celery import Task, shared_task
 from django.conf import settings
 
-from apps.core.log_context import call_logged
+from apps.core.log_context import call_logged, current_request_id
 from apps.gateway.background import (
     _after_settle,
     _finish,
@@ -17,6 +17,7 @@ from apps.gateway.background import (
 from apps.gateway.call import GatewayResponse
 from apps.gateway.settle import DATABASE_GONE, SETTLE_PENDING_TASK, settle_pending_apply
 from apps.ledger.models import LedgerEntry
+from apps.realtime.models import AsyncCall
 
 RUN_ASYNC_CALL_TASK = "gateway.run_async_call"
 
@@ -36,12 +37,18 @@ def run_async_call(self: Task, call_id: int) -> None:
     """Run one background call by its record id (see apps.gateway.background)."""
     # A loop of its own: under ASGI (eager mode) the server's loop must not run it. The run
     # gets an access record of its own, under the call's request id (the task's header).
-    with call_logged(None, channel=LedgerEntry.Channel.ASYNC) as log:
+    request_id = current_request_id() or _request_id_of(call_id)
+    with call_logged(request_id, channel=LedgerEntry.Channel.ASYNC) as log:
         result = async_to_sync(async_call_run, force_new_loop=True)(call_id=call_id)
         if result.retry_in is not None:
             log.outcome = "retry"
     if result.retry_in is not None:
         raise self.retry(countdown=result.retry_in, max_retries=None)
+
+
+def _request_id_of(call_id: int) -> str | None:
+    """A task sent without the call's request id (the stale-call sweep's): from its record."""
+    return AsyncCall.objects.filter(pk=call_id).values_list("request_id", flat=True).first()
 
 
 @shared_task(

@@ -27,6 +27,7 @@ from apps.accounts.authentication import authenticate_headers
 from apps.core import jsonbytes
 from apps.core.errors import GatewayError, InvalidRequest, PayloadTooLarge
 from apps.core.jsonbytes import JSONTooDeep
+from apps.core.log_context import call_logged
 from apps.core.middleware import request_id_for
 from apps.core.problems import problem_body
 from apps.gateway.call import GatewayRequest
@@ -73,17 +74,19 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(key, str):
             headers["Idempotency-Key"] = key
         client = self.scope.get("client")
-        response = await handle_call(
-            GatewayRequest(
-                request_id=request_id,
-                service=command["service"],
-                method=command["method"],
-                body=json.dumps(command.get("payload", {})).encode(),
-                headers=CaseInsensitiveMapping(headers),
-                channel=LedgerEntry.Channel.WS,
-                source_ip=client[0] if client else None,
-            )
+        request = GatewayRequest(
+            request_id=request_id,
+            service=command["service"],
+            method=command["method"],
+            body=json.dumps(command.get("payload", {})).encode(),
+            headers=CaseInsensitiveMapping(headers),
+            channel=LedgerEntry.Channel.WS,
+            source_ip=client[0] if client else None,
         )
+        # The call's records carry its request id, and it gets one access record.
+        with call_logged(request_id, channel=request.channel) as log:
+            response = await handle_call(request)
+            log.status = response.status
         answer = {"http_status": response.status, **response.body}
         # What an HTTP client reads in X-Provider and X-Price.
         for header, field in (("X-Provider", "provider"), ("X-Price", "price")):

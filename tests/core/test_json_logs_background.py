@@ -9,12 +9,21 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
 
 from apps.core.logging import JsonFormatter, RequestIdFilter, SecretMaskFilter
+from apps.gateway.tasks import run_async_call
+from apps.realtime.models import AsyncCall
+from gateway_project.asgi import application
 from tests.core.listener import Listener
 from tests.core.test_json_logs import LATEST, failing_fixer_then_sandbox  # noqa: F401
-from tests.realtime.conftest import celery_queue, celery_worker, final_call  # noqa: F401
+from tests.realtime.conftest import (  # noqa: F401
+    celery_queue,
+    celery_worker,
+    final_call,
+    wait_for,
+)
 from tests.realtime.test_mq import mq, send  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("egress_private")]
@@ -41,6 +50,10 @@ def lines_of(log: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.getvalue().splitlines() if line.strip()]
 
 
+def access_records(log: io.StringIO) -> list[dict[str, Any]]:
+    return [line for line in lines_of(log) if line["logger"] == "gateway.access"]
+
+
 def test_a_background_call_logs_with_its_request_id_in_the_worker(
     api,
     caller,
@@ -65,8 +78,8 @@ def test_a_background_call_logs_with_its_request_id_in_the_worker(
     assert failures, lines
     assert {line["request_id"] for line in failures} == {"bg-0815"}
     assert failing_fixer_then_sandbox.received
-    # and the run's access record has the call's outcome
-    [run] = [line for line in lines if line["logger"] == "gateway.access"]
+    # and the run's access record (written once the task's body is over) has its outcome
+    [run] = wait_for(lambda: access_records(json_log), what="the run's access record")
     assert run["request_id"] == "bg-0815"
     assert (run["channel"], run["status"], run["provider"], run["client"]) == (
         "async",
@@ -75,6 +88,13 @@ def test_a_background_call_logs_with_its_request_id_in_the_worker(
         "acme",
     )
     assert Decimal(run["price"]) == Decimal("0.0100")
+
+    # and when the task is sent again without the request id (as the stale-call sweep does)
+    run_async_call.delay(AsyncCall.objects.get(request_id="bg-0815").pk)
+
+    # then that run (finding the call final, doing nothing) still logs under the call's id
+    wait_for(lambda: len(access_records(json_log)) == 2, what="the second run's record")
+    assert access_records(json_log)[1]["request_id"] == "bg-0815"
 
 
 def test_the_consumer_logs_each_message_with_its_request_id_and_one_access_record(
@@ -110,3 +130,24 @@ def test_the_consumer_logs_each_message_with_its_request_id_and_one_access_recor
     assert Decimal(access["price"]) == Decimal("0.0100")
     # and nothing outside the message carries its id
     assert all(line["request_id"] in (None, "order-8") for line in lines)
+
+
+async def test_a_websocket_call_gets_its_access_record(caller, sandbox_only, json_log):
+    # given a client's socket
+    socket = WebsocketCommunicator(
+        application, "/ws/calls/", headers=[(b"authorization", f"Api-Key {caller.key}".encode())]
+    )
+    assert (await socket.connect())[0]
+
+    # when it sends a call with its own request id
+    await socket.send_json_to(
+        {"service": "currency", "method": "latest_rates", "payload": {}, "request_id": "ws-9"}
+    )
+    answer = await socket.receive_json_from(timeout=10)
+    await socket.disconnect()
+
+    # then the call's access record names it, its channel and its outcome
+    assert answer["http_status"] == 200
+    [access] = access_records(json_log)
+    assert (access["request_id"], access["channel"], access["status"]) == ("ws-9", "ws", 200)
+    assert (access["client"], access["provider"], access["price"]) == ("acme", "sandbox", "0.0100")
