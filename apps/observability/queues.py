@@ -3,7 +3,7 @@
 One passive `queue_declare` per queue (it creates nothing and answers the message count),
 over a connection opened for the scrape with short timeouts. A broker that cannot be reached
 gives no depth samples, only `gateway_broker_up 0`; the scrape as a whole waits at most
-BROKER_PROBE_TIMEOUT_S for it (apps.observability.scrape).
+SOURCE_TIMEOUT_S for it (apps.observability.scrape).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from amqp.exceptions import NotFound
 from django.conf import settings
 from kombu import Connection
 from kombu.exceptions import ChannelError
+
+from gateway_project.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +45,6 @@ class BrokerReadings:
 
 def broker_queues() -> dict[str, tuple[str, list[tuple[str, bool]]]]:
     """{broker: (url, [(queue, is dead-letter)])} for each broker this deployment uses."""
-    from gateway_project.celery import app
-
     brokers: dict[str, tuple[str, list[tuple[str, bool]]]] = {}
     if not app.conf.task_always_eager and _is_remote(app.conf.broker_url):
         brokers[CELERY] = (app.conf.broker_url, [(app.conf.task_default_queue, False)])
