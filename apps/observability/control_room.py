@@ -33,6 +33,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
+from psycopg.errors import QueryCanceled
 
 from apps.billing.models import CreditHold
 from apps.catalog.models import Offering
@@ -286,10 +287,8 @@ def _db_reading(read: Callable[[], T], what: str) -> Reading[T]:
             return Reading(read())
     except Exception as exc:
         logger.warning("control room: %s not read (%s)", what, type(exc).__name__)
-        cause = "took too long" if "cancel" in type(exc).__name__.lower() else "failed"
-        if "statement timeout" in str(exc):
-            cause = "took too long"
-        return Reading(why_unknown=f"reading {what} {cause}")
+        timed_out = isinstance(exc.__cause__, QueryCanceled)
+        return Reading(why_unknown=f"reading {what} {'took too long' if timed_out else 'failed'}")
 
 
 def _dangling_holds() -> DanglingHolds:

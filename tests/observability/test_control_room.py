@@ -256,10 +256,10 @@ def test_the_panel_is_read_once_for_a_refresh_storm(ops, fixer_only, django_asse
 def test_a_database_reading_that_takes_too_long_is_unknown_and_spoils_no_other(
     ops, fixer_only, monkeypatch
 ):
-    # given the ledger's reading would take a second (a ledger under heavy load)
+    # given the ledger's reading would take 3 s (a ledger under heavy load)
     def slow_ledger() -> None:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_sleep(1)")
+            cursor.execute("SELECT pg_sleep(3)")
 
     monkeypatch.setattr(control_room, "_error_rate", slow_ledger)
     offering_breaker_force(offering_ids=[rates_offering().pk], mode=breakers.FORCE_OPEN)
@@ -274,4 +274,4 @@ def test_a_database_reading_that_takes_too_long_is_unknown_and_spoils_no_other(
         "5xx rate, last 15 min: unknown, reading the ledger's recent calls took too long." in text
     )
     assert "Breaker forced open by ops (drained): fixer · currency.latest_rates" in text
-    assert took < 1.0
+    assert took < 2.0  # 300 ms and the page on a busy machine; not the 3 s

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from apps.core import state
-from apps.observability import control_room
+from apps.observability import queues
 from tests.ledger.finance import staff_user
 from tests.observability import test_queue_depths as depths
 from tests.observability.test_control_room import page, panel
@@ -47,10 +47,11 @@ def test_an_empty_dead_letter_queue_is_calm(ops, fixer_only, private_queues):
     ],
 )
 def test_a_broker_that_is_down_reads_unknown_and_the_index_renders_in_time(
-    ops, fixer_only, private_queues, settings, silent_broker, broker, why
+    ops, fixer_only, private_queues, settings, silent_broker, broker, why, monkeypatch
 ):
-    # given the MQ broker refuses connections, or accepts them and never answers (its probe
-    # alone would wait a second or more)
+    # given the MQ broker refuses connections, or accepts them and never answers, and its
+    # probe alone would wait 5 s for each step
+    monkeypatch.setattr(queues, "STEP_TIMEOUT_S", 5.0)
     port = _closed_port() if broker == "refused" else silent_broker
     settings.GATEWAY_MQ_URL = f"amqp://guest:guest@127.0.0.1:{port}//"
 
@@ -62,7 +63,7 @@ def test_a_broker_that_is_down_reads_unknown_and_the_index_renders_in_time(
     # then the line says so in our words, with no library text and no URL
     assert f"Dead-letter queue: unknown, {why}." in text
     assert "guest" not in text and "Error" not in text
-    assert took < control_room.READING_TIMEOUT_S + 0.6
+    assert took < 2.5  # 300 ms and the page on a busy machine; not the 5 s
 
 
 def test_redis_unreachable_makes_the_breakers_unknown(ops, fixer_only):
