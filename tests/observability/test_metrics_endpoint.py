@@ -10,7 +10,11 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.billing.models import CreditHold
-from apps.catalog.models import Provider
+from apps.catalog.models import Offering, Provider
+from apps.observability.access import address_allowed
+from apps.routing import breakers
+from apps.routing.services import offering_breaker_force
+from tests import factories
 from tests.observability.scrapes import names, samples, total, value
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,6 +97,23 @@ def test_a_tripped_breaker_reads_open(api, caller, fixer_only):
     assert value(text, "gateway_circuit_state", provider="fixer", method="currency.convert") == 0
 
 
+def test_a_breaker_ops_forced_open_reads_forced(sandbox_only):
+    # given ops drain sandbox on currency.convert
+    offering = Offering.objects.get(
+        provider__slug="sandbox", method=factories.method("currency.convert")
+    )
+    offering_breaker_force(offering_ids=[offering.pk], mode=breakers.FORCE_OPEN)
+
+    # when
+    text = scrape()
+
+    # then 4 (forced open), which the breaker-open alert leaves alone; its sibling is closed
+    convert = {"provider": "sandbox", "method": "currency.convert"}
+    assert value(text, "gateway_circuit_state", **convert) == 4
+    latest = {"provider": "sandbox", "method": "currency.latest_rates"}
+    assert value(text, "gateway_circuit_state", **latest) == 0
+
+
 def test_open_and_dangling_holds_are_counted(caller, settings):
     # given a hold of a call in flight and one left by a process that died an hour ago
     settings.GATEWAY_DANGLING_HOLD_AGE_S = 900
@@ -155,6 +176,21 @@ def test_the_token_does_not_open_other_networks(settings):
     client = Client(REMOTE_ADDR="198.51.100.1")
     response = client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [
+        ("10.1.2.3", True),
+        ("::ffff:192.168.0.9", True),  # IPv4-mapped, as a dual-stack socket reports it
+        ("::1", True),
+        ("::ffff:8.8.8.8", False),
+        ("2001:db8::1", False),
+        ("", False),  # no peer address (a unix socket)
+    ],
+)
+def test_which_addresses_the_default_networks_let_in(address, allowed):
+    assert address_allowed(address) is allowed
 
 
 def test_only_get_is_served():
