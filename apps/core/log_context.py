@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from apps.core.logging import NO_REQUEST_ID, request_id_var
+from apps.core.money import money_str
 
 access_logger = logging.getLogger("gateway.access")
 
@@ -51,7 +52,7 @@ class CallLog:
             "method": self.method,
             "provider": self.provider,
             "client": self.client,
-            "price": None if self.price is None else str(self.price),
+            "price": None if self.price is None else money_str(self.price),
             "channel": self.channel,
             "outcome": self.outcome,
         }

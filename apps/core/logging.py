@@ -91,6 +91,8 @@ class JsonFormatter(OrjsonFormatter):
         request_id = getattr(record, "request_id", None) or request_id_var.get()
         log_data["request_id"] = None if request_id == NO_REQUEST_ID else request_id
         super().add_fields(log_data, record, message_dict)
+        if record.exc_text:  # the traceback as SecretMaskFilter left it (masked)
+            log_data["exc_info"] = record.exc_text
 
     def serialize_log_record(self, log_data: dict[str, Any]) -> str:
         return mask(super().serialize_log_record(log_data))

@@ -248,7 +248,7 @@ def test_the_access_record_takes_the_outcome_noted_by_the_pipeline(caplog):
 
     # then its access record is a 500 with what was known, the price a decimal string
     [record] = caplog.records
-    assert (record.status, record.client, record.price) == (500, "acme", "0")
+    assert (record.status, record.client, record.price) == (500, "acme", "0.0000")
     assert record.provider is None  # "" in the ledger: the cache, or no provider
 
 
