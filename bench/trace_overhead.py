@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -82,6 +83,23 @@ def cpu_ticks(master: int) -> int:
     return total
 
 
+def ready(port: int, key: str, within_s: float = 300) -> None:
+    """Wait until the gateway on `port` serves a call (workers boot slowly on a busy box)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        answer = subprocess.run(
+            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+             "-H", f"Authorization: Api-Key {key}", "-H", "Content-Type: application/json",
+             "--data", BODY, f"http://127.0.0.1:{port}{CALL}"],
+            capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        if answer == "200":
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the gateway on port {port} answers {answer!r}")
+        time.sleep(1)
+
+
 def wrk(port: int, conns: int, seconds: int, key: str) -> dict[str, float]:
     env = {**os.environ, "BENCH_BODY": BODY, "BENCH_AUTH": f"Api-Key {key}"}
     out = subprocess.run(
@@ -100,7 +118,7 @@ def main(before: str, after: str) -> None:
         **os.environ,
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
         "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "SECRET_KEY": "bench-only-secret-key-not-for-production",
+        "SECRET_KEY": "bench-only-secret-key-not-for-production-" + "x" * 20,
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -155,9 +173,9 @@ def main(before: str, after: str) -> None:
             )  # fmt: skip
             procs.append(server)
             masters[name] = server.pid
-        time.sleep(6)
         for _, port, _ in targets.values():
-            wrk(port, CONNS, 3, key)  # warm-up
+            ready(port, key)
+            wrk(port, CONNS, 5, key)  # warm-up
         results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         order = list(targets)
         for round_ in range(ROUNDS):
@@ -169,6 +187,8 @@ def main(before: str, after: str) -> None:
                 run["cpu_ms_per_call"] = used_ms / max(run["requests"], 1)
                 one = wrk(port, 1, max(DURATION // 2, 3), key)
                 run["one_p50_ms"] = one["p50_ms"]
+                if run["non2xx"] + run["socket_errors"] + one["non2xx"] + one["socket_errors"]:
+                    raise RuntimeError(f"{name}: calls failed; see {work}")
                 results[name].append(run)
                 print(
                     f"round {round_ + 1} {name:6} {run['rps']:7.1f} req/s  p50 {run['p50_ms']:6.2f}"
@@ -200,4 +220,6 @@ def main(before: str, after: str) -> None:
 
 
 if __name__ == "__main__":
+    # Stopped with a signal (as a background job ignores SIGINT): still stop the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "HEAD")

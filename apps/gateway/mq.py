@@ -36,6 +36,7 @@ from apps.core.log_context import call_logged, call_status
 from apps.gateway.call import GatewayRequest, GatewayResponse
 from apps.gateway.pipeline import handle_call
 from apps.ledger.models import LedgerEntry
+from apps.observability.tracing import carrier_of, trace_context
 from apps.routing.http import close_http_client
 
 logger = logging.getLogger(__name__)
@@ -124,8 +125,12 @@ class CallConsumer:
         headers = dict(message.headers or {})
         request_id = str(headers.get(REQUEST_ID) or message.properties.get("correlation_id") or "")
         request_id = request_id or str(uuid.uuid4())
-        # The message's records carry its request id, and its call gets one access record.
-        with call_logged(request_id, channel=LedgerEntry.Channel.MQ):
+        # The message's records carry its request id, and its call gets one access record;
+        # its call's span continues the producer's trace (a traceparent header), if any.
+        with (
+            call_logged(request_id, channel=LedgerEntry.Channel.MQ),
+            trace_context(carrier_of(headers)),
+        ):
             self._handle(message, headers, request_id)
 
     def _handle(self, message: Message, headers: dict[str, Any], request_id: str) -> None:

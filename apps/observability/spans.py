@@ -27,6 +27,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import httpx
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
@@ -61,7 +62,8 @@ def call_traced(handle: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         http = request.channel in _HTTP_CHANNELS
         with tracer.start_as_current_span(
             f"POST {CALL_ROUTE}" if http else f"gateway.call {request.channel}",
-            context=propagate.extract(request.headers) if request.headers else None,
+            # The caller's traceparent, else whatever is current (a queue message's).
+            context=propagate.extract(request.headers or {}, context=otel_context.get_current()),
             kind=_KINDS.get(request.channel, SpanKind.INTERNAL),
             record_exception=False,
             set_status_on_exception=False,

@@ -125,6 +125,11 @@ def trace_context(carrier: Mapping[str, str]) -> Iterator[None]:
         otel_context.detach(token)
 
 
+def carrier_of(headers: Mapping[str, Any]) -> dict[str, str]:
+    """The trace context fields of a message's headers (a queue message's, a task's)."""
+    return {f: v for f in CARRIER_FIELDS if isinstance(v := headers.get(f), str) and v}
+
+
 def _task_headers(headers: dict[str, Any] | None = None, **_: Any) -> None:
     """Celery's before_task_publish: a task sent inside a span carries its traceparent."""
     if _tracer is not None and headers is not None:
