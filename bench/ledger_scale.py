@@ -254,6 +254,7 @@ def main() -> None:
     header = [
         f"Code served: {args.code.resolve()} (bench checkout at {commit})",
         *machine(database_url),
+        f"- the server's log and its SQL log (every statement, with its duration): {server.dir}",
     ]
     print("\n".join(header), flush=True)
     ctx = server.setup(args.prefix)
