@@ -19,6 +19,7 @@ def create_roles(apps, schema_editor):
     roles_apply(
         group_model=apps.get_model("auth", "Group"),
         permission_model=apps.get_model("auth", "Permission"),
+        registry=apps,
     )
 
 
