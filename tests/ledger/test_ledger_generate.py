@@ -162,6 +162,7 @@ def test_indexes_dropped_for_the_load_are_all_rebuilt():
         ({"months": 0}, "--rows and --months must be at least 1"),
         ({"mid_share": 1.5}, "--mid-share in [0, 1)"),
         ({"tiny": -1}, "client counts must not be negative"),
+        ({"seed": 2.0}, "--seed must be from -1 to 1"),
         ({"rows": 20, "tiny": 6, "mid": 4}, "does not fit this shape"),
     ],
 )

@@ -120,6 +120,8 @@ class Command(BaseCommand):
             raise CommandError("--rows and --months must be at least 1, --mid-share in [0, 1)")
         if min(options["big"], options["tiny"], options["mid"] or 0) < 0:
             raise CommandError("client counts must not be negative")
+        if not -1 <= options["seed"] <= 1:
+            raise CommandError("--seed must be from -1 to 1 (PostgreSQL's setseed)")
         mid = options["mid"]
         if mid is None:
             mid = max(1, round(rows * options["mid_share"] / MID_ROWS_EACH))
