@@ -12,8 +12,6 @@ Staff authenticate with their admin session or a token (`Authorization: Token <k
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
@@ -36,12 +34,11 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import ClientKeyAuthentication, Principal
 from apps.core.money import money_str
+from apps.ledger.export import export_chunks
 from apps.ledger.models import LedgerEntry
 from apps.ledger.params import InstantField, LedgerCursor
 from apps.ledger.selectors import (
-    EXPORT_COLUMNS,
     LedgerFilters,
-    ledger_export_batches,
     ledger_rows,
     ledger_usage_rows,
 )
@@ -217,61 +214,17 @@ class LedgerSummaryApi(APIView):
         )
 
 
-# A cell starting with one of these is a formula to a spreadsheet (OWASP, CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+def csv_chunks(filters: LedgerFilters) -> Iterator[bytes]:
+    """The header, then one chunk of CSV per batch of rows (apps/ledger/export.py)."""
+    return export_chunks(filters, batch_size=EXPORT_BATCH_SIZE)
 
 
-_NOT_TEXT = ("created_at", "http_status", "price", "cost", "amount", "cached", "free_call")
-_TEXT_CELLS = tuple(
-    i for i, column in enumerate(EXPORT_COLUMNS) if column not in (*_NOT_TEXT, "latency_ms")
-)
-_NUMBER_CELLS = tuple(EXPORT_COLUMNS.index(column) for column in ("http_status", "latency_ms"))
-
-
-def _csv_row(row: tuple[Any, ...]) -> list[Any]:
-    """A row's cells: amounts as numbers (unquoted, so never neutralised: -0.0300 is a
-    refund; the database gives them with their four places), and any text neutralised when
-    a spreadsheet would run it (request ids, reasons and names come from clients and staff):
-    a single quote in front, and, as every text cell, quoted. Column by column, not value
-    by value: this runs for every cell of a month's rows."""
-    cells = list(row)
-    cells[0] = cells[0].isoformat()
-    for i in _NUMBER_CELLS:
-        if cells[i] is None:
-            cells[i] = ""
-    for i in _TEXT_CELLS:
-        value = cells[i]
-        if value is None:
-            cells[i] = ""
-        elif value.startswith(FORMULA_STARTS):
-            cells[i] = f"'{value}"
-    return cells
-
-
-def csv_chunks(filters: LedgerFilters) -> Iterator[str]:
-    """The header, then one chunk of CSV text per batch of rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)  # text quoted, numbers not
-
-    def take() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(EXPORT_COLUMNS)
-    yield take()
-    for batch in ledger_export_batches(filters=filters, batch_size=EXPORT_BATCH_SIZE):
-        writer.writerows(map(_csv_row, batch))
-        yield take()
-
-
-async def _csv_chunks_async(filters: LedgerFilters) -> AsyncIterator[str]:
+async def _csv_chunks_async(filters: LedgerFilters) -> AsyncIterator[bytes]:
     # Under ASGI a synchronous iterator would be read whole before sending: pull each batch
     # in the thread that owns the database connection instead.
     chunks = csv_chunks(filters)
 
-    def next_chunk() -> str | None:
+    def next_chunk() -> bytes | None:
         return next(chunks, None)
 
     while (chunk := await sync_to_async(next_chunk)()) is not None:
@@ -291,7 +244,7 @@ class LedgerExportApi(APIView):
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         filters = _filters(request)
-        content: Iterator[str] | AsyncIterator[str]
+        content: Iterator[bytes] | AsyncIterator[bytes]
         if isinstance(request._request, ASGIRequest):
             content = _csv_chunks_async(filters)
         else:
