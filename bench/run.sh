@@ -48,7 +48,9 @@ UPSTREAM_QUERY="/latest?access_key=bench&base=$(jq -r '.base // "EUR"' <<<"$BODY
 DB_NAME=gateway_bench
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB_NAME
 export REDIS_URL=redis://127.0.0.1:6379/9    # a database of its own (tests use 15)
-export SECRET_KEY=bench-only-secret-key-not-for-production
+# A fresh key each run: with DEBUG off the gateway refuses short or published keys.
+SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')
+export SECRET_KEY
 FIELD_ENCRYPTION_KEY=$("$PY" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
 export FIELD_ENCRYPTION_KEY
 export DEBUG=false LOG_LEVEL=WARNING ALLOWED_HOSTS=127.0.0.1,localhost
