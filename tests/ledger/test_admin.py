@@ -1,6 +1,6 @@
 """The ledger admin: read-only, searchable by a pasted request id, no N+1 queries."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -147,6 +147,28 @@ def test_filters_narrow_the_list(admin_client: HttpClient) -> None:
     assert ids(unserved) == ["failed"]
     assert ids(served) == ["ok"]
     assert ids(websocket) == ["failed"]
+
+
+def test_a_month_is_a_range_on_the_index_and_date_parts_are_refused(
+    admin_client: HttpClient,
+) -> None:
+    # given a row in November and one in October
+    client = factories.ClientFactory()
+    november = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    ledger_entry(client, request_id="november", created_at=november)
+    ledger_entry(client, request_id="october", created_at=november - timedelta(days=31))
+
+    # when the created filter's range asks for November, and a date part is typed in the URL
+    month = admin_client.get(
+        changelist_url(), {"created_at__gte": "2026-11-01", "created_at__lt": "2026-12-01"}
+    )
+    extract = admin_client.get(
+        changelist_url(), {"created_at__year": "2026", "created_at__month": "11"}
+    )
+
+    # then the range finds November's row; EXTRACT over every row is refused
+    assert [e.request_id for e in month.context["cl"].result_list] == ["november"]
+    assert extract.status_code == 400
 
 
 def test_ledger_cannot_be_added_changed_or_deleted(admin_client: HttpClient) -> None:
