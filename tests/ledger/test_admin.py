@@ -160,7 +160,11 @@ def test_a_month_is_a_range_on_the_index_and_date_parts_are_refused(
 
     # when the created filter's range asks for November, and a date part is typed in the URL
     month = admin_client.get(
-        changelist_url(), {"created_at__gte": "2026-11-01", "created_at__lt": "2026-12-01"}
+        changelist_url(),
+        {
+            "created_at__gte": "2026-11-01 00:00:00+00:00",
+            "created_at__lt": "2026-12-01 00:00:00+00:00",
+        },
     )
     extract = admin_client.get(
         changelist_url(), {"created_at__year": "2026", "created_at__month": "11"}
