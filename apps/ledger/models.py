@@ -162,6 +162,12 @@ class LedgerEntry(models.Model):
                 name="ledger_by_kind",
                 condition=~Q(kind="charge"),
             ),
+            # Free calls are rare: the admin's "free call: yes" filter reads these only.
+            models.Index(
+                fields=["created_at", "id"],
+                name="ledger_free_calls",
+                condition=Q(free_call=True),
+            ),
             # Staff bookings only: deleting a user checks its rows (on_delete PROTECT).
             models.Index(
                 fields=["created_by"],
