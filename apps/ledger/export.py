@@ -82,23 +82,29 @@ def python_chunks(filters: LedgerFilters, *, batch_size: int) -> Iterator[bytes]
 # --- PostgreSQL: COPY, one statement per batch ------------------------------------------------
 
 
+_NULLABLE = ("source_ip", "reverses")
+_FORMULA_CODES = ", ".join(str(ord(start)) for start in FORMULA_STARTS)
+
+
 def _text(column: str) -> str:
     # An inet's text has its mask (/32, /128); host() is the address, as Django reads it.
-    text = f"host(r.x_{column})" if column == "source_ip" else f"r.x_{column}::text"
-    value = f"COALESCE({text}, '')"
-    starts = ", ".join(("'='", "'+'", "'-'", "'@'", "E'\\t'", "E'\\r'"))
-    return f"CASE WHEN left({value}, 1) IN ({starts}) THEN '''' || {value} ELSE {value} END"
+    value = f"host(r.x_{column})" if column == "source_ip" else f"r.x_{column}::text"
+    if column in _NULLABLE:
+        value = f"COALESCE({value}, '')"
+    # ascii(): the first character's code, compared as a number (0 for '').
+    neutralised = f"'''' || {value}"
+    return f"CASE WHEN ascii({value}) IN ({_FORMULA_CODES}) THEN {neutralised} ELSE {value} END"
 
 
 def _cell(column: str) -> str:
     """The SQL of one cell, formatted as _csv_row and the csv module would."""
     if column == "created_at":
         utc = "(r.x_created_at AT TIME ZONE 'UTC')"
-        fraction = (
-            f"CASE WHEN mod(extract(microseconds FROM {utc})::int, 1000000) = 0 THEN '' "
-            f"ELSE to_char({utc}, '.US') END"
+        seconds = 'YYYY-MM-DD"T"HH24:MI:SS'
+        return (  # isoformat(): the microseconds only when there are some
+            f"CASE WHEN date_trunc('second', {utc}) = {utc} THEN to_char({utc}, '{seconds}') "
+            f"ELSE to_char({utc}, '{seconds}.US') END || '+00:00'"
         )
-        return f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || {fraction} || '+00:00'"""
     if column in ("cached", "free_call"):
         return f"CASE WHEN r.x_{column} THEN 'True' ELSE 'False' END"
     if column in _NUMBERS:
