@@ -162,6 +162,12 @@ class LedgerEntry(models.Model):
                 name="ledger_by_kind",
                 condition=~Q(kind="charge"),
             ),
+            # A provider with a status other than succeeded: one range, however rare the pair.
+            models.Index(
+                fields=["provider", "status", "created_at", "id"],
+                name="ledger_provider_failures",
+                condition=~Q(status="succeeded"),
+            ),
             # Free calls are rare: the admin's "free call: yes" filter reads these only.
             models.Index(
                 fields=["created_at", "id"],

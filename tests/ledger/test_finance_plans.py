@@ -89,6 +89,15 @@ def slug(client_id: int) -> str:
         (None, {"provider": "weasyprint"}, "ledger_by_provider"),
         (None, {"method": "docs.html_to_pdf"}, "ledger_by_method"),
         (None, {"status": "unknown"}, "ledger_by_status"),
+        # a provider's failures: one range, even where the two never meet (most failures are
+        # fixer's: walking the failures by time finds its page as quickly)
+        (
+            None,
+            {"provider": "fixer", "status": "failed"},
+            "ledger_provider_failures|ledger_by_status",
+        ),
+        (None, {"provider": "weasyprint", "status": "unknown"}, "ledger_provider_failures"),
+        (None, {"provider": "nobody", "status": "failed"}, "ledger_provider_failures"),
         (None, {"channel": "webhook"}, "ledger_by_channel"),
         (None, {"kind": "refund"}, "ledger_by_kind"),
         (None, {"request_id": "gen-m-500"}, "ledger_request_id"),

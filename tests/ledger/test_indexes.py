@@ -43,6 +43,8 @@ def test_the_ledger_has_exactly_the_indexes_its_reads_use():
         "ledger_by_status": "(status, created_at, id) " + unless("status", "succeeded"),
         "ledger_by_channel": "(channel, created_at, id) " + unless("channel", "http"),
         "ledger_by_kind": "(kind, created_at, id) " + unless("kind", "charge"),
+        "ledger_provider_failures": "(provider, status, created_at, id) "
+        + unless("status", "succeeded"),
         "ledger_free_calls": "(created_at, id) WHERE free_call",
         "ledger_by_staff": "(created_by_id) WHERE (created_by_id IS NOT NULL)",
     }
