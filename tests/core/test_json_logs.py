@@ -261,6 +261,10 @@ def test_the_servers_own_handlers_write_json_too():
     handler = logging.StreamHandler(written)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
+    # as a server sets it up (an earlier test's server config may have quietened it)
+    level, disabled = logger.level, logger.disabled
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
     try:
         # when the plain format is chosen, it is left alone; with json, it writes JSON
         install_server_log_format("plain")
@@ -270,6 +274,8 @@ def test_the_servers_own_handlers_write_json_too():
             logger.info('%s - "%s %s HTTP/%s" %d', "1.2.3.4:5", "POST", "/x/", "1.1", 200)
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.disabled = disabled
         logging.captureWarnings(False)
 
     # then the server's access line is one JSON object with the call's request id

@@ -104,8 +104,18 @@ def test_concurrent_calls_meeting_the_outage_each_get_their_503_within_the_deadl
 
 
 def _served_again(caller: Caller, gateway: Gateway) -> bool:
+    """Three calls in a row served, within 20 s of the database's return.
+
+    While the pools reconnect (psycopg_pool's backoff, the 1 s hold of apps.core.db), one
+    call may be served by a fresh connection and the next still meet a pool that has none
+    yet: docs/reliability.md measures some seconds of such 503s. Resumed means served
+    every time, not once.
+    """
+    streak = 0
     for _ in range(40):
-        if caller.call(gateway).status_code == 200:
+        streak = streak + 1 if caller.call(gateway).status_code == 200 else 0
+        if streak == 3:
             return True
-        time.sleep(0.5)
+        if streak == 0:
+            time.sleep(0.5)
     return False
