@@ -13,9 +13,14 @@ from apps.core.logging import request_id_var
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
+def request_id_tame(sent: str) -> bool:
+    """1 to 128 characters of letters, digits and `._:-`: safe in a log line and the ledger."""
+    return _CLIENT_REQUEST_ID.match(sent) is not None
+
+
 def request_id_for(sent: str) -> str:
     """The client's X-Request-ID when it is tame, else a new one."""
-    return sent if _CLIENT_REQUEST_ID.match(sent) else str(uuid.uuid4())
+    return sent if request_id_tame(sent) else str(uuid.uuid4())
 
 
 def request_id_from(request: HttpRequest) -> str:

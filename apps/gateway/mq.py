@@ -33,6 +33,7 @@ from apps.accounts.authentication import Principal
 from apps.accounts.models import Client
 from apps.core import jsonbytes, state
 from apps.core.log_context import call_logged, call_status
+from apps.core.middleware import request_id_tame
 from apps.gateway.call import GatewayRequest, GatewayResponse
 from apps.gateway.pipeline import handle_call
 from apps.ledger.models import LedgerEntry
@@ -123,8 +124,9 @@ class CallConsumer:
 
     def on_message(self, message: Message) -> None:
         headers = dict(message.headers or {})
-        request_id = str(headers.get(REQUEST_ID) or message.properties.get("correlation_id") or "")
-        request_id = request_id or str(uuid.uuid4())
+        request_id = _request_id_of(
+            str(headers.get(REQUEST_ID) or message.properties.get("correlation_id") or "")
+        )
         # The message's records carry its request id, and its call gets one access record;
         # its call's span continues the producer's trace (a traceparent header), if any.
         with (
@@ -254,6 +256,17 @@ def parse_command(body: bytes | str) -> dict[str, Any]:
         if command.get(name) is not None and not isinstance(command[name], str):
             raise DeadLetter(f"malformed: '{name}' must be a string")
     return command
+
+
+def _request_id_of(sent: str) -> str:
+    """The producer's id when it is tame (as an HTTP X-Request-ID must be), else one derived
+    from it: the same message delivered again gets the same id, and no newline or
+    unbounded text reaches a log line, a span or the ledger."""
+    if not sent:
+        return str(uuid.uuid4())
+    if request_id_tame(sent):
+        return sent
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "gateway-mq:" + sent))
 
 
 def run_command(command: dict[str, Any], *, request_id: str) -> GatewayResponse:

@@ -94,6 +94,31 @@ def test_a_message_becomes_a_call_on_the_ledger_and_its_reply_goes_to_reply_to(
     assert set(answer["data"]["rates"]) == {"USD"}
 
 
+def test_an_untame_correlation_id_becomes_a_stable_request_id_of_our_own(caller, sandbox_only, mq):
+    # given a producer whose correlation id would forge a log line and overflow the ledger's
+    raw = "order 8\nERROR forged line " + "x" * 200
+    for _ in range(2):  # the same message, sent twice (a producer's redelivery)
+        send(
+            mq,
+            {
+                "service": "currency",
+                "method": "latest_rates",
+                "payload": {"base": "EUR"},
+                "client": "acme",
+            },
+            correlation_id=raw,
+        )
+
+    # when the consumer runs
+    call_command("consume_calls", "--max-messages=2", "--idle-timeout=10")
+
+    # then both calls carry one tame id derived from it, not the producer's text
+    ids = set(LedgerEntry.objects.values_list("request_id", flat=True))
+    assert len(ids) == 1
+    (request_id,) = ids
+    assert "\n" not in request_id and len(request_id) == 36
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
