@@ -35,3 +35,25 @@ def test_usage_reads_every_page_with_money_as_decimal():
     assert first["method"] == "currency.convert"
     assert first["created_after"] == "2026-12-01T00:00:00+00:00"
     assert second["cursor"] == "abc"
+
+
+def test_a_next_link_to_another_host_or_plain_http_never_gets_the_key():
+    # given a gateway behind a proxy that rewrote its links to http://, and a forged host
+    with respx.mock(assert_all_called=False) as router:
+        home = router.get(f"{BASE}/api/v1/usage/").mock(
+            side_effect=[
+                httpx.Response(
+                    200,
+                    json={"next": "http://evil.test/api/v1/usage/?cursor=abc", "results": []},
+                ),
+                httpx.Response(200, json={"next": None, "results": [row("r-1")]}),
+            ]
+        )
+        elsewhere = router.route(host="evil.test").mock(return_value=httpx.Response(200))
+
+        rows = list(Gateway(BASE, "k").usage())
+
+    # then the second page is asked of the client's own base URL, with the cursor kept
+    assert [r["request_id"] for r in rows] == ["r-1"]
+    assert not elsewhere.called
+    assert home.calls[1].request.url.params["cursor"] == "abc"

@@ -20,7 +20,7 @@ from gateway_client.core import (
     result_or_raise,
 )
 from gateway_client.pending import AsyncPendingCall
-from gateway_client.results import Result, usage_query, usage_row
+from gateway_client.results import Result, local_path, usage_query, usage_row
 
 _sleep = asyncio.sleep  # the tests' clock
 
@@ -139,7 +139,7 @@ class AsyncGateway:
             page = await self._get_json(url)
             for row in page["results"]:
                 yield usage_row(row)
-            url = page.get("next")
+            url = local_path(page["next"]) if page.get("next") else None
 
     async def _info(self, method: str) -> MethodInfo | None:
         return (await self.catalog()).methods.get(method)

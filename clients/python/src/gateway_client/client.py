@@ -20,7 +20,7 @@ from gateway_client.core import (
     result_or_raise,
 )
 from gateway_client.pending import PendingCall
-from gateway_client.results import Result, usage_query, usage_row
+from gateway_client.results import Result, local_path, usage_query, usage_row
 
 _sleep = time.sleep  # the tests' clock
 
@@ -147,7 +147,7 @@ class Gateway:
         while url:
             page = self._get_json(url)
             yield from (usage_row(row) for row in page["results"])
-            url = page.get("next")
+            url = local_path(page["next"]) if page.get("next") else None
 
     # -- plumbing ----------------------------------------------------------------------------
     def _info(self, method: str) -> MethodInfo | None:

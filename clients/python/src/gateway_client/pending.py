@@ -11,7 +11,7 @@ from typing import Any, Literal
 from urllib.parse import urljoin
 
 from gateway_client.errors import GatewayError, error_from_problem
-from gateway_client.results import Result, result_from_view
+from gateway_client.results import Result, local_path, result_from_view
 
 Via = Literal["auto", "websocket", "poll"]
 POLL_FIRST_S, POLL_MAX_S = 0.2, 2.0
@@ -33,7 +33,7 @@ def outcome(view: dict[str, Any]) -> Result:
 
 
 def websocket_address(base_url: str, websocket_url: str) -> str:
-    url = urljoin(base_url + "/", websocket_url)
+    url = urljoin(base_url + "/", local_path(websocket_url))
     return "ws" + url.removeprefix("http") if url.startswith("http") else url
 
 
@@ -57,7 +57,7 @@ class _Pending:
     ) -> None:
         self.request_id = request_id
         self.method = method
-        self.status_url = status_url
+        self.status_url = local_path(status_url) if status_url else ""
         self.websocket_url = websocket_url
         self._base_url = base_url
         self._auth_headers = auth_headers

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -122,3 +122,12 @@ def usage_query(
         if v is not None
     }
     return f"/api/v1/usage/?{urlencode(params)}" if params else "/api/v1/usage/"
+
+
+def local_path(url: str) -> str:
+    """The path and query of a link the gateway sent (`next`, `status_url`): the client asks
+    its own base URL, so a link naming another scheme or host (a proxy that rewrote it to
+    http://, a forged answer) never receives the API key."""
+    parts = urlsplit(url)
+    path = "/" + parts.path.lstrip("/")
+    return f"{path}?{parts.query}" if parts.query else path
