@@ -253,11 +253,10 @@ try:
 except ValueError as _error:
     raise ImproperlyConfigured(f"GATEWAY_EGRESS_ALLOWED_NETWORKS: {_error}") from None
 # GET /metrics (apps.observability) answers scrapers from these networks (CIDRs), and only with
-# `Authorization: Bearer <METRICS_TOKEN>` when that is set. Default: loopback and private ranges.
-METRICS_ALLOWED_NETWORKS = env.list(
-    "METRICS_ALLOWED_NETWORKS",
-    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
-)
+# `Authorization: Bearer <METRICS_TOKEN>` when that is set. Default: loopback only. Private
+# ranges are not trusted by default: a load balancer on one would pass the internet's
+# scrapes with its own private address.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 try:
     for _network in METRICS_ALLOWED_NETWORKS:

@@ -13,8 +13,11 @@ anything a caller typed (an unknown method is counted with an empty method).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from functools import wraps
+from typing import ParamSpec
 
 from prometheus_client import Counter, Histogram
 
@@ -83,6 +86,26 @@ CHARGED = Counter(
 )
 
 
+P = ParamSpec("P")
+logger = logging.getLogger(__name__)
+
+
+def never_raises(hook: Callable[P, None]) -> Callable[P, None]:
+    """A hook that cannot fail the call it counts: the call path runs these after a charge
+    has committed, where an exception would turn a served call into an error (and a second
+    ledger row). A multiprocess directory that is full or gone costs the metric, not the call."""
+
+    @wraps(hook)
+    def counted(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            hook(*args, **kwargs)
+        except Exception:
+            logger.exception("metrics: %s could not record", hook.__name__)
+
+    return counted
+
+
+@never_raises
 def call_answered(
     *, method: str, provider: str, status: int, channel: str, duration_s: float
 ) -> None:
@@ -99,6 +122,7 @@ def call_answered(
     children[1].observe(duration_s)
 
 
+@never_raises
 def attempts_made(method: str, attempts: Iterable[tuple[str, str, int | None]]) -> None:
     """A call's provider attempts: (provider slug, outcome, latency in ms or None)."""
     for provider, outcome, latency_ms in attempts:
@@ -114,6 +138,7 @@ def attempts_made(method: str, attempts: Iterable[tuple[str, str, int | None]]) 
             children[1].observe(latency_ms / 1000)
 
 
+@never_raises
 def charged(currency: str, amount: Decimal) -> None:
     """A charge that committed with its ledger row (the ledger itself keeps the Decimal)."""
     if amount:

@@ -118,9 +118,7 @@ async def execute(
     try:
         return await _attempt(route, payload, context, ordered, state, deadline, decision, records)
     finally:
-        attempts_made(
-            route.key, ((r.offering.provider.slug, r.outcome, r.latency_ms) for r in records)
-        )
+        made = [(r.offering.provider.slug, r.outcome, r.latency_ms) for r in records]
         # Probe leases this call took but did not use go back at once.
         tried = {r.offering.offering_id for r in records}
         records += [
@@ -129,6 +127,7 @@ async def execute(
             if state.of(o).status == breakers.PROBE and o.offering_id not in tried
         ]
         await breakers.route_end(records)
+        attempts_made(route.key, made)
 
 
 def _candidates(

@@ -181,9 +181,12 @@ def test_the_token_does_not_open_other_networks(settings):
 @pytest.mark.parametrize(
     ("address", "allowed"),
     [
-        ("10.1.2.3", True),
-        ("::ffff:192.168.0.9", True),  # IPv4-mapped, as a dual-stack socket reports it
+        ("127.0.0.1", True),
+        ("::ffff:127.0.0.1", True),  # IPv4-mapped, as a dual-stack socket reports it
         ("::1", True),
+        # private ranges are not trusted by default: a load balancer may sit on one
+        ("10.1.2.3", False),
+        ("::ffff:192.168.0.9", False),
         ("::ffff:8.8.8.8", False),
         ("2001:db8::1", False),
         ("", False),  # no peer address (a unix socket)
@@ -191,6 +194,29 @@ def test_the_token_does_not_open_other_networks(settings):
 )
 def test_which_addresses_the_default_networks_let_in(address, allowed):
     assert address_allowed(address) is allowed
+
+
+def test_a_metrics_hook_that_fails_costs_the_metric_not_the_call(
+    api, caller, sandbox_only, monkeypatch
+):
+    # given a worker whose metrics files cannot be written (a full disk, a directory gone)
+    from apps.ledger.models import LedgerEntry
+    from apps.observability import metrics
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    for instrument in (metrics.CALLS, metrics.ATTEMPTS, metrics.CHARGED):
+        monkeypatch.setattr(instrument, "labels", broken)
+    monkeypatch.setattr(metrics, "_call_children", {})
+    monkeypatch.setattr(metrics, "_attempt_children", {})
+
+    # when a call is served
+    status = call(api, caller)
+
+    # then it is answered and charged once, as without metrics
+    assert status == 200
+    assert LedgerEntry.objects.filter(client=caller.client).count() == 1
 
 
 def test_only_get_is_served():
