@@ -116,11 +116,13 @@ def _cell(column: str) -> str:
 
 def _copy_statement(rows: QuerySet[LedgerEntry]) -> tuple[str, tuple[Any, ...]]:
     columns = {f"x_{c}": F(_SOURCES.get(c, c)) for c in EXPORT_COLUMNS}
-    inner, params = rows.values(**columns).query.sql_with_params()
+    inner, params = rows.values(**columns, x_row_id=F("id")).query.sql_with_params()
     cells = ", ".join(f'{_cell(c)} AS "{c}"' for c in EXPORT_COLUMNS)
     quoted = ", ".join(f'"{c}"' for c in ("created_at", *_TEXT))
     # Only the ORM's SQL and this module's constants: the filters' values stay parameters.
-    select = f"SELECT {cells} FROM ({inner}) AS r"  # noqa: S608
+    # The outer ORDER BY is what promises the order (a subquery's does not); PostgreSQL
+    # serves it from the same index scan, with no sort of its own.
+    select = f"SELECT {cells} FROM ({inner}) AS r ORDER BY r.x_created_at, r.x_row_id"  # noqa: S608
     sql = f"COPY ({select}) TO STDOUT (FORMAT csv, FORCE_QUOTE ({quoted}))"
     return sql, params
 
