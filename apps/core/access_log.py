@@ -31,8 +31,14 @@ SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error", "gunicorn.access", "gunicor
 SERVER_HANDLER_LOGGERS = ("uvicorn", *SERVER_LOGGERS)
 
 
+# A client API key ("<8-character prefix>.<32-character secret>", djangorestframework-api-key)
+# pasted into a URL, such as the ledger admin's search: the prefix stays, to say which key.
+_CLIENT_KEY = re.compile(r"\b(?P<prefix>[A-Za-z0-9]{8})\.[A-Za-z0-9]{32}\b")
+
+
 def redact_query_tokens(text: str) -> str:
-    return _QUERY_TOKEN.sub(lambda match: match["name"] + REDACTED, text)
+    text = _QUERY_TOKEN.sub(lambda match: match["name"] + REDACTED, text)
+    return _CLIENT_KEY.sub(lambda match: match["prefix"] + "." + REDACTED, text)
 
 
 def _redacted(value: Any) -> Any:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from django.contrib.admin.filters import _ListFilterChoices
 
 SEARCH_HELP_TEXT = (
-    "Paste a request id or an API key (its prefix is enough), or type a client's or a "
+    "Paste a request id or an API key's prefix (the part before the dot), or type a client's or a "
     "provider's slug; failing those, part of a client's name. Ids and slugs are matched whole; "
     "the rows' own text is not searched."
 )

@@ -129,6 +129,27 @@ def test_every_token_parameter_is_redacted_and_the_rest_kept():
     assert record.getMessage() == '1.2.3.4:5 - "GET /x/?a=1&token=[redacted]&b=2 HTTP/1.1" 200'
 
 
+def test_a_client_key_pasted_into_a_url_keeps_only_its_prefix():
+    # given the admin's ledger search with a whole client key in its query string
+    key = "AbCd1234." + "s3cr3t" * 5 + "xy"
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("1.2.3.4:5", "GET", f"/admin/ledger/ledgerentry/?q={key}", "1.1", 200),
+        None,
+    )
+
+    # when the filter passes it
+    assert QueryTokenFilter().filter(record)
+
+    # then the prefix says which key; the secret is gone
+    assert "s3cr3t" not in record.getMessage()
+    assert "/admin/ledger/ledgerentry/?q=AbCd1234.[redacted]" in record.getMessage()
+
+
 def test_the_servers_own_loggers_mask_configured_credentials_too():
     # given a configured credential, and uvicorn's error logger as uvicorn sets it up: its own
     # handler, not propagating to LOGGING's (whose handler masks)
