@@ -31,7 +31,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
-from apps.observability.tracing import active_tracer
+from apps.observability.tracing import active_tracer, carrier_of
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -62,8 +62,11 @@ def call_traced(handle: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         http = request.channel in _HTTP_CHANNELS
         with tracer.start_as_current_span(
             f"POST {CALL_ROUTE}" if http else f"gateway.call {request.channel}",
-            # The caller's traceparent, else whatever is current (a queue message's).
-            context=propagate.extract(request.headers or {}, context=otel_context.get_current()),
+            # The caller's traceparent, else whatever is current (a queue message's). Only the
+            # trace context fields: a caller's `baggage` would ride on into every task's headers.
+            context=propagate.extract(
+                carrier_of(request.headers or {}), context=otel_context.get_current()
+            ),
             kind=_KINDS.get(request.channel, SpanKind.INTERNAL),
             record_exception=False,
             set_status_on_exception=False,

@@ -266,3 +266,32 @@ def test_tracing_is_on_only_with_an_otlp_endpoint(monkeypatch):
     assert named_provider is not None
     assert named_provider.resource.attributes["service.name"] == "gateway-eu"
     named_provider.shutdown()
+
+
+def test_a_callers_baggage_is_not_taken_in(api, caller, sandbox_only, spans, monkeypatch):
+    # given a hook inside the call that reads the W3C baggage current there
+    from opentelemetry import baggage
+
+    from apps.routing import executor
+
+    seen: list[dict[str, object]] = []
+    counted = executor.attempts_made
+    monkeypatch.setattr(
+        executor,
+        "attempts_made",
+        lambda *args: (seen.append(dict(baggage.get_all())), counted(*args))[1],
+    )
+
+    # when a caller sends a traceparent and a baggage header
+    trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    response = post(
+        api,
+        caller,
+        headers={"traceparent": f"00-{trace_id}-{parent_id}-01", "baggage": "user=alice"},
+    )
+
+    # then the trace is continued, but the baggage stays outside (no task carries it on)
+    assert response.status_code == 200
+    [call] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert format(call.context.trace_id, "032x") == trace_id
+    assert seen == [{}]
