@@ -138,6 +138,25 @@ def test_a_revoked_or_unknown_kept_key_is_replaced_by_a_new_one(api, key_file):
     assert printed_key(start()) not in (new, "AbCdEfGh.not-a-key-of-this-database")
 
 
+def test_an_expired_kept_key_is_replaced_by_a_new_one(api, key_file):
+    # given the kept key expired (ops set an expiry in the admin)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = printed_key(start())
+    ClientApiKey.objects.filter(client__slug="demo").update(
+        expiry_date=timezone.now() - timedelta(minutes=1)
+    )
+
+    # when
+    new = printed_key(start())
+
+    # then the printed key is a new one, and it works
+    assert new != old
+    assert call(api, new).status_code == 200
+
+
 def test_without_a_key_file_each_start_shows_a_new_key_once(settings):
     settings.GATEWAY_DEMO_KEY_FILE = ""
 

@@ -168,7 +168,11 @@ def _works_for(key: str, client: Client) -> bool:
         found = ClientApiKey.objects.get_from_key(key)
     except ClientApiKey.DoesNotExist:
         return False
-    return isinstance(found, ClientApiKey) and found.client_id == client.pk
+    # get_from_key skips revoked keys, not expired ones: an expired key would be printed
+    # as working and then answered 401.
+    return (
+        isinstance(found, ClientApiKey) and found.client_id == client.pk and not found.has_expired
+    )
 
 
 def _write_owner_only(path: Path, text: str) -> None:
