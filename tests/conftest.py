@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import respx
 from django.conf import settings
@@ -26,6 +25,7 @@ from apps.gateway.snapshot import forget_snapshot
 from apps.routing import http
 from tests import factories
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
+from tests.servers import wait_until_serving
 
 # respx fakes vendors at httpx's client (its "httpx" mocker), not at httpcore: the gateway's
 # requests travel over aiohttp (apps.routing.transport), which httpcore's mocker never sees.
@@ -205,16 +205,7 @@ def live_gateway(
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the gateway did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        wait_until_serving(base_url, server, log, deadline=time.monotonic() + 30)
         yield base_url
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -30,6 +30,7 @@ from apps.catalog.models import Offering, Provider
 from apps.ledger.models import LedgerEntry
 from tests.conftest import Caller
 from tests.routing.conftest import sandbox_catalog, set_policy
+from tests.servers import wait_until_serving
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,15 +90,7 @@ class Node:
             )
 
     def wait_ready(self, deadline: float) -> None:
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} did not start:\n{self.log.read_text()}")
-            time.sleep(0.1)
+        wait_until_serving(self.url, self.process, self.log, deadline=deadline, what=self.name)
 
     def call(self, caller: Caller) -> httpx.Response:
         return httpx.post(

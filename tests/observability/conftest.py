@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from tests.servers import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -80,16 +81,7 @@ def gunicorn_gateway(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 40
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}")
-            time.sleep(0.2)
+        wait_until_serving(url, server, log, deadline=time.monotonic() + 40, what="gunicorn")
         yield Server(url, metrics_dir, log)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
