@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,6 +17,9 @@ from aiosmtpd.smtp import Envelope, Session
 from apps.catalog.models import Offering, Provider
 from apps.catalog.services import catalog_cache_invalidate
 from tests import factories
+from tests.servers import HangingServer
+
+__all__ = ["HangingServer"]  # the sms and email tests take it from here
 
 # aiosmtpd logs every command from its own thread, also after a test's output is closed.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -77,41 +79,6 @@ def free_port() -> int:
 def refused_url(scheme: str = "http") -> str:
     """A local port with nothing listening: the connection is refused."""
     return f"{scheme}://127.0.0.1:{free_port()}"
-
-
-class HangingServer:
-    """Accepts connections and never answers."""
-
-    def __init__(self) -> None:
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(16)
-        self.held: list[socket.socket] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.server.getsockname()[1])
-
-    def _accept(self) -> None:
-        self.server.settimeout(0.1)
-        while not self.stop.is_set():
-            try:
-                self.held.append(self.server.accept()[0])
-            except OSError:
-                continue
-
-    def __enter__(self) -> HangingServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
-        for conn in self.held:
-            conn.close()
-        self.server.close()
 
 
 @dataclass

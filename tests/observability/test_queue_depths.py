@@ -2,7 +2,6 @@
 broker that is down or hangs costs its samples, never a slow scrape."""
 
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from kombu import Connection, Exchange, Queue
 
 from gateway_project.celery import app
 from tests.observability.scrapes import names, value
+from tests.servers import HangingServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,28 +88,8 @@ def _closed_port() -> int:
 @pytest.fixture
 def silent_broker() -> Iterator[int]:
     """A port that accepts connections and never says a word (a hung broker)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    server.close()
+    with HangingServer() as server:
+        yield server.port
 
 
 @pytest.mark.parametrize("broker", ["refused", "silent"])

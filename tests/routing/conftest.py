@@ -2,7 +2,6 @@
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +17,7 @@ from apps.routing import breakers
 from apps.routing.routes import BreakerPolicy, OfferingRoute
 from tests import factories
 from tests.integrations.currency.vendor_answers import OXR_LATEST
+from tests.servers import HangingServer
 
 FIXER_URL = "https://fixer.test/api"
 OXR_URL = "https://oxr.test/api"
@@ -66,28 +66,8 @@ def refused_url(egress_private: None) -> str:
 @pytest.fixture
 def hanging_url(egress_private: None) -> Iterator[str]:
     """A local server that accepts connections and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}/api"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
+    with HangingServer() as server:
+        yield f"http://127.0.0.1:{server.port}/api"
 
 
 def sandbox_catalog(costs: dict[str, dict[str, str]], **provider_fields) -> dict[str, Provider]:
