@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -14,9 +14,7 @@ from apps.billing.idempotency import (
 from apps.billing.pricebook import PriceBook
 from apps.billing.ratelimits import FreeAllowance
 from apps.billing.services import HeldCredit
-from apps.catalog.documents import Document
 from apps.catalog.registry import Preparation
-from apps.core import jsonbytes
 from apps.core.errors import (
     GatewayError,
 )
@@ -27,44 +25,9 @@ from apps.gateway.documents import (
     document_of,
     document_summary,
 )
-from apps.ledger.models import LedgerEntry
+from apps.gateway.stages import GatewayRequest, GatewayResponse
 from apps.routing.executor import CallFailed
 from apps.routing.routes import MethodRoute
-
-
-@dataclass
-class GatewayRequest:
-    """A call, whatever way it arrived."""
-
-    request_id: str
-    service: str
-    method: str
-    body: bytes
-    headers: Mapping[str, str]
-    channel: str = LedgerEntry.Channel.HTTP
-    source_ip: str | None = None
-    # Set when the caller was authenticated by the way the call arrived (an MQ message
-    # names its client; the channel itself is trusted): no credentials in the headers.
-    principal: Principal | None = None
-    # Prefer: respond-async: admit the call now, answer 202, run it in the background.
-    respond_async: bool = False
-    callback_url: str = ""
-
-
-@dataclass
-class GatewayResponse:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
-    # Set on an idempotent replay: the request id of the first call, which it answers with.
-    request_id: str | None = None
-    # A method answering a document (MethodSpec.media_type): the bytes the HTTP entry points
-    # stream instead of rendering `body` (which then only summarises the call).
-    document: Document | None = None
-
-    def render(self) -> bytes:
-        return jsonbytes.dumps(self.body)
 
 
 @dataclass
