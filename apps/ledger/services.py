@@ -8,30 +8,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models.sql import InsertQuery
+from django.db import transaction
 
 from apps.accounts.models import Client
 from apps.billing.models import CreditHold
 from apps.billing.pending import settle_pending_marked
-from apps.billing.services import (
-    HeldCredit,
-    credit_settle,
-    credit_settle_ctes_params,
-    credit_settle_ctes_sql,
-)
-from apps.core.asyncdb import db_pool, live_connection
+from apps.billing.services import HeldCredit, credit_settle
 from apps.core.db import then_release_connection
-from apps.core.money import ZERO, to_money
+from apps.core.money import to_money
+from apps.core.statements import arun, run
 from apps.ledger.models import LedgerEntry
-from apps.ledger.rollup import ledger_day_add, ledger_day_upsert_params, ledger_day_upsert_sql
+from apps.ledger.rollup import ledger_day_add
+from apps.ledger.statements import CALL_SETTLE, Settlement
 
 
 class BookingRefused(Exception):
@@ -48,42 +41,15 @@ def ledger_record_call(
 
     `after` runs in the same transaction (a service recording state about its call, the
     stored answer of an idempotent call). On PostgreSQL the row, its rollup and the settle
-    are one statement: one round trip on every call's path.
+    are one statement (apps.ledger.statements.CALL_SETTLE): one round trip on every call's
+    path.
     """
-    entry = _call_entry(fields)
-    if connection.vendor != "postgresql":
-        with transaction.atomic():
-            entry.save(force_insert=True)
-            ledger_day_add(entry=entry)
-            credit_settle(client_id=entry.client_id, amount=entry.amount, hold=hold)
-            if after is not None:
-                after(entry)
-        return entry
+    settlement = Settlement(entry=_call_entry(fields), hold=hold)
     if after is None:
-        return _record_call_statement(entry, hold)
+        return run(CALL_SETTLE, settlement)
     with transaction.atomic():
-        _record_call_statement(entry, hold)
+        entry = run(CALL_SETTLE, settlement)
         after(entry)
-    return entry
-
-
-def _call_entry(fields: dict[str, Any]) -> LedgerEntry:
-    return LedgerEntry(kind=LedgerEntry.Kind.CHARGE, amount=-fields["price"], **fields)
-
-
-def _record_call_statement(entry: LedgerEntry, hold: HeldCredit | None) -> LedgerEntry:
-    """INSERT the row, upsert its day's bucket and settle, as one data-modifying CTE."""
-    with connection.cursor() as cursor:
-        cursor.execute(_record_call_sql(), _record_call_params(entry, hold))
-        (pk,) = cursor.fetchone()
-    return _inserted(entry, pk)
-
-
-def _inserted(entry: LedgerEntry, pk: int) -> LedgerEntry:
-    """`entry` as the ORM leaves an instance it has just inserted."""
-    entry.pk = pk
-    entry._state.adding = False
-    entry._state.db = DEFAULT_DB_ALIAS
     return entry
 
 
@@ -96,62 +62,20 @@ async def aledger_record_call(
     """ledger_record_call from the event loop.
 
     A call with nothing else to commit with its row (no `after`) sends its one statement over
-    apps.core.asyncdb's pool; the others, and every call where that pool is not used, go
-    through Django's connection on a thread.
+    apps.core.asyncdb's pool where that pool is used; the others go through Django's
+    connection on a thread, which goes back to Django's pool afterwards (on the ASGI
+    endpoint no request_finished signal closes it, and a broken one must not outlive its
+    call).
     """
-    pool = db_pool() if after is None else None
-    if pool is None:
-        # The connection goes back to Django's pool after the settle too: on the ASGI
-        # endpoint no request_finished signal closes it, and a broken one must not outlive
-        # its call.
-        return await sync_to_async(then_release_connection(ledger_record_call))(
-            hold=hold, after=after, **fields
-        )
-    entry = _call_entry(fields)
-    params = _record_call_params(entry, hold)
-    async with live_connection(pool) as conn:
-        cursor = await conn.execute(_record_call_sql(), params)
-        row = await cursor.fetchone()
-    assert row is not None
-    return _inserted(entry, row[0])
+    if after is None:
+        return await arun(CALL_SETTLE, Settlement(entry=_call_entry(fields), hold=hold))
+    return await sync_to_async(then_release_connection(ledger_record_call))(
+        hold=hold, after=after, **fields
+    )
 
 
-_INSERTED_FIELDS = [f for f in LedgerEntry._meta.local_concrete_fields if not f.primary_key]
-
-
-@cache
-def _record_call_sql() -> str:
-    """The statement's text: the same on every call, so PostgreSQL can keep it prepared."""
-    query = InsertQuery(LedgerEntry)
-    query.insert_values(_INSERTED_FIELDS, [LedgerEntry(amount=ZERO, price=ZERO, cost=ZERO)])
-    compiler = query.get_compiler(using=DEFAULT_DB_ALIAS)
-    compiler.returning_fields = [LedgerEntry._meta.pk]
-    [(insert_sql, _)] = compiler.as_sql()
-    day_sql = ledger_day_upsert_sql()
-    settle_sql = credit_settle_ctes_sql()
-    return f"WITH entry AS ({insert_sql}), day AS ({day_sql}), {settle_sql} SELECT id FROM entry"  # noqa: S608 (all values are parameters)
-
-
-@cache
-def _adapting_connection() -> BaseDatabaseWrapper:
-    """A database wrapper whose `ops` adapt values as the ORM's INSERT would; it never
-    connects. (`connections[...]` is context-local: on the event loop each call's task would
-    build a wrapper of its own.)"""
-    return connections.create_connection(DEFAULT_DB_ALIAS)
-
-
-def _record_call_params(entry: LedgerEntry, hold: HeldCredit | None) -> list[Any]:
-    """The statement's parameters, adapted as the ORM's INSERT would adapt them."""
-    db = _adapting_connection()
-    insert_params = [
-        field.get_db_prep_save(field.pre_save(entry, True), connection=db)
-        for field in _INSERTED_FIELDS
-    ]
-    return [
-        *insert_params,
-        *ledger_day_upsert_params(entry),
-        *credit_settle_ctes_params(client_id=entry.client_id, amount=entry.amount, hold=hold),
-    ]
+def _call_entry(fields: dict[str, Any]) -> LedgerEntry:
+    return LedgerEntry(kind=LedgerEntry.Kind.CHARGE, amount=-fields["price"], **fields)
 
 
 def _book(
@@ -265,7 +189,7 @@ def credit_hold_release_dangling(*, hold: CreditHold) -> LedgerEntry | None:
     if settle_pending_marked(client_id=locked.client_id, request_id=locked.request_id):
         return None
     service, _, method = locked.method.partition(".")
-    entry = LedgerEntry.objects.create(
+    interrupted = LedgerEntry(
         request_id=locked.request_id,
         kind=LedgerEntry.Kind.CHARGE,
         client_id=locked.client_id,
@@ -280,10 +204,6 @@ def credit_hold_release_dangling(*, hold: CreditHold) -> LedgerEntry | None:
         amount=Decimal("0"),
         currency=settings.ACCOUNTING_CURRENCY,
     )
-    ledger_day_add(entry=entry)
-    credit_settle(
-        client_id=locked.client_id,
-        amount=Decimal("0"),
-        hold=HeldCredit(id=locked.pk, amount=locked.amount),
-    )
-    return entry
+    # The call's settle, of nothing: its row, its rollup bucket and its hold dropped.
+    dropped = HeldCredit(id=locked.pk, amount=locked.amount)
+    return run(CALL_SETTLE, Settlement(entry=interrupted, hold=dropped))

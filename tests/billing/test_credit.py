@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from apps.accounts.models import Client
-from apps.billing import services
 from apps.billing.models import CreditHold
 from apps.billing.services import credit_hold, credit_settle
+from apps.core import statements
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(params=["one-statement", "orm-steps"])
 def form(request, monkeypatch) -> str:
     if request.param == "orm-steps":
-        monkeypatch.setattr(services, "_one_statement", lambda: False)
+        monkeypatch.setattr(statements, "sql_enabled", lambda: False)
     return request.param
 
 

@@ -1,0 +1,120 @@
+"""The credit side of the money statements, each written once: as SQL for PostgreSQL and,
+beside it, as the ORM steps other databases take (run by apps.core.statements).
+
+- CREDIT_HOLD reserves a call's price (`held`) only while balance - held - price >=
+  -credit_limit, so concurrent calls can never spend past the limit, and writes the
+  CreditHold row that names the call.
+- The settle's credit half (SETTLE_CREDIT_CTES, credit_settle_orm) moves the balance by the
+  ledger row's amount and drops the hold. It runs inside the ledger's settle statement
+  (apps.ledger.statements), in the transaction that writes the call's row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from apps.accounts.models import Client
+from apps.billing.models import CreditHold
+from apps.core.statements import Row, Statement
+
+
+@dataclass(frozen=True)
+class HeldCredit:
+    """A hold taken for one call: the settle drops it."""
+
+    id: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    """What CREDIT_HOLD reserves, and for which call."""
+
+    client_id: int
+    amount: Decimal
+    request_id: str
+    method: str
+    now: datetime
+
+
+_CLIENT = Client._meta.db_table
+_HOLD = CreditHold._meta.db_table
+
+
+class CreditHoldStatement(Statement[HoldRequest, HeldCredit | None]):
+    """The hold: None when the client's credit does not cover the amount."""
+
+    sql = f"""
+WITH reserved AS (
+    UPDATE {_CLIENT} SET held = held + %(amount)s
+    WHERE id = %(client_id)s AND balance - held - %(amount)s >= -credit_limit
+    RETURNING id
+)
+INSERT INTO {_HOLD} (client_id, request_id, method, amount, created_at)
+SELECT id, %(request_id)s, %(method)s, %(amount)s, %(now)s FROM reserved
+RETURNING id
+"""  # noqa: S608 (table names come from the models, values are parameters)
+
+    def params(self, args: HoldRequest) -> dict[str, Any]:
+        return {
+            "amount": args.amount,
+            "client_id": args.client_id,
+            "request_id": args.request_id,
+            "method": args.method,
+            "now": args.now,
+        }
+
+    def result(self, args: HoldRequest, row: Row | None) -> HeldCredit | None:
+        return HeldCredit(id=row[0], amount=args.amount) if row else None
+
+    def orm(self, args: HoldRequest) -> HeldCredit | None:
+        with transaction.atomic():
+            reserved = Client.objects.filter(
+                pk=args.client_id, balance__gte=F("held") + args.amount - F("credit_limit")
+            ).update(held=F("held") + args.amount)
+            if not reserved:
+                return None
+            hold = CreditHold.objects.create(
+                client_id=args.client_id,
+                request_id=args.request_id,
+                method=args.method,
+                amount=args.amount,
+                created_at=args.now,
+            )
+        return HeldCredit(id=hold.pk, amount=args.amount)
+
+
+CREDIT_HOLD = CreditHoldStatement()
+
+# The settle's credit half, as two CTEs (`released`, `settled`) of the ledger's settle
+# statement. A hold released already (by the dangling-hold release) is not released twice;
+# a call with neither an amount nor a hold leaves the client's row alone.
+SETTLE_CREDIT_CTES = (
+    f"released AS (DELETE FROM {_HOLD} WHERE id = %s RETURNING amount), "  # noqa: S608
+    f"settled AS (UPDATE {_CLIENT} SET balance = balance + %s, "
+    "held = held - COALESCE((SELECT amount FROM released), 0) "
+    "WHERE id = %s AND (%s <> 0 OR EXISTS (SELECT 1 FROM released)))"
+)
+
+
+def settle_credit_params(*, client_id: int, amount: Decimal, hold: HeldCredit | None) -> list[Any]:
+    """The parameters of SETTLE_CREDIT_CTES, in order."""
+    return [hold.id if hold else None, amount, client_id, amount]
+
+
+def credit_settle_orm(*, client_id: int, amount: Decimal, hold: HeldCredit | None) -> None:
+    """SETTLE_CREDIT_CTES through the ORM, in the caller's transaction."""
+    if hold is None:
+        if amount:
+            Client.objects.filter(pk=client_id).update(balance=F("balance") + amount)
+        return
+    deleted, _ = CreditHold.objects.filter(pk=hold.id).delete()
+    Client.objects.filter(pk=client_id).update(
+        balance=F("balance") + amount, held=F("held") - (hold.amount if deleted else 0)
+    )
