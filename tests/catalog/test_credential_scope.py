@@ -25,7 +25,7 @@ from tests.catalog.test_admin import (
 )
 from tests.catalog.test_declarative import SECRET as VAULT_SECRET
 from tests.catalog.test_declarative import VAULT, ToyService, VaultRates, apply, dump
-from tests.ledger.finance import staff_user
+from tests.factories import staff_user
 
 pytestmark = pytest.mark.django_db
 

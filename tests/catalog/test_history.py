@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.billing.models import Price
 from apps.catalog.models import Offering, Provider
 from tests import factories
-from tests.ledger.finance import call_row, staff_user
+from tests.factories import call_row, staff_user
 
 pytestmark = pytest.mark.django_db
 

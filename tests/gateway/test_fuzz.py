@@ -30,7 +30,7 @@ from apps.accounts.models import Client
 from apps.catalog.declarative import config_apply, config_parse
 from apps.ledger.staff_tokens import staff_token_create
 from tests import factories
-from tests.ledger.finance import call_row
+from tests.factories import call_row
 
 SEED = int(os.environ.get("GATEWAY_FUZZ_SEED", "1313"))
 # Per operation; the whole run stays within a few minutes on a CI machine.

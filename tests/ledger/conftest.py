@@ -9,7 +9,7 @@ from django.test import Client as HttpClient
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import ledger_reverse, ledger_topup
 from tests import factories
-from tests.ledger.finance import call_row, staff_user
+from tests.factories import call_row, staff_user
 
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
 

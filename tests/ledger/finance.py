@@ -1,49 +1,16 @@
-"""Helpers for the finance tests: call rows written the way the call path writes them, users
-in the roles the migration creates, and sums computed independently from the rows."""
+"""Helpers for the finance tests: sums computed independently from the rows, and read from
+an answer. (Call rows: tests.factories.call_row.)"""
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import Group, User
 
-from apps.accounts.models import Client
 from apps.ledger.models import LedgerEntry
-from apps.ledger.services import ledger_record_call
-
-_request_ids = itertools.count(1)
-
-
-def call_row(client: Client, created_at: datetime, **fields: Any) -> LedgerEntry:
-    """A call's ledger row, recorded through the same service as a real call."""
-    values: dict[str, Any] = {
-        "request_id": f"req-{next(_request_ids):06d}",
-        "client": client,
-        "service": "currency",
-        "method": "latest_rates",
-        "provider": "fixer",
-        "status": LedgerEntry.Status.SUCCEEDED,
-        "http_status": 200,
-        "cost": Decimal("0.0010"),
-        "price": Decimal("0.0100"),
-        "currency": "USD",
-        "country": client.country,
-        "created_at": created_at,
-    }
-    values.update(fields)
-    return ledger_record_call(hold=None, **values)
-
-
-def staff_user(username: str, *groups: str) -> User:
-    user = User.objects.create_user(username, password="pw", is_staff=True)
-    user.groups.set(Group.objects.filter(name__in=groups))
-    return user
 
 
 def expected_summary(group_by: list[str], **where: Any) -> dict[tuple[str, ...], dict[str, Any]]:

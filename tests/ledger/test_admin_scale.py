@@ -20,7 +20,7 @@ from apps.accounts.models import Client
 from apps.ledger import admin_paging
 from apps.ledger.models import LedgerEntry
 from tests import factories
-from tests.ledger.finance import call_row
+from tests.factories import call_row
 
 pytestmark = pytest.mark.django_db
 

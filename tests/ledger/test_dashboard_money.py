@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
-from tests.ledger.finance import call_row
+from tests.factories import call_row
 
 DASHBOARD = "/admin/ledger/ledgerentry/dashboard/"
 # Seven calls at price 0.0100, cost 0.0010 (finance.call_row's defaults).
@@ -72,7 +72,7 @@ from django.test import Client
 from django.test.utils import setup_test_environment
 from django.utils import timezone
 from tests import factories
-from tests.ledger.finance import call_row
+from tests.factories import call_row
 
 setup_test_environment()
 call_command("migrate", verbosity=0)

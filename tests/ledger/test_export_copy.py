@@ -19,7 +19,7 @@ from apps.ledger.models import LedgerEntry
 from apps.ledger.selectors import LedgerFilters, ledger_rows
 from apps.ledger.services import ledger_reverse, ledger_topup
 from tests import factories
-from tests.ledger.finance import call_row, staff_user
+from tests.factories import call_row, staff_user
 
 pytestmark = [
     pytest.mark.django_db,

@@ -15,7 +15,8 @@ from apps.accounts.models import Client
 from apps.ledger.models import LedgerDay, LedgerEntry
 from apps.ledger.rollup import ledger_rollup_rebuild
 from tests import factories
-from tests.ledger.finance import call_row, expected_summary, staff_user, summary_by_group
+from tests.factories import call_row, staff_user
+from tests.ledger.finance import expected_summary, summary_by_group
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ import pytest
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import ledger_reverse, ledger_topup
 from tests import factories
-from tests.ledger.finance import call_row, staff_user
+from tests.factories import call_row, staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,8 @@ from apps.ledger.models import LedgerEntry
 from apps.ledger.selectors import LedgerFilters, ledger_rows
 from apps.ledger.summary import split_by_days
 from tests import factories
-from tests.ledger.finance import call_row, expected_summary, summary_by_group
+from tests.factories import call_row
+from tests.ledger.finance import expected_summary, summary_by_group
 
 pytestmark = pytest.mark.django_db
 

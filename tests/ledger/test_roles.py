@@ -11,7 +11,7 @@ from knox.models import AuthToken
 
 from apps.catalog.models import Provider, RoutingPolicy
 from tests import factories
-from tests.ledger.finance import staff_user
+from tests.factories import staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.db.migrations.loader import MigrationLoader
 from apps.catalog.models import Provider
 from apps.ledger.models import LedgerEntry, LedgerRedaction
 from tests import factories
-from tests.ledger.finance import call_row
+from tests.factories import call_row
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 from knox.models import AuthToken
 
-from tests.ledger.finance import staff_user
+from tests.factories import staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from apps.routing.breakers import AttemptRecord
 from apps.routing.health import provider_breaker_policy
 from apps.routing.services import offering_breaker_force
 from tests import factories
-from tests.ledger.finance import staff_user
+from tests.factories import staff_user
 
 pytestmark = pytest.mark.django_db
 

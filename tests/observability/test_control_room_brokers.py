@@ -8,7 +8,7 @@ from django.test import Client as HttpClient
 
 from apps.core import state
 from apps.observability import queues
-from tests.ledger.finance import staff_user
+from tests.factories import staff_user
 from tests.observability import test_queue_depths as depths
 from tests.observability.test_control_room import page, panel
 from tests.observability.test_queue_depths import _closed_port, publish

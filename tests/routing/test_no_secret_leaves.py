@@ -31,7 +31,7 @@ from apps.catalog.services import provider_set_credentials
 from apps.ledger.models import LedgerEntry
 from apps.routing import breakers
 from apps.routing.health import offering_breaker_policy, providers_health_check
-from tests.ledger.finance import staff_user
+from tests.factories import staff_user
 
 ACCESS_KEY = "fx-5ecret-4cce55-key-0042"
 LATEST = "/api/v1/services/currency/latest_rates/"

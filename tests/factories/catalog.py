@@ -1,41 +1,11 @@
-"""factory-boy factories for every app's models (one module: the apps share them)."""
+"""Providers, their offerings and the methods synced from the registry."""
 
 from decimal import Decimal
 
 import factory
 from factory.django import DjangoModelFactory
 
-from apps.accounts.models import Client, ClientApiKey
-from apps.billing.models import Plan, Price
 from apps.catalog.models import Method, Offering, OfferingCountryCost, Provider
-
-
-class PlanFactory(DjangoModelFactory[Plan]):
-    class Meta:
-        model = Plan
-        django_get_or_create = ("slug",)
-
-    slug = factory.Sequence(lambda n: f"plan-{n}")
-    name = factory.LazyAttribute(lambda o: o.slug.title())
-
-
-class PriceFactory(DjangoModelFactory[Price]):
-    class Meta:
-        model = Price
-
-    plan = factory.SubFactory(PlanFactory)
-    price = Decimal("0.0100")
-
-
-class ClientFactory(DjangoModelFactory[Client]):
-    class Meta:
-        model = Client
-
-    slug = factory.Sequence(lambda n: f"client-{n}")
-    name = factory.LazyAttribute(lambda o: f"{o.slug.title()} Ltd")
-    country = "DE"
-    plan = factory.SubFactory(PlanFactory)
-    credit_limit = Decimal("100.0000")
 
 
 class ProviderFactory(DjangoModelFactory[Provider]):
@@ -73,8 +43,3 @@ def method(key: str) -> Method:
     """A method row synced from the registry, e.g. method("currency.latest_rates")."""
     service, _, slug = key.partition(".")
     return Method.objects.select_related("service").get(service__slug=service, slug=slug)
-
-
-def api_key_for(client: Client, name: str = "test") -> str:
-    _, key = ClientApiKey.objects.create_key(client=client, name=name)
-    return key
