@@ -1,8 +1,9 @@
 """The database statements on every call's path, sent straight from the event loop.
 
 A call takes two statements: its credit hold before the provider is asked and its settle
-after (apps.billing.services, apps.ledger.services). Through Django's ORM each is a hop to
-a thread and back, and under load those threads contend with the event loop for the GIL.
+after (apps.billing.statements, apps.ledger.statements; apps.core.statements.arun sends
+them here). Through Django's ORM each is a hop to a thread and back, and under load those
+threads contend with the event loop for the GIL.
 Here they go over a psycopg AsyncConnectionPool of this process and event loop: no thread,
 no ORM compile, and each statement is prepared on its connection after a few executions
 (DB_PREPARE_THRESHOLD), so PostgreSQL stops re-planning it.
