@@ -13,7 +13,7 @@ import math
 import threading
 from typing import Any
 
-from apps.routing.breaker_scripts import (
+from apps.routing.breaker_rules import (
     AVAILABLE,
     CIRCUIT_OPEN,
     COOLDOWN,

@@ -1,11 +1,11 @@
-"""The breakers' shared state in Redis: its layout, its vocabulary and the Lua scripts that
-apply its rules, with the packing of their arguments and how they are sent.
+"""The breakers' shared state in Redis: the Lua scripts that apply its rules, with the
+packing of their arguments and how they are sent.
 
 Kept apart from apps.routing.breakers (the API every caller uses) because this is the one place
 the rules are written for Redis: a change to a rule starts here, is mirrored in
 apps.routing.breaker_memory (the same rules in this process's memory), and is proved equal by
-tests/routing/test_fallback_parity.py. The statuses, kinds and force modes are spelled here,
-beside the Lua that spells them literally; apps.routing.breakers exports them.
+tests/routing/test_fallback_parity.py. The statuses, kinds and force modes the Lua spells
+literally are named in apps.routing.breaker_rules.
 """
 
 from __future__ import annotations
@@ -13,49 +13,20 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from redis.exceptions import NoScriptError
 
 from apps.core import state
+from apps.routing.breaker_rules import (
+    EWMA_ALPHA,
+    PROBE_LEASE_MIN_S,
+    WINDOW_BUCKETS,
+    AttemptRecord,
+    breaker_key,
+    rotation_key,
+)
 from apps.routing.routes import BreakerPolicy, OfferingRoute
-
-if TYPE_CHECKING:
-    from apps.routing.breakers import AttemptRecord
-
-EWMA_ALPHA = 0.3  # weight of the newest latency in the moving average
-WINDOW_BUCKETS = 6  # the fault-rate window is counted in this many buckets
-PROBE_LEASE_MIN_S = 5  # a probe lease outlives the probe call, however short its timeout
-
-# Candidate statuses; only the first two may be tried.
-OK = "ok"
-PROBE = "probe"  # half-open: this call holds the one probe
-CIRCUIT_OPEN = "circuit_open"
-FORCED_OPEN = "forced_open"
-COOLING_DOWN = "cooling_down"  # the provider answered 429 with Retry-After
-PROBE_IN_FLIGHT = "probe_in_flight"  # half-open, another call is probing
-AVAILABLE = frozenset({OK, PROBE})
-
-# What an attempt tells the breaker.
-SUCCESS = "success"  # the provider answered (even "your input is invalid")
-FAULT = "fault"
-COOLDOWN = "cooldown"  # 429 with Retry-After: skip it that long, no breaker count
-NEUTRAL = "neutral"  # cut short by our own deadline: says nothing about the provider
-RELEASE = "release"  # a probe lease taken but not used
-
-# Ops' override of a breaker (Offering.breaker_forced).
-FORCE_OPEN = "open"
-FORCE_CLOSED = "closed"
-AUTOMATIC = ""
-
-
-def breaker_key(offering_id: int) -> str:
-    return f"{state.KEY_PREFIX}br:{offering_id}"
-
-
-def rotation_key(method: str) -> str:
-    return f"{state.KEY_PREFIX}rr:{method}"
-
 
 # --- the scripts ----------------------------------------------------------------------------
 
@@ -212,9 +183,7 @@ end
 return m
 """
 
-# A clean slate: what the breaker counted and decided, not what it measured (latency, the
-# last error and the last health check stay for ops to read).
-RESET_FIELDS = ("opened_at", "fails", "probe_until", "cool_until")
+# A clean slate: apps.routing.breaker_rules.RESET_FIELDS, and the window's counters.
 RESET_SCRIPT = """
 for _, key in ipairs(KEYS) do
   local names = {'opened_at', 'fails', 'probe_until', 'cool_until'}

@@ -12,10 +12,10 @@ the weighted rotation) and `route_end` after the last (records every attempt). W
 unreachable both run against this process's memory with the same rules: the gateway keeps
 serving, each process with its own breakers and rotation, and a warning is logged.
 
-This module is the API everything else imports. The scripts, the Redis layout and the
-vocabulary they share (statuses, kinds, force modes, exported here) are
+This module is the API everything else imports. The vocabulary (statuses, kinds, force modes,
+key layout; exported here) is apps.routing.breaker_rules; the scripts are
 apps.routing.breaker_scripts; the same rules in this process's memory are
-apps.routing.breaker_memory.
+apps.routing.breaker_memory; what ops see of one breaker is apps.routing.breaker_views.
 
 Time comes from `clock` (seconds since the epoch, shared by every host); tests replace it.
 """
@@ -23,15 +23,15 @@ Time comes from `clock` (seconds since the epoch, shared by every host); tests r
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from apps.core import state
+from apps.routing import breaker_scripts as scripts
 from apps.routing.breaker_memory import BreakerMemory
-from apps.routing.breaker_scripts import (
+from apps.routing.breaker_rules import (
     AUTOMATIC,
     AVAILABLE,
     CIRCUIT_OPEN,
@@ -50,17 +50,11 @@ from apps.routing.breaker_scripts import (
     RELEASE,
     SUCCESS,
     WINDOW_BUCKETS,
+    AttemptRecord,
     breaker_key,
     rotation_key,
 )
-from apps.routing.breaker_scripts import BEGIN as _BEGIN
-from apps.routing.breaker_scripts import BEGIN_SHA as _BEGIN_SHA
-from apps.routing.breaker_scripts import END as _END
-from apps.routing.breaker_scripts import END_SHA as _END_SHA
-from apps.routing.breaker_scripts import RESET_SCRIPT as _RESET_SCRIPT
-from apps.routing.breaker_scripts import begin_args as _begin_args
-from apps.routing.breaker_scripts import end_args as _end_args
-from apps.routing.breaker_scripts import run as _run
+from apps.routing.breaker_views import BreakerView, breaker_view
 from apps.routing.routes import BreakerPolicy, OfferingRoute
 
 __all__ = [
@@ -128,19 +122,6 @@ class RouteState:
         return self.candidates.get(offering.offering_id, CandidateState())
 
 
-@dataclass(frozen=True)
-class AttemptRecord:
-    """What one attempt (or an unused probe lease) tells its offering's breaker."""
-
-    offering: OfferingRoute
-    kind: str
-    outcome: str = ""
-    latency_ms: int | None = None  # None: not a latency of the provider (refused, ...)
-    error: str = ""
-    retry_after_s: float | None = None
-    probe: bool = False  # held the probe lease (or is an active health check)
-
-
 def _route_state(raw: Any, candidates: Sequence[OfferingRoute]) -> RouteState:
     """The begin script's answer (from Redis or from this process's memory), read."""
     statuses, order = raw
@@ -171,10 +152,10 @@ async def route_begin(
     """Every candidate's state, probe leases taken, the rotation stepped: one round trip."""
     if not candidates:
         return RouteState()
-    keys, args = _begin_args(candidates, method, rotate, clock())
+    keys, args = scripts.begin_args(candidates, method, rotate, clock())
     if state.redis_usable():
         try:
-            raw = await _run(_BEGIN, _BEGIN_SHA, keys, args)
+            raw = await scripts.run(scripts.BEGIN, scripts.BEGIN_SHA, keys, args)
             return _route_state(raw, candidates)
         except state.REDIS_ERRORS:
             state.note_redis_unreachable("breakers and weights")
@@ -185,10 +166,10 @@ async def route_end(records: Sequence[AttemptRecord]) -> None:
     """Record what the call's attempts said about each provider: one round trip."""
     if not records:
         return
-    keys, args = _end_args(records, clock())
+    keys, args = scripts.end_args(records, clock())
     if state.redis_usable():
         try:
-            await _run(_END, _END_SHA, keys, args)
+            await scripts.run(scripts.END, scripts.END_SHA, keys, args)
             return
         except state.REDIS_ERRORS:
             state.note_redis_unreachable("breakers and weights")
@@ -229,75 +210,6 @@ async def record_health_check(
 # --- what ops see and do (admin, health checks) ---------------------------------------------
 
 
-@dataclass(frozen=True)
-class BreakerView:
-    """One offering's breaker as the admin shows it."""
-
-    state: str  # closed, open, half_open, forced_open, forced_closed, cooling_down
-    consecutive_faults: int = 0
-    calls_in_window: int = 0
-    faults_in_window: int = 0
-    last_error: str = ""
-    last_outcome: str = ""
-    last_latency_ms: int | None = None
-    ewma_ms: float | None = None
-    last_at: float | None = None
-    open_until: float | None = None  # open, or cooling down: skipped until then
-    # The last active health check of its provider.
-    probe_at: float | None = None
-    probe_outcome: str = ""
-    probe_latency_ms: int | None = None
-    probe_error: str = ""
-
-    @property
-    def fault_rate(self) -> float | None:
-        if not self.calls_in_window:
-            return None
-        return self.faults_in_window / self.calls_in_window
-
-
-def breaker_view(fields: dict[str, str], policy: BreakerPolicy, now: float) -> BreakerView:
-    width = max(1, policy.window_s // WINDOW_BUCKETS)
-    bucket = math.floor(now / width)
-    span = range(bucket - WINDOW_BUCKETS + 1, bucket + 1)
-    opened = float(fields.get("opened_at", 0))
-    cool = float(fields.get("cool_until", 0))
-    forced = policy.forced
-    open_until = None
-    if forced == FORCE_OPEN:
-        current = FORCED_OPEN
-    elif forced == FORCE_CLOSED:
-        current = "forced_closed"
-    elif cool > now:
-        current, open_until = COOLING_DOWN, cool
-    elif opened > 0 and now < opened + policy.cooldown_s:
-        current, open_until = "open", opened + policy.cooldown_s
-    elif opened > 0:
-        current = "half_open"
-    else:
-        current = "closed"
-    return BreakerView(
-        state=current,
-        consecutive_faults=int(fields.get("fails", 0)),
-        calls_in_window=sum(int(fields.get(f"n:{b}", 0)) for b in span),
-        faults_in_window=sum(int(fields.get(f"f:{b}", 0)) for b in span),
-        last_error=fields.get("last_error", ""),
-        last_outcome=fields.get("last_outcome", ""),
-        last_latency_ms=_int_or_none(fields.get("last_latency_ms")),
-        ewma_ms=float(fields["ewma"]) if fields.get("ewma") else None,
-        last_at=float(fields["last_at"]) if fields.get("last_at") else None,
-        open_until=open_until,
-        probe_at=float(fields["probe_at"]) if fields.get("probe_at") else None,
-        probe_outcome=fields.get("probe_outcome", ""),
-        probe_latency_ms=_int_or_none(fields.get("probe_latency_ms")),
-        probe_error=fields.get("probe_error", ""),
-    )
-
-
-def _int_or_none(value: str | None) -> int | None:
-    return int(float(value)) if value else None
-
-
 def _read_hashes(keys: list[str]) -> list[dict[str, str]]:
     if state.redis_usable():
         try:
@@ -331,7 +243,7 @@ def breaker_reset(offering_ids: Iterable[int]) -> None:
         return
     if state.redis_usable():
         try:
-            state.sync_client().eval(_RESET_SCRIPT, len(keys), *keys)
+            state.sync_client().eval(scripts.RESET_SCRIPT, len(keys), *keys)
             return
         except state.REDIS_ERRORS:
             state.note_redis_unreachable("breakers and weights")

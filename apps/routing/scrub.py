@@ -15,7 +15,7 @@ from typing import Any
 
 from apps.catalog.failures import reason_named, scrub
 from apps.core import state
-from apps.routing.breaker_scripts import breaker_key
+from apps.routing.breaker_rules import breaker_key
 
 # "ReadTimeout: SocketTimeoutError: …", "ConnectError", "RuntimeError('disk on fire')"
 _LEADING_CLASS = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::\s|\(|$)")

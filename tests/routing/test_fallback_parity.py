@@ -17,6 +17,7 @@ import pytest
 
 from apps.catalog.providers import OUTCOME_HTTP_ERROR, OUTCOME_OK, OUTCOME_QUOTA
 from apps.core import state
+from apps.routing import breaker_scripts as scripts
 from apps.routing import breakers
 from apps.routing.breakers import AttemptRecord, RouteState
 from apps.routing.routes import BreakerPolicy
@@ -41,8 +42,8 @@ OFFERINGS = [
 
 
 async def begin_both(candidates, rotate: bool, now: float) -> tuple[RouteState, RouteState]:
-    keys, args = breakers._begin_args(candidates, METHOD, rotate, now)
-    shared = await breakers._run(breakers._BEGIN, breakers._BEGIN_SHA, keys, args)
+    keys, args = scripts.begin_args(candidates, METHOD, rotate, now)
+    shared = await scripts.run(scripts.BEGIN, scripts.BEGIN_SHA, keys, args)
     local = breakers.memory.begin(keys, args)
     return (
         breakers._route_state(shared, candidates),
@@ -51,8 +52,8 @@ async def begin_both(candidates, rotate: bool, now: float) -> tuple[RouteState, 
 
 
 async def end_both(records, now: float) -> None:
-    keys, args = breakers._end_args(records, now)
-    await breakers._run(breakers._END, breakers._END_SHA, keys, args)
+    keys, args = scripts.end_args(records, now)
+    await scripts.run(scripts.END, scripts.END_SHA, keys, args)
     breakers.memory.end(keys, args)
 
 
