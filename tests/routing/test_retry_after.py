@@ -9,7 +9,7 @@ import pytest
 
 from apps.core import state
 from apps.routing import breakers
-from apps.routing.executor import MAX_COOLDOWN_S
+from apps.routing.breaker_rules import MAX_COOLDOWN_S
 from apps.routing.routes import BreakerPolicy
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
 from tests.routing.conftest import FIXER_URL, offering_of, post
