@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "apps.integrations.domains",
     "apps.integrations.tax",
     "apps.integrations.docs",
+    "apps.declarative",  # gateway_apply / gateway_dump / gateway_demo (the YAML configuration)
 ]
 
 MIDDLEWARE = [

@@ -23,8 +23,8 @@ from tests.catalog.test_admin import (
     provider_form_data,
     unreadable_ciphertext,
 )
-from tests.catalog.test_declarative import SECRET as VAULT_SECRET
-from tests.catalog.test_declarative import VAULT, ToyService, VaultRates, apply, dump
+from tests.declarative.config_files import SECRET as VAULT_SECRET
+from tests.declarative.config_files import VAULT, ToyService, VaultRates, apply, dump
 from tests.factories import staff_user
 
 pytestmark = pytest.mark.django_db

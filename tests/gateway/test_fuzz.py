@@ -27,7 +27,7 @@ from hypothesis import HealthCheck
 from schemathesis import checks
 
 from apps.accounts.models import Client
-from apps.catalog.declarative import config_apply, config_parse
+from apps.declarative.services import config_apply, config_parse
 from apps.ledger.staff_tokens import staff_token_create
 from tests import factories
 from tests.factories import call_row

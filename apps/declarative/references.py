@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from apps.billing.models import Plan
-from apps.catalog.declarative.document import ConfigDocument, ConfigIssue, Located, ProviderEntry
 from apps.catalog.models import Provider
 from apps.catalog.registry import Registry
+from apps.declarative.document import ConfigDocument, ConfigIssue, Located, ProviderEntry
 
 
 def references_check(

@@ -8,27 +8,21 @@ dump keeps them. Every optional key is written out, so a dump is the complete st
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
-
-import yaml
 
 from apps.accounts.models import Client
 from apps.billing.models import Plan
-from apps.catalog.declarative.parse import BREAKER_KEYS
-from apps.catalog.declarative.plans import plan_dump
 from apps.catalog.models import Offering, Provider, RoutingPolicy
 from apps.catalog.registry import registry
 from apps.core.fields import UnreadableSecrets
-from apps.core.money import money_str
+from apps.declarative.document import BREAKER_KEYS
+from apps.declarative.plans import plan_dump
+from apps.declarative.yaml_text import flow, scalar
 
 HEADER = (
     "# Service Gateway configuration, written by `python manage.py gateway_dump`.\n"
     "# Apply it with `python manage.py gateway_apply FILE.yaml`.\n"
 )
-_PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9 _./:@+\-]*$")
 
 
 def config_dump(*, with_secrets: bool = False) -> str:
@@ -43,7 +37,7 @@ def config_dump(*, with_secrets: bool = False) -> str:
     out += _section("offerings", [_offering(o) for o in offerings])
     policies = RoutingPolicy.objects.select_related("method__service")
     out.append("routing:" + ("" if policies else " {}"))
-    out += [f"  {_scalar(p.method.key)}: {_flow(_routing(p))}" for p in policies]
+    out += [f"  {scalar(p.method.key)}: {flow(_routing(p))}" for p in policies]
     plans = Plan.objects.prefetch_related(
         "prices__method__service", "prices__country_prices", "rate_limits"
     )
@@ -64,23 +58,23 @@ def _section(name: str, entries: list[list[str]]) -> list[str]:
 
 def _provider(provider: Provider, with_secrets: bool) -> list[str]:
     lines = [
-        f"slug: {_scalar(provider.slug)}",
-        f"name: {_scalar(provider.name)}",
-        f"adapter: {_scalar(provider.adapter)}",
-        f"base_url: {_scalar(provider.base_url)}",
+        f"slug: {scalar(provider.slug)}",
+        f"name: {scalar(provider.name)}",
+        f"adapter: {scalar(provider.adapter)}",
+        f"base_url: {scalar(provider.base_url)}",
         f"timeout_ms: {provider.timeout_ms}",
-        f"enabled: {_scalar(provider.enabled)}",
-        "breaker: " + _flow({key: getattr(provider, name) for key, name in BREAKER_KEYS.items()}),
+        f"enabled: {scalar(provider.enabled)}",
+        "breaker: " + flow({key: getattr(provider, name) for key, name in BREAKER_KEYS.items()}),
     ]
     if provider.countries:  # left out: every country its adapter serves
-        lines.append(f"countries: [{', '.join(_scalar(code) for code in provider.countries)}]")
+        lines.append(f"countries: [{', '.join(scalar(code) for code in provider.countries)}]")
     secrets = provider.credentials
     adapter = registry.adapters.get(provider.adapter)
     takes = ", ".join(adapter.credential_fields) if adapter else ""
     if isinstance(secrets, UnreadableSecrets):
         lines.append("# credentials: stored, but no configured FIELD_ENCRYPTION_KEY decrypts them")
     elif with_secrets:
-        quoted = ", ".join(f"{_scalar(k)}: {json.dumps(v)}" for k, v in sorted(secrets.items()))
+        quoted = ", ".join(f"{scalar(k)}: {json.dumps(v)}" for k, v in sorted(secrets.items()))
         lines.append(f"credentials: {{{quoted}}}")
     elif secrets:
         lines.append(
@@ -93,16 +87,16 @@ def _provider(provider: Provider, with_secrets: bool) -> list[str]:
 
 def _offering(offering: Offering) -> list[str]:
     lines = [
-        f"provider: {_scalar(offering.provider.slug)}",
-        f"method: {_scalar(offering.method.key)}",
-        f"enabled: {_scalar(offering.enabled)}",
+        f"provider: {scalar(offering.provider.slug)}",
+        f"method: {scalar(offering.method.key)}",
+        f"enabled: {scalar(offering.enabled)}",
         f"priority: {offering.priority}",
         f"weight: {offering.weight}",
-        f"cost: {_scalar(offering.cost)}",
+        f"cost: {scalar(offering.cost)}",
     ]
     by_country = {c.country: c.cost for c in offering.country_costs.all()}
     if by_country:
-        lines.append(f"cost_by_country: {_flow(by_country)}")
+        lines.append(f"cost_by_country: {flow(by_country)}")
     return lines
 
 
@@ -120,9 +114,9 @@ def _routing(policy: RoutingPolicy) -> dict[str, Any]:
 
 def _plan(plan: Plan) -> list[str]:
     lines = [
-        f"slug: {_scalar(plan.slug)}",
-        f"name: {_scalar(plan.name)}",
-        f"charge_failed_calls: {_scalar(plan.charge_failed_calls)}",
+        f"slug: {scalar(plan.slug)}",
+        f"name: {scalar(plan.name)}",
+        f"charge_failed_calls: {scalar(plan.charge_failed_calls)}",
     ]
     prices = sorted((p.method.key, p.price) for p in plan.prices.all())
     if not prices:
@@ -130,40 +124,17 @@ def _plan(plan: Plan) -> list[str]:
     return [
         *lines,
         "prices:",
-        *(f"  {_scalar(key)}: {_scalar(price)}" for key, price in prices),
+        *(f"  {scalar(key)}: {scalar(price)}" for key, price in prices),
         *plan_dump(plan),  # country prices, free calls, rate limits
     ]
 
 
 def _client(client: Client) -> list[str]:
     return [
-        f"slug: {_scalar(client.slug)}",
-        f"name: {_scalar(client.name)}",
-        f"country: {_scalar(client.country)}",
-        f"plan: {_scalar(client.plan.slug)}",
-        f"credit_limit: {_scalar(client.credit_limit)}",
-        f"active: {_scalar(client.is_active)}",
+        f"slug: {scalar(client.slug)}",
+        f"name: {scalar(client.name)}",
+        f"country: {scalar(client.country)}",
+        f"plan: {scalar(client.plan.slug)}",
+        f"credit_limit: {scalar(client.credit_limit)}",
+        f"active: {scalar(client.is_active)}",
     ]
-
-
-def _flow(values: Mapping[str, Any]) -> str:
-    return "{" + ", ".join(f"{_scalar(k)}: {_scalar(v)}" for k, v in values.items()) + "}"
-
-
-def _scalar(value: Any) -> str:
-    """One YAML scalar: money always as a quoted decimal string, text plain when unambiguous."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return f'"{money_str(value)}"'
-    if isinstance(value, int):
-        return str(value)
-    text = str(value)
-    plain = (
-        _PLAIN.match(text)
-        and ": " not in text
-        and " #" not in text
-        and not text.endswith((" ", ":"))
-        and yaml.safe_load(text) == text
-    )
-    return text if plain else json.dumps(text, ensure_ascii=False)

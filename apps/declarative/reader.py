@@ -14,10 +14,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.catalog.countries import country_code_problem, not_served_problem
-from apps.catalog.declarative.document import ConfigIssue
-from apps.catalog.declarative.yaml_lines import LineDict, LineList
 from apps.catalog.providers import ProviderAdapter
 from apps.catalog.registry import Registry
+from apps.declarative.document import ConfigIssue
+from apps.declarative.yaml_lines import LineDict, LineList
 
 _MISSING: Any = object()
 

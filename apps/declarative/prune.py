@@ -22,10 +22,10 @@ from django.db.models import Count
 
 from apps.accounts.models import Client
 from apps.billing.models import Plan
-from apps.catalog.declarative.changes import Change, FieldChange, render
-from apps.catalog.declarative.document import ConfigDocument
-from apps.catalog.declarative.report import ApplyReport
 from apps.catalog.models import Offering, Provider, RoutingPolicy
+from apps.declarative.changes import Change, FieldChange, render
+from apps.declarative.document import ConfigDocument
+from apps.declarative.report import ApplyReport
 
 NOT_LISTED = "not in the file"
 ROUTING_FIELDS = ("strategy", "failover", "max_attempts", "deadline_ms", "cache_ttl_s")

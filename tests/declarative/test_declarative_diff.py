@@ -13,7 +13,7 @@ from apps.catalog.models import Offering, Provider, RoutingPolicy
 from apps.catalog.registry import registry
 from apps.ledger.models import LedgerEntry
 from tests import factories
-from tests.catalog.test_declarative import FILE, SECRET, VAULT, VaultRates, apply, dump, state
+from tests.declarative.config_files import FILE, SECRET, VAULT, VaultRates, apply, dump, state
 
 pytestmark = pytest.mark.django_db
 

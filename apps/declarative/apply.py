@@ -16,22 +16,22 @@ from django.db import transaction
 from apps.accounts.models import Client
 from apps.billing.models import Plan, Price
 from apps.catalog.credential_scope import credentials_scope, has_secrets
-from apps.catalog.declarative.document import (
+from apps.catalog.models import Method, Offering, OfferingCountryCost, Provider, RoutingPolicy
+from apps.catalog.registry import Registry, registry
+from apps.catalog.services import catalog_cache_invalidate, provider_set_credentials
+from apps.catalog.sync import catalog_sync
+from apps.declarative.document import (
     ConfigDocument,
     ConfigInvalid,
     ConfigIssue,
     OfferingEntry,
     ProviderEntry,
 )
-from apps.catalog.declarative.plans import PlanApplier
-from apps.catalog.declarative.prune import prune_run, prune_steps
-from apps.catalog.declarative.references import references_check
-from apps.catalog.declarative.report import ApplyReport
-from apps.catalog.declarative.rows import RowInvalid, row_save, rows_replace
-from apps.catalog.models import Method, Offering, OfferingCountryCost, Provider, RoutingPolicy
-from apps.catalog.registry import Registry, registry
-from apps.catalog.services import catalog_cache_invalidate, provider_set_credentials
-from apps.catalog.sync import catalog_sync
+from apps.declarative.plans import PlanApplier
+from apps.declarative.prune import prune_run, prune_steps
+from apps.declarative.references import references_check
+from apps.declarative.report import ApplyReport
+from apps.declarative.rows import RowInvalid, row_save, rows_replace
 
 
 def config_apply(
@@ -45,7 +45,7 @@ def config_apply(
 
     Runs the registry sync first so every method row exists, checks every reference the file
     makes against the file and the database, then upserts. With `prune`, rows of the file's
-    sections that it does not list are then disabled or deleted (apps.catalog.declarative.prune).
+    sections that it does not list are then disabled or deleted (apps.declarative.prune).
     """
     with transaction.atomic():
         report = ApplyReport(synced=catalog_sync(source=code), dry_run=dry_run)
@@ -217,7 +217,7 @@ class _Applier:
                 wanted["name"] = entry.name
             created, changed = row_save(plan, wanted, entry)
             self.plans[entry.slug] = plan
-            # Prices, country prices, free calls and rate limits: apps.catalog.declarative.plans
+            # Prices, country prices, free calls and rate limits: apps.declarative.plans
             plan_changed = PlanApplier(self.methods).apply(plan, entry, prices.get(plan.pk, {}))
             counts.count(created=created, changed=changed or plan_changed)
 

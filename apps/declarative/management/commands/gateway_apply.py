@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.catalog.declarative import (
+from apps.declarative.services import (
     ConfigDocument,
     ConfigInvalid,
     config_apply,

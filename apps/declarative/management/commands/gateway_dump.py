@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.catalog.declarative import config_dump
+from apps.declarative.services import config_dump
 
 
 class Command(BaseCommand):

@@ -15,6 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+# A provider's `breaker:` keys and the Provider fields they set.
+BREAKER_KEYS = {
+    "failures": "breaker_failures",
+    "fault_rate": "breaker_fault_rate",
+    "window_s": "breaker_window_s",
+    "min_calls": "breaker_min_calls",
+    "cooldown_s": "breaker_cooldown_s",
+}
+
 
 @dataclass(frozen=True)
 class ConfigIssue:

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from apps.accounts.models import Client, ClientApiKey
-from apps.catalog.declarative import ApplyReport, ConfigInvalid, config_apply, config_parse
+from apps.declarative.services import ApplyReport, ConfigInvalid, config_apply, config_parse
 from apps.integrations.docs.pango import pdf_rendering_problem
 
 DEMO_FILE = Path(settings.BASE_DIR) / "fixtures" / "demo.yaml"

@@ -6,13 +6,13 @@ text = config_dump(with_secrets=False)        # the same format; applying it is 
 diff = config_diff(document=document)         # what applying would change (secrets masked)
 """
 
-from apps.catalog.declarative.apply import config_apply
-from apps.catalog.declarative.changes import Change, ConfigDiff
-from apps.catalog.declarative.diff import config_diff
-from apps.catalog.declarative.document import ConfigDocument, ConfigInvalid, ConfigIssue
-from apps.catalog.declarative.dump import config_dump
-from apps.catalog.declarative.parse import config_parse
-from apps.catalog.declarative.report import ApplyReport, KindCounts
+from apps.declarative.apply import config_apply
+from apps.declarative.changes import Change, ConfigDiff
+from apps.declarative.diff import config_diff
+from apps.declarative.document import ConfigDocument, ConfigInvalid, ConfigIssue
+from apps.declarative.dump import config_dump
+from apps.declarative.parse import config_parse
+from apps.declarative.report import ApplyReport, KindCounts
 
 __all__ = [
     "ApplyReport",

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from apps.catalog.declarative import config_dump
 from apps.catalog.models import Provider
-from tests.catalog.test_declarative import apply, apply_error
+from apps.declarative.services import config_dump
+from tests.declarative.config_files import apply, apply_error
 
 pytestmark = pytest.mark.django_db
 

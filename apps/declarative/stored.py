@@ -12,7 +12,9 @@ from typing import Any
 
 from apps.accounts.models import Client
 from apps.billing.models import Plan
-from apps.catalog.declarative.document import (
+from apps.catalog.models import Offering, Provider, RoutingPolicy
+from apps.declarative.document import (
+    BREAKER_KEYS,
     ClientEntry,
     ConfigDocument,
     OfferingEntry,
@@ -20,8 +22,6 @@ from apps.catalog.declarative.document import (
     ProviderEntry,
     RoutingEntry,
 )
-from apps.catalog.declarative.parse import BREAKER_KEYS
-from apps.catalog.models import Offering, Provider, RoutingPolicy
 
 # Where an entry is in a file: nowhere, for these.
 _NOWHERE: dict[str, Any] = {"line": 0, "key_lines": {}, "path": ""}

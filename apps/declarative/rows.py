@@ -9,8 +9,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from apps.catalog.declarative.document import ConfigIssue, Located
 from apps.core.fields import UnreadableSecrets
+from apps.declarative.document import ConfigIssue, Located
 
 
 def row_save(

@@ -1,6 +1,6 @@
 """`gateway_apply --diff` and `--check`: what applying a file would change, changing nothing.
 
-The database is read as a document (apps.catalog.declarative.stored) and compared entry by
+The database is read as a document (apps.declarative.stored) and compared entry by
 entry with the file, by the same rules apply follows: a `name` or `credentials` the file
 leaves out is kept, so it is no difference; every other key, and every set given whole
 (prices, country costs, rate limits...), is. Secrets are compared but never shown.
@@ -13,7 +13,10 @@ from dataclasses import fields
 from typing import Any
 
 from apps.catalog.credential_scope import credentials_scope, has_secrets
-from apps.catalog.declarative.changes import (
+from apps.catalog.models import Provider
+from apps.catalog.registry import Registry, registry
+from apps.core.fields import UnreadableSecrets
+from apps.declarative.changes import (
     MASK,
     Change,
     ConfigDiff,
@@ -21,14 +24,10 @@ from apps.catalog.declarative.changes import (
     field_changes,
     secret_changes,
 )
-from apps.catalog.declarative.document import ConfigDocument, ConfigInvalid, Located
-from apps.catalog.declarative.parse import BREAKER_KEYS
-from apps.catalog.declarative.prune import prune_steps
-from apps.catalog.declarative.references import references_check
-from apps.catalog.declarative.stored import stored_document
-from apps.catalog.models import Provider
-from apps.catalog.registry import Registry, registry
-from apps.core.fields import UnreadableSecrets
+from apps.declarative.document import BREAKER_KEYS, ConfigDocument, ConfigInvalid, Located
+from apps.declarative.prune import prune_steps
+from apps.declarative.references import references_check
+from apps.declarative.stored import stored_document
 
 # How each kind's rows are matched between the file and the database.
 NATURAL_KEYS: dict[str, Callable[[Any], str]] = {

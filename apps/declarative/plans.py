@@ -30,11 +30,12 @@ from apps.billing.models import (
     Price,
     rate_limit_scope_error,
 )
-from apps.catalog.declarative.document import PlanEntry
-from apps.catalog.declarative.reader import Reader, kind_of
-from apps.catalog.declarative.rows import full_clean_or_raise, row_save, rows_replace
-from apps.catalog.declarative.yaml_lines import LineDict
 from apps.catalog.models import Method
+from apps.declarative.document import PlanEntry
+from apps.declarative.reader import Reader, kind_of
+from apps.declarative.rows import full_clean_or_raise, row_save, rows_replace
+from apps.declarative.yaml_lines import LineDict
+from apps.declarative.yaml_text import flow, scalar
 
 PLAN_KEYS = ("name", "charge_failed_calls", "prices_by_country", "free_calls", "rate_limits")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*([a-z]+)\s*$")
@@ -205,8 +206,6 @@ def _country_price_maker(base: Price) -> Callable[[str, Decimal], CountryPrice]:
 
 def plan_dump(plan: Plan) -> list[str]:
     """The plan's optional keys in the file's format (prices are written by the caller)."""
-    from apps.catalog.declarative.dump import _flow, _scalar
-
     lines: list[str] = []
     prices = sorted(plan.prices.all(), key=lambda p: p.method.key)
     by_country: dict[str, dict[str, Decimal]] = {}
@@ -215,12 +214,12 @@ def plan_dump(plan: Plan) -> list[str]:
             by_country.setdefault(country_price.country, {})[price.method.key] = country_price.price
     if by_country:
         lines.append("prices_by_country:")
-        lines += [f"  {country}: {_flow(by_country[country])}" for country in sorted(by_country)]
+        lines += [f"  {country}: {flow(by_country[country])}" for country in sorted(by_country)]
     free = {p.method.key: p.free_calls for p in prices if p.free_calls}
     if free:
-        lines.append(f"free_calls: {_flow(free)}")
+        lines.append(f"free_calls: {flow(free)}")
     limits = sorted(plan.rate_limits.all(), key=lambda limit: limit.scope)
     if limits:
         lines.append("rate_limits:")
-        lines += [f"  {_scalar(limit.scope)}: {limit.limit}/{limit.window}" for limit in limits]
+        lines += [f"  {scalar(limit.scope)}: {limit.limit}/{limit.window}" for limit in limits]
     return lines
