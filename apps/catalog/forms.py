@@ -6,9 +6,14 @@ import re
 from typing import Any, ClassVar
 
 from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.db.models.fields.related import ForeignKey
+from django.forms import ModelChoiceField
+from django.http import HttpRequest
 
 from apps.catalog.countries import declared_countries, served_countries
-from apps.catalog.models import Provider, RoutingPolicy
+from apps.catalog.models import Method, Provider, RoutingPolicy
 from apps.catalog.registry import registry
 from apps.core.fields import UnreadableSecrets
 
@@ -181,3 +186,28 @@ class RoutingPolicyForm(forms.ModelForm):
         self.fields["strategy"].choices = strategy_choices(current)  # type: ignore[attr-defined]
         if not self.instance.pk:
             self.fields["strategy"].initial = "priority"
+
+
+# --- method choices (the offering and routing policy pages) ---------------------------------
+
+
+class MethodListFilter(admin.RelatedFieldListFilter):
+    """Lists methods by key with one query (a method's name needs its service)."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[Any]:
+        return [(m.pk, m.key) for m in Method.objects.select_related("service")]
+
+
+def methods_with_service() -> QuerySet[Method]:
+    return Method.objects.select_related("service")
+
+
+class MethodChoicesMixin:
+    """Method drop-downs label each method by its key without a query per option."""
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
+        if db_field.name == "method":
+            kwargs.setdefault("queryset", methods_with_service())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]

@@ -17,11 +17,11 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from apps.accounts.models import Client
-from apps.catalog.breaker_admin import provider_breakers
 from apps.catalog.models import Provider
 from apps.core.money import ZERO, money_str, to_money
 from apps.ledger.models import LedgerDay
 from apps.ledger.rollup import accounting_tz
+from apps.routing.health import provider_breakers
 
 DAYS = 30
 TOP_CLIENTS = 10

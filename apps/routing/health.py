@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -30,6 +31,7 @@ from apps.core import state
 from apps.core.fields import UnreadableSecrets
 from apps.routing import breakers
 from apps.routing.attempts import failure_of
+from apps.routing.breakers import BreakerView
 from apps.routing.http import close_http_client
 from apps.routing.routes import BreakerPolicy, OfferingRoute
 
@@ -145,3 +147,23 @@ def offering_breaker_policy(offering: Offering, provider: Provider | None = None
     """The provider's thresholds with the offering's forcing (pass its provider if loaded)."""
     policy = provider_breaker_policy(provider or offering.provider)
     return replace(policy, forced=offering.breaker_forced)
+
+
+def offering_breakers(offerings: list[Offering]) -> dict[int, BreakerView]:
+    """The breakers of these offerings (their providers loaded), in one round trip."""
+    return breakers.breaker_views((o.pk, offering_breaker_policy(o)) for o in offerings)
+
+
+def provider_breakers(providers: list[Provider]) -> dict[int, list[tuple[Offering, BreakerView]]]:
+    """Each provider's offerings with their breakers: one query, one round trip."""
+    by_pk = {p.pk: p for p in providers}
+    offerings = list(
+        Offering.objects.filter(provider__in=providers).select_related("method__service")
+    )
+    for offering in offerings:
+        offering.provider = by_pk[offering.provider_id]
+    views = offering_breakers(offerings)
+    grouped: dict[int, list[tuple[Offering, BreakerView]]] = defaultdict(list)
+    for offering in offerings:
+        grouped[offering.provider_id].append((offering, views[offering.pk]))
+    return grouped

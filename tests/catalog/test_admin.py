@@ -14,11 +14,12 @@ from django.forms import BooleanField, Form, MultiWidget
 from django.test import Client as HttpClient
 from django.urls import reverse
 
-from apps.catalog import admin as catalog_admin
 from apps.catalog.models import Method, Offering, Provider, RoutingPolicy, Service
 from apps.catalog.providers import ProviderAdapter, provides
 from apps.catalog.registry import registry
 from apps.core.fields import UnreadableSecrets
+from apps.routing.admin import offerings as offerings_admin
+from apps.routing.admin import providers as providers_admin
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,8 @@ def vendor(vendor_adapter: type[ProviderAdapter]) -> Provider:
 def invalidations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records the catalog cache drops of admin bulk actions (signals cover single saves)."""
     calls: list[str] = []
-    monkeypatch.setattr(catalog_admin, "catalog_cache_invalidate", lambda: calls.append("catalog"))
+    for pages in (providers_admin, offerings_admin):
+        monkeypatch.setattr(pages, "catalog_cache_invalidate", lambda: calls.append("catalog"))
     return calls
 
 
@@ -543,8 +545,8 @@ def test_view_only_staff_see_credential_status_but_no_inputs(
 
 
 def test_an_optional_credential_is_not_reported_missing(admin_client):
-    from apps.catalog.admin import credentials_status
     from apps.catalog.models import Provider
+    from apps.routing.admin.providers import credentials_status
 
     # given sendgrid with its sending key but without the (optional) webhook key
     provider = Provider.objects.get(adapter="email.sendgrid")

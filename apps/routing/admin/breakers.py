@@ -1,5 +1,7 @@
 """Circuit breakers in the admin: state columns, the breakers of a provider, ops' actions.
 
+Mixed into the provider and offering pages of apps.routing.admin.
+
 Breaker state lives in Redis (apps.routing.breakers), not in rows: a changelist reads the
 breakers of every row on its page in one round trip. Forcing a breaker (drain, force closed,
 back to automatic) is kept on the offering rows, so that it outlives Redis; it reaches every
@@ -9,7 +11,6 @@ process with the catalog at once.
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from typing import Any
 
 from django.contrib import admin, messages
@@ -22,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 from apps.catalog.models import Offering, Provider
 from apps.routing import breakers
 from apps.routing.breakers import BreakerView
-from apps.routing.health import offering_breaker_policy, providers_health_check
+from apps.routing.health import offering_breakers, provider_breakers, providers_health_check
 from apps.routing.services import offering_breaker_force
 
 _COLOURS = {
@@ -65,26 +66,6 @@ def when(timestamp: float | None) -> str:
         return "never"
     moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def offering_breakers(offerings: list[Offering]) -> dict[int, BreakerView]:
-    """The breakers of these offerings (their providers loaded), in one round trip."""
-    return breakers.breaker_views((o.pk, offering_breaker_policy(o)) for o in offerings)
-
-
-def provider_breakers(providers: list[Provider]) -> dict[int, list[tuple[Offering, BreakerView]]]:
-    """Each provider's offerings with their breakers: one query, one round trip."""
-    by_pk = {p.pk: p for p in providers}
-    offerings = list(
-        Offering.objects.filter(provider__in=providers).select_related("method__service")
-    )
-    for offering in offerings:
-        offering.provider = by_pk[offering.provider_id]
-    views = offering_breakers(offerings)
-    grouped: dict[int, list[tuple[Offering, BreakerView]]] = defaultdict(list)
-    for offering in offerings:
-        grouped[offering.provider_id].append((offering, views[offering.pk]))
-    return grouped
 
 
 class OfferingBreakerAdmin(admin.ModelAdmin):
