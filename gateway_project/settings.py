@@ -218,7 +218,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": GATEWAY_DANGLING_HOLD_RELEASE_INTERVAL_S,
         "options": {"expires": GATEWAY_DANGLING_HOLD_RELEASE_INTERVAL_S},
     },
+    # The ledger's monthly partitions on PostgreSQL (apps.ledger.partitions): hourly, though
+    # a month needs one run; a missed run only puts rows in the default partition.
+    "ledger-partitions-maintain": {
+        "task": "ledger.partitions_maintain",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
+# How many months ahead of the current one the ledger's partitions are kept.
+LEDGER_PARTITIONS_AHEAD = env.int("LEDGER_PARTITIONS_AHEAD", default=3)
 
 # Background calls (Prefer: respond-async): a run that meets a provider fault is run again
 # after GATEWAY_ASYNC_RETRY_BACKOFF_S * 2**n seconds (full jitter, capped), up to the method's

@@ -36,7 +36,7 @@ from apps.ledger.admin_search import (
 )
 from apps.ledger.dashboard import DAYS, ledger_dashboard
 from apps.ledger.forms import ReversalForm
-from apps.ledger.models import HoldReleaseRun, LedgerEntry
+from apps.ledger.models import HoldReleaseRun, LedgerEntry, LedgerReversal
 from apps.ledger.services import BookingRefused, ledger_reverse
 
 BOOK_PERMISSION = "ledger.book_ledgerentry"
@@ -158,11 +158,17 @@ class LedgerEntryAdmin(ReadOnlyAdmin):  # append-only: the call path and booking
 
     @admin.display(description="reversed by")
     def reversal(self, obj: LedgerEntry) -> str:
-        reversing = LedgerEntry.objects.filter(reverses=obj).only("pk", "request_id").first()
+        # Through the claim (its primary key): `reverses` has no index of its own.
+        claim = LedgerReversal.objects.filter(reversed_entry_id=obj.pk).first()
+        reversing = (
+            LedgerEntry.objects.filter(pk=claim.reversal_id).only("pk", "request_id").first()
+            if claim is not None
+            else None
+        )
         if reversing is not None:
             url = reverse("admin:ledger_ledgerentry_change", args=[reversing.pk])
             return format_html('<a href="{}">{}</a>', url, reversing.request_id)
-        if obj.amount == 0 or obj.reverses_id is not None:
+        if obj.amount == 0 or obj.reverses_id is not None or obj.kind == LedgerEntry.Kind.CARRIED:
             return "-"
         url = reverse("admin:ledger_ledgerentry_reverse", args=[obj.pk])
         label = "Refund this call" if obj.kind == LedgerEntry.Kind.CHARGE else "Reverse this row"

@@ -42,6 +42,9 @@ class LedgerEntry(models.Model):
         REFUND = "refund", "Refund"  # reverses a charge: +price
         TOPUP = "topup", "Top-up"  # money received: +
         ADJUSTMENT = "adjustment", "Adjustment"  # a correction either way: ±
+        # The balance of rows archived by `manage.py ledger_archive`, one row per client and
+        # archived month: balances stay the sum of the rows kept. Not revenue (no rollup).
+        CARRIED = "carried", "Carried forward"
 
     class Status(models.TextChoices):
         SUCCEEDED = "succeeded", "Succeeded"
@@ -108,12 +111,17 @@ class LedgerEntry(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.HTTP)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="The requester's country.")
-    reverses = models.OneToOneField(
+    # Neither unique nor a foreign key in the database: on PostgreSQL the ledger is partitioned
+    # by month, and a unique index there must include created_at. "Reversed at most once" is
+    # LedgerReversal's primary key, claimed in the reversal's transaction (ledger_reverse).
+    reverses = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="reversed_by",
+        db_constraint=False,
+        db_index=False,
         help_text="The row this one corrects.",
     )
     reason = models.TextField(blank=True, help_text="Why a staff user booked this row.")
@@ -137,7 +145,8 @@ class LedgerEntry(models.Model):
         # Every call inserts into each index but the partial ones (whose rows are rare), so
         # each is here for a read: a filter and the rows' order, the cursor's tie-breaker
         # (id) included, so the first page is the first rows of one index range. Nothing is
-        # unique but the primary key and `reverses` (see issue #15, monthly partitions).
+        # unique but the primary key: on PostgreSQL the table is partitioned by month of
+        # created_at (apps.ledger.partitions) and each of these is a partitioned index.
         indexes = [
             models.Index(fields=["created_at", "id"], name="ledger_by_time"),
             models.Index(fields=["client", "created_at", "id"], name="ledger_by_client"),
@@ -245,6 +254,23 @@ class LedgerDay(models.Model):
         return f"{self.day} {self.client_id} {self.service}.{self.method} via {self.provider}"
 
 
+class LedgerReversal(models.Model):
+    """That a ledger row has been reversed, and by which row: its primary key is what keeps a
+    row from being reversed twice, whichever node books the reversals.
+
+    The ledger row's own `reverses` cannot be unique on PostgreSQL (the table is partitioned by
+    month, and a unique index of a partitioned table must hold created_at); this small table is
+    not partitioned. Written in the transaction of the reversing row (ledger_reverse).
+    """
+
+    reversed_entry_id = models.BigIntegerField(primary_key=True)
+    reversal_id = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.reversed_entry_id} reversed by {self.reversal_id}"
+
+
 class LedgerRedaction(models.Model):
     """A ledger row whose stored text was rewritten: the one exception to append-only.
 
@@ -254,7 +280,10 @@ class LedgerRedaction(models.Model):
     statuses and every other field are never touched.
     """
 
-    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="redactions")
+    # No foreign key in the database: the partitioned ledger's key is (id, created_at).
+    entry = models.ForeignKey(
+        LedgerEntry, on_delete=models.PROTECT, related_name="redactions", db_constraint=False
+    )
     fields = models.JSONField(default=list, help_text="The fields whose text was rewritten.")
     reason = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -283,3 +312,7 @@ class HoldReleaseRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M:%S}: {self.holds_released} released"
+
+
+# The rollup's monthly level (apps.ledger.months fills it), in a module of its own.
+from apps.ledger.month_models import LedgerMonth, LedgerMonthClosed  # noqa: E402, F401

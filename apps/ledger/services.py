@@ -13,7 +13,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.accounts.models import Client
 from apps.billing.models import CreditHold
@@ -22,7 +22,7 @@ from apps.billing.services import HeldCredit, credit_settle
 from apps.core.db import then_release_connection
 from apps.core.money import to_money
 from apps.core.statements import arun, run
-from apps.ledger.models import LedgerEntry
+from apps.ledger.models import LedgerEntry, LedgerReversal
 from apps.ledger.rollup import ledger_day_add
 from apps.ledger.statements import CALL_SETTLE, Settlement
 
@@ -149,7 +149,8 @@ def ledger_adjust(
 def ledger_reverse(*, entry: LedgerEntry, reason: str, staff_user: User | None) -> LedgerEntry:
     """Book the row that undoes `entry`: a refund of a charged call, else an adjustment.
 
-    A row is reversed at most once (the database refuses a second reversal of the same row).
+    A row is reversed at most once: the reversal claims the row in LedgerReversal, whose
+    primary key refuses a second claim, whichever transaction comes second.
     """
     if entry.amount == 0:
         raise BookingRefused(f"Row {entry.request_id} moved no money; there is nothing to reverse.")
@@ -157,14 +158,18 @@ def ledger_reverse(*, entry: LedgerEntry, reason: str, staff_user: User | None) 
         raise BookingRefused(
             f"Row {entry.request_id} is itself a reversal; book an adjustment instead."
         )
-    if LedgerEntry.objects.filter(reverses=entry).exists():
+    if entry.kind == LedgerEntry.Kind.CARRIED:
+        raise BookingRefused(
+            f"Row {entry.request_id} carries archived rows' balance; book an adjustment instead."
+        )
+    if LedgerReversal.objects.filter(reversed_entry_id=entry.pk).exists():
         raise BookingRefused(f"Row {entry.request_id} has already been reversed.")
     kind = (
         LedgerEntry.Kind.REFUND
         if entry.kind == LedgerEntry.Kind.CHARGE
         else (LedgerEntry.Kind.ADJUSTMENT)
     )
-    return _book(
+    reversal = _book(
         client=entry.client,
         kind=kind,
         amount=-entry.amount,
@@ -172,6 +177,12 @@ def ledger_reverse(*, entry: LedgerEntry, reason: str, staff_user: User | None) 
         staff_user=staff_user,
         reverses=entry,
     )
+    try:
+        with transaction.atomic():
+            LedgerReversal.objects.create(reversed_entry_id=entry.pk, reversal_id=reversal.pk)
+    except IntegrityError:  # another transaction reversed it since the check above
+        raise BookingRefused(f"Row {entry.request_id} has already been reversed.") from None
+    return reversal
 
 
 @transaction.atomic

@@ -33,8 +33,13 @@ class SentMessage(models.Model):
     """A message a provider accepted, under the provider's own message id."""
 
     id = models.BigAutoField(primary_key=True)
+    # No foreign key in the database: the ledger is partitioned on PostgreSQL (ledger 0014),
+    # and its key there is (id, created_at).
     ledger_entry = models.OneToOneField(
-        "ledger.LedgerEntry", on_delete=models.PROTECT, related_name="sent_message"
+        "ledger.LedgerEntry",
+        on_delete=models.PROTECT,
+        related_name="sent_message",
+        db_constraint=False,
     )
     service = models.CharField(max_length=50)
     provider = models.CharField(max_length=50, help_text="Slug of the provider that sent it.")

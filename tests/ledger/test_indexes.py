@@ -30,8 +30,9 @@ def unless(column: str, value: str) -> str:
 
 def test_the_ledger_has_exactly_the_indexes_its_reads_use():
     assert ledger_indexes() == {
-        "ledger_ledgerentry_pkey": "(id)",
-        "ledger_ledgerentry_reverses_id_key": "(reverses_id)",  # a row is reversed once
+        # on PostgreSQL partitioned by month: a unique key must hold created_at (ledger 0014);
+        # a row is reversed once by LedgerReversal's primary key
+        "ledger_ledgerentry_pkey": "(id, created_at)",
         "ledger_request_id": "(request_id)",  # a pasted request id, matched whole
         # each filter, then the rows' order with the cursor's tie-breaker
         "ledger_by_time": "(created_at, id)",
@@ -98,4 +99,19 @@ def test_the_admins_free_call_filter_reads_the_free_calls_index(admin_client: Ht
     listed = [entry.request_id for entry in response.context["cl"].result_list]
     assert listed == [f"bulk-{n}" for n in range(1, 6)]
     used = set(re.findall(r'"Index Name": "([^"]+)"', json.dumps(plan)))
-    assert {name for name in used if name.startswith("ledger_")} == {"ledger_free_calls"}, plan
+    assert {name for name in parent_indexes(used) if name.startswith("ledger_")} == {
+        "ledger_free_calls"
+    }, plan
+
+
+def parent_indexes(names: set[str]) -> set[str]:
+    """The ledger's own index of each index a plan names (a partition's index is one part of
+    a partitioned index of the ledger's; apps.ledger.partitions)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(p.relname, c.relname) FROM pg_class c "
+            "LEFT JOIN pg_inherits i ON i.inhrelid = c.oid "
+            "LEFT JOIN pg_class p ON p.oid = i.inhparent WHERE c.relname = ANY(%s)",
+            [list(names)],
+        )
+        return {name for (name,) in cursor.fetchall()}
