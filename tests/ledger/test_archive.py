@@ -1,0 +1,169 @@
+"""manage.py ledger_archive (issue #15): old month partitions exported, checked, detached;
+balances unchanged and still the sum of the rows kept; summaries of those months still answer."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from apps.accounts.models import Client
+from apps.ledger.models import LedgerEntry
+from apps.ledger.partitions import (
+    ledger_partitions,
+    month_of,
+    month_start,
+    next_month,
+    partition_create,
+)
+from apps.ledger.selectors import LedgerFilters
+from apps.ledger.services import ledger_topup
+from apps.ledger.summary import ledger_summary
+from tests import factories
+from tests.factories import call_row
+
+pytestmark = pytest.mark.django_db
+
+
+def month_back(n: int) -> date:
+    month = month_of(datetime.now(UTC))
+    for _ in range(n):
+        month = (month - timedelta(days=1)).replace(day=1)
+    return month
+
+
+def noon(month: date, day: int) -> datetime:
+    return datetime.combine(
+        month.replace(day=day), time(12), tzinfo=ZoneInfo(settings.ACCOUNTING_TIME_ZONE)
+    )
+
+
+def archive(*args: str) -> str:
+    out = StringIO()
+    call_command("ledger_archive", *args, stdout=out)
+    return out.getvalue()
+
+
+def ledger_check() -> str:
+    out = StringIO()
+    call_command("ledger_check", stdout=out)  # exits 1 on any difference
+    return out.getvalue()
+
+
+def month_summary(month: date) -> list[tuple[int, Decimal, Decimal]]:
+    filters = LedgerFilters(
+        created_after=month_start(month), created_before=month_start(next_month(month))
+    )
+    return [(s.calls, s.cost, s.revenue) for s in ledger_summary(group_by=[], filters=filters)]
+
+
+@pytest.fixture
+def old_months() -> tuple[date, date]:
+    """The two months before last, with their partitions."""
+    older, old = month_back(3), month_back(2)
+    for month in (older, old):
+        partition_create(connection, month)
+    return older, old
+
+
+def test_old_months_are_exported_and_detached_and_balances_stay(tmp_path: Path, old_months):
+    # given two clients with rows in two old months and this month
+    older, old = old_months
+    acme, globex = factories.ClientFactory(slug="acme"), factories.ClientFactory(slug="globex")
+    ledger_topup(client=acme, amount=Decimal("5"), reason="wire", staff_user=None)
+    for day in (3, 4, 5):
+        call_row(acme, noon(older, day), price=Decimal("0.0100"), cost=Decimal("0.0010"))
+    call_row(globex, noon(older, 9), price=Decimal("0.2000"), cost=Decimal("0.0500"))
+    call_row(acme, noon(old, 2), price=Decimal("0.0300"), cost=Decimal("0.0020"))
+    kept = call_row(acme, datetime.now(UTC), price=Decimal("0.0100"))
+    balances = dict(Client.objects.values_list("slug", "balance"))
+    summary_before = month_summary(older)
+
+    # when
+    output = archive("--before", f"{month_back(1):%Y-%m}", "--out", str(tmp_path))
+
+    # then both old months are files with their manifests, and gone from the ledger
+    older_name, old_name = (f"ledger_ledgerentry_p{m:%Y_%m}" for m in (older, old))
+    assert f"archived {older_name}: 4 rows" in output
+    # the old month: its call, and the older month's two carried balances
+    assert f"archived {old_name}: 3 rows" in output
+    manifest = json.loads((tmp_path / f"{older_name}.manifest.json").read_text())
+    exported = tmp_path / f"{older_name}.csv.gz"
+    assert manifest["rows"] == 4
+    assert Decimal(manifest["amount"]) == Decimal("-0.2300")
+    assert Decimal(manifest["cost"]) == Decimal("0.0530")
+    assert Decimal(manifest["price"]) == Decimal("0.2300")
+    assert manifest["sha256"] == hashlib.sha256(exported.read_bytes()).hexdigest()
+    with gzip.open(exported, "rt", newline="") as read:
+        rows = list(csv.DictReader(read))
+    assert [row["client_id"] for row in rows] == [str(acme.pk)] * 3 + [str(globex.pk)]
+    assert {p.name for p in ledger_partitions()}.isdisjoint({older_name, old_name})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [older_name])
+        assert cursor.fetchone()[0] is None  # dropped
+
+    # and balances are unchanged, each still the sum of the rows kept
+    assert dict(Client.objects.values_list("slug", "balance")) == balances
+    assert ledger_check() == "Every balance equals the sum of its client's ledger rows.\n"
+    carried = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CARRIED)
+    assert sorted((row.client.slug, row.amount) for row in carried) == [
+        ("acme", Decimal("-0.0600")),  # both months, the older's carried into the old one
+        ("globex", Decimal("-0.2000")),
+    ]
+    assert LedgerEntry.objects.filter(pk=kept.pk).exists()
+    # and the summary of an archived month still answers, from the rollup
+    assert month_summary(older) == summary_before
+    assert summary_before[0][0] == 4
+
+
+def test_keep_table_keeps_the_month_as_a_plain_table(tmp_path: Path, old_months):
+    older, _ = old_months
+    call_row(factories.ClientFactory(), noon(older, 7))
+
+    archive("--before", f"{month_back(2):%Y-%m}", "--out", str(tmp_path), "--keep-table")
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ledger_archived_p{older:%Y_%m}")  # noqa: S608
+        assert cursor.fetchone()[0] == 1
+    assert f"ledger_ledgerentry_p{older:%Y_%m}" not in {p.name for p in ledger_partitions()}
+    assert ledger_check().startswith("Every balance")
+
+
+def test_a_dry_run_says_what_it_would_do_and_changes_nothing(tmp_path: Path, old_months):
+    older, _ = old_months
+    call_row(factories.ClientFactory(), noon(older, 7))
+
+    output = archive("--before", f"{month_back(2):%Y-%m}", "--dry-run")
+
+    assert f"would archive ledger_ledgerentry_p{older:%Y_%m}: 1 rows" in output
+    assert f"ledger_ledgerentry_p{older:%Y_%m}" in {p.name for p in ledger_partitions()}
+    assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CARRIED).exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--before", "next"], "would archive the current month"),
+        (["--before", "2026-13", "--dry-run"], "give a month as YYYY-MM"),
+        (["--before", "2020-01"], "--out DIR is required"),
+        (["--before", "2020-01", "--out", "/nonexistent/dir"], "no such directory"),
+    ],
+)
+def test_the_current_month_and_bad_arguments_are_refused(args: list[str], message: str):
+    if args[1] == "next":
+        args = ["--before", f"{next_month(month_back(0)):%Y-%m}"]
+    with pytest.raises(CommandError, match=message):
+        archive(*args)
