@@ -7,38 +7,19 @@ adjustments are not summed: they move balances, not revenue.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from apps.core.money import ZERO
+from apps.ledger.accounting import DIMENSIONS, accounting_day, accounting_tz
 from apps.ledger.models import LedgerDay, LedgerEntry
+from apps.ledger.months import ledger_months_rebuild
 
 ROLLED_UP_KINDS = (LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.REFUND)
-DIMENSIONS = (
-    "day",
-    "client_id",
-    "service",
-    "method",
-    "provider",
-    "country",
-    "status",
-    "channel",
-)
-
-
-def accounting_tz() -> ZoneInfo:
-    return ZoneInfo(settings.ACCOUNTING_TIME_ZONE)
-
-
-def accounting_day(moment: datetime) -> date:
-    return timezone.localtime(moment, accounting_tz()).date()
 
 
 def ledger_day_upsert_sql() -> str:
@@ -82,25 +63,41 @@ def ledger_day_add(*, entry: LedgerEntry) -> None:
         cursor.execute(ledger_day_upsert_sql(), ledger_day_upsert_params(entry))
 
 
+@dataclass(frozen=True)
+class RollupRebuilt:
+    days: int  # LedgerDay buckets
+    months: int  # LedgerMonth buckets, every grain
+
+
 @transaction.atomic
-def ledger_rollup_rebuild() -> int:
-    """Recompute the whole rollup from the ledger rows; returns the number of buckets.
+def ledger_rollup_rebuild() -> RollupRebuilt:
+    """Recompute the whole rollup from the ledger rows: the days, then the closed months from
+    the days.
 
     Writers wait meanwhile (the ledger is locked against inserts), so no row is missed.
     """
-    return rollup_rebuild(entries=LedgerEntry, days=LedgerDay)
+    days = rollup_rebuild(entries=LedgerEntry, days=LedgerDay)
+    return RollupRebuilt(days=days, months=ledger_months_rebuild())
 
 
 def rollup_rebuild(*, entries: type[models.Model], days: type[models.Model]) -> int:
-    """The rebuild, with the models given (a migration passes its historical ones)."""
+    """The rebuild, with the models given (a migration passes its historical ones).
+
+    Days before the first row the ledger holds are kept: their rows were archived
+    (`manage.py ledger_archive` keeps an archived month's rollup), and a ledger that never
+    archived has no buckets there.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {entries._meta.db_table} IN SHARE MODE")
-    days._default_manager.all().delete()
+    rows = entries._default_manager.filter(kind__in=ROLLED_UP_KINDS)
+    first = rows.order_by("created_at").values_list("created_at", flat=True).first()
+    if first is None:
+        return 0
+    days._default_manager.filter(day__gte=accounting_day(first)).delete()
     charge = Q(kind=LedgerEntry.Kind.CHARGE)
     buckets = (
-        entries._default_manager.filter(kind__in=ROLLED_UP_KINDS)
-        .annotate(day=TruncDate("created_at", tzinfo=accounting_tz()))
+        rows.annotate(day=TruncDate("created_at", tzinfo=accounting_tz()))
         .order_by()
         .values(*DIMENSIONS)
         .annotate(

@@ -1,25 +1,30 @@
 """The finance summary: calls, cost, revenue and margin per group, for any range.
 
-Whole accounting days are read from the daily rollup (LedgerDay: thousands of buckets instead
-of millions of rows); the partial days at either end of a range, and any filter the rollup
-does not hold (kind, request id, API key), are summed from the rows, and the two merged.
+Whole accounting days are read from the rollup: the closed months inside the range from its
+monthly level (LedgerMonth, apps.ledger.months), the other days from its daily level
+(LedgerDay: thousands of buckets instead of millions of rows), both in one statement. The
+partial days at either end of a range, and any filter the rollup does not hold (kind,
+request id, API key), are summed from the rows, and the parts merged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.core.money import ZERO
+from apps.ledger.accounting import accounting_day, accounting_tz
 from apps.ledger.models import LedgerDay, LedgerEntry
-from apps.ledger.rollup import ROLLED_UP_KINDS, accounting_tz
+from apps.ledger.month_models import LedgerMonth
+from apps.ledger.months import DaySpan, grain_for, rollup_spans
+from apps.ledger.rollup import ROLLED_UP_KINDS
 from apps.ledger.selectors import LedgerFilters
 
 SUMMARY_GROUPS = ("provider", "client", "service", "method", "day", "country")
@@ -107,13 +112,74 @@ Part = Iterable[tuple[tuple[str, ...], int, Decimal, Decimal]]
 
 
 def _from_rollup(filters: LedgerFilters, group_by: list[str]) -> Part:
-    source = filters.apply(LedgerDay.objects.all(), rollup=True)
-    aggregates = {
-        "n_calls": Sum("calls", default=0),
-        "sum_cost": Sum("cost", default=ZERO),
-        "sum_revenue": Sum("revenue", default=ZERO),
+    """The range's whole days: its built months from the monthly level (at the smallest grain
+    that holds the groups and filters), its other days from the daily one; one statement
+    after one small query for the built months (none for a range shorter than a month)."""
+    first = accounting_day(filters.created_after) if filters.created_after else None
+    last = accounting_day(filters.created_before) if filters.created_before else None
+    unbounded = replace(filters, created_after=None, created_before=None)
+    if "day" in group_by:  # the monthly level has no days
+        months: list[tuple[date, date]] = []
+        day_spans: list[DaySpan] = [(first, last)]
+    else:
+        spans = rollup_spans(first, last)
+        months, day_spans = spans.months, spans.days
+    # One branch per span, each a plain range of its table's index on the month or the day
+    # (two ranges ORed would be read by a scan of the whole table).
+    parts = [
+        _grouped(
+            unbounded.apply(LedgerDay.objects.filter(_within("day", span)), rollup=True),
+            group_by,
+            ROLLUP_SUMS,
+        )
+        for span in day_spans
+    ]
+    if months:
+        grain = grain_for(_dimensions(filters, group_by))
+        parts += [
+            _grouped(
+                unbounded.apply(
+                    LedgerMonth.objects.filter(_within("month", span), grain=grain), rollup=True
+                ),
+                group_by,
+                ROLLUP_SUMS,
+            )
+            for span in months
+        ]
+    return _lines(parts[0].union(*parts[1:], all=True), group_by)
+
+
+ROLLUP_SUMS = {
+    "n_calls": Sum("calls", default=0),
+    "sum_cost": Sum("cost", default=ZERO),
+    "sum_revenue": Sum("revenue", default=ZERO),
+}
+
+
+def _dimensions(filters: LedgerFilters, group_by: list[str]) -> set[str]:
+    """The LedgerMonth fields that the groups and the filters read."""
+    needed = {"client_id" if name == "client" else name for name in group_by}
+    needed |= {
+        name
+        for name in ("service", "method", "provider", "status", "channel")
+        if getattr(filters, name)
     }
-    return _grouped(source, group_by, aggregates, day=F("day"))
+    if filters.method:  # "currency.convert" compares the service too
+        needed.add("service")
+    if filters.client_id is not None:
+        needed.add("client_id")
+    return needed
+
+
+def _within(field: str, span: tuple[date | None, date | None]) -> Q:
+    """`field` in the span [first, last) (None: unbounded)."""
+    first, last = span
+    q = Q()
+    if first is not None:
+        q &= Q(**{f"{field}__gte": first})
+    if last is not None:
+        q &= Q(**{f"{field}__lt": last})
+    return q
 
 
 def _from_rows(filters: LedgerFilters, group_by: list[str]) -> Part:
@@ -124,34 +190,29 @@ def _from_rows(filters: LedgerFilters, group_by: list[str]) -> Part:
         "sum_cost": Sum("cost", filter=charges, default=ZERO),
         "sum_revenue": -Sum("amount", default=ZERO),
     }
-    return _grouped(
-        source, group_by, aggregates, day=TruncDate("created_at", tzinfo=accounting_tz())
-    )
+    day = TruncDate("created_at", tzinfo=accounting_tz())
+    return _lines(_grouped(source, group_by, aggregates, day=day), group_by)
 
 
 def _grouped(
-    source: QuerySet[Any], group_by: list[str], aggregates: dict[str, Any], day: Any
-) -> Part:
-    if not group_by:  # one line of totals
-        row = source.order_by().aggregate(**aggregates)
-        if not row["n_calls"] and not row["sum_cost"] and not row["sum_revenue"]:
-            return []
-        return [((), row["n_calls"], row["sum_cost"], row["sum_revenue"])]
+    source: QuerySet[Any], group_by: list[str], aggregates: dict[str, Any], day: Any = None
+) -> QuerySet[Any]:
+    """The sums per group, as a query of values (another part's can be its UNION ALL)."""
     columns = {
         "provider": F("provider"),
         "client": F("client__slug"),
         "service": F("service"),
         "method": F("method"),
-        "day": day,
+        "day": day if day is not None else F("day"),
         "country": F("country"),
     }
+    # No group: one line of totals (a constant is not grouped by, so no GROUP BY at all).
+    keys = {f"g_{name}": columns[name] for name in group_by} or {"g_totals": Value("")}
+    return source.order_by().annotate(**keys).values(*keys).annotate(**aggregates)
+
+
+def _lines(rows: QuerySet[Any], group_by: list[str]) -> Part:
     keys = [f"g_{name}" for name in group_by]
-    rows = (
-        source.order_by()
-        .annotate(**{f"g_{name}": columns[name] for name in group_by})
-        .values(*keys)
-        .annotate(**aggregates)
-    )
     return [
         (
             tuple(str(row[key]) for key in keys),

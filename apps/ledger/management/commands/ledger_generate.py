@@ -45,6 +45,7 @@ from apps.ledger.management.commands._ledger_generate_sql import (
     day_sql,
     load_temp_tables,
 )
+from apps.ledger.months import ledger_months_rebuild
 from apps.ledger.rollup import accounting_tz
 
 PORTABLE_MAX_ROWS = 200_000  # without PostgreSQL
@@ -138,6 +139,8 @@ class Command(BaseCommand):
                 written = self.write_days(months, len(offerings))
             finally:
                 self.rebuild_indexes(dropped)
+            # The days written reach into closed months: their monthly level is summed again.
+            ledger_months_rebuild()
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"Wrote {written:,} call rows for {len(shape)} clients in {elapsed:.0f} s "
