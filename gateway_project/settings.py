@@ -218,6 +218,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": GATEWAY_DANGLING_HOLD_RELEASE_INTERVAL_S,
         "options": {"expires": GATEWAY_DANGLING_HOLD_RELEASE_INTERVAL_S},
     },
+    # The rollup's monthly level (apps.ledger.months): a month closes a day after its end;
+    # until its run builds it, summaries read the month's days (slower, as exact).
+    "ledger-close-months": {
+        "task": "ledger.close_months",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
     # The ledger's monthly partitions on PostgreSQL (apps.ledger.partitions): hourly, though
     # a month needs one run; a missed run only puts rows in the default partition.
     "ledger-partitions-maintain": {
