@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_project.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -94,8 +94,9 @@ def main() -> None:
     shape = "partitioned" if is_partitioned() else "one table"
     print(f"{connection.settings_dict['NAME']}: {rows:,} ledger rows, {shape}")
     timings = sorted(inserts(args.calls))
+    median = statistics.median(timings)
     print(
-        f"insert (settle statement) x{args.calls}: median {statistics.median(timings) * 1e3:.2f} ms,"
+        f"insert (settle statement) x{args.calls}: median {median * 1e3:.2f} ms,"
         f" p90 {timings[int(len(timings) * 0.9)] * 1e3:.2f} ms,"
         f" p99 {timings[int(len(timings) * 0.99)] * 1e3:.2f} ms,"
         f" mean {statistics.fmean(timings) * 1e3:.2f} ms"
