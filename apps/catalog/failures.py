@@ -9,13 +9,16 @@ an adapter composed itself goes through `scrub` before it is kept anywhere.
 
 from __future__ import annotations
 
+import math
 import re
 import smtplib
 import socket
 import ssl
 from collections.abc import Iterable
+from email.utils import parsedate_to_datetime
 
 import httpx
+from django.utils import timezone
 
 from apps.core.egress import EgressForbidden
 from apps.core.redaction import mask, maskable
@@ -146,3 +149,18 @@ def scrub(text: str, secrets: Iterable[str] = (), *, limit: int | None = MAX_REA
     text = _URL.sub(lambda m: m.group(1) + m.group(2), text)
     text = mask(mask(text, maskable(secrets)))
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The response's Retry-After in seconds; None when absent or not a finite number."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+        except (TypeError, ValueError):
+            return None

@@ -14,14 +14,13 @@ The rest of the gateway sees only this interface.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 import httpx
 
-from apps.catalog.failures import answer_reason, failure_reason
+from apps.catalog.failures import answer_reason, failure_reason, retry_after_seconds
 from apps.core import jsonbytes
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[dict[str, Any]]])
@@ -117,9 +116,10 @@ class ProviderAdapter:
     """How to talk to one vendor. Subclass per vendor, one module each.
 
     Class attributes an integrator sets:
-      key               "service.vendor", what Provider.adapter refers to
-      service           the service slug this adapter serves
-      default_slug      slug of the Provider row created for it by the catalog sync
+      key               "service.vendor", what Provider.adapter refers to; the adapter's
+                        `service` is its first part (set for you)
+      default_slug      slug of the Provider row created for it by the catalog sync; the
+                        key's vendor part unless set
       display_name      shown in the admin
       default_base_url  the vendor's documented API root
       credential_fields names of the secrets ops may store, as the vendor names them
@@ -148,6 +148,20 @@ class ProviderAdapter:
             if method_name:
                 provided[method_name] = attr
         cls.provided_methods = provided
+        if "key" in vars(cls):
+            cls._name_from_key()
+
+    @classmethod
+    def _name_from_key(cls) -> None:
+        """`service` and the default slug, from a key "service.vendor"."""
+        service, _, vendor = cls.key.partition(".")
+        if not service or not vendor:
+            raise TypeError(f"{cls.__name__}.key must read 'service.vendor', not {cls.key!r}")
+        if getattr(cls, "service", service) != service:
+            raise TypeError(f"{cls.__name__} serves {cls.service!r} but its key is {cls.key!r}")
+        cls.service = service
+        if "default_slug" not in vars(cls):
+            cls.default_slug = vendor
 
     def __init__(self, config: ProviderConfig, http: httpx.AsyncClient) -> None:
         self.config = config
@@ -258,25 +272,6 @@ class ProviderAdapter:
         """A non-2xx answer that is not about the input: our credentials (401, 403) or the
         provider's HTTP error. Returned for the caller to raise: `raise self.refusal(...)`."""
         return ProviderFault(OUTCOME_AUTH if status in (401, 403) else OUTCOME_HTTP_ERROR, detail)
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The response's Retry-After in seconds; None when absent or not a finite number."""
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        from django.utils import timezone
-
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
-        except (TypeError, ValueError):
-            return None
 
 
 def _transport_fault(exc: httpx.HTTPError) -> ProviderFault:

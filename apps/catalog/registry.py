@@ -11,14 +11,20 @@ them); the ORM rows synced from here say how it is configured (enabled, priority
 
     @registry.provider
     class Fixer(ProviderAdapter):
-        key = "currency.fixer"
+        key = "currency.fixer"  # serves "currency"; its Provider row's slug is "fixer"
 
         @provides("latest_rates")
         async def latest_rates(self, payload, context): ...
+
+A built-in service is a package (apps/integrations/<service>/) whose AppConfig.ready() calls
+`registry.discover(self.name)`: that imports its `service` module and every module in its
+`providers` folder, so a new vendor is one module there (and its tests), listed nowhere else.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -133,6 +139,9 @@ AdapterT = TypeVar("AdapterT", bound="type[ProviderAdapter]")
 class Registry:
     services: dict[str, type[ServiceDefinition]] = field(default_factory=dict)
     adapters: dict[str, type[ProviderAdapter]] = field(default_factory=dict)
+    # Routing strategies by name, registered by apps.routing.strategies: the catalog checks a
+    # routing policy's strategy against these names without importing the routing app.
+    strategies: dict[str, Any] = field(default_factory=dict)
 
     def service(self, cls: ServiceT) -> ServiceT:
         if cls.slug in self.services and self.services[cls.slug] is not cls:
@@ -151,6 +160,14 @@ class Registry:
             raise ValueError(f"adapter {cls.key!r} is registered twice")
         self.adapters[cls.key] = cls
         return cls
+
+    def discover(self, package: str) -> None:
+        """Import `package`.service and every module of `package`.providers, in name order:
+        each registers what it declares (@registry.service, @registry.provider)."""
+        importlib.import_module(f"{package}.service")
+        providers = importlib.import_module(f"{package}.providers")
+        for module in pkgutil.iter_modules(providers.__path__, prefix=f"{providers.__name__}."):
+            importlib.import_module(module.name)
 
     def method(self, key: str) -> MethodSpec | None:
         service_slug, _, method_name = key.partition(".")

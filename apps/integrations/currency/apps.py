@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from apps.catalog.registry import registry
+
 
 class CurrencyConfig(AppConfig):
     name = "apps.integrations.currency"
@@ -7,12 +9,5 @@ class CurrencyConfig(AppConfig):
     verbose_name = "Currency service"
 
     def ready(self) -> None:
-        # Importing registers the service and its adapters in the code registry.
-        from apps.integrations.currency import providers, service  # noqa: F401
-        from apps.integrations.currency.providers import (  # noqa: F401
-            currencylayer,
-            ecb,
-            fixer,
-            openexchangerates,
-            sandbox,
-        )
+        # Registers the service and every adapter in its providers folder.
+        registry.discover(self.name)

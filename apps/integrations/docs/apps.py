@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from apps.catalog.registry import registry
+
 
 class DocsConfig(AppConfig):
     name = "apps.integrations.docs"
@@ -7,6 +9,5 @@ class DocsConfig(AppConfig):
     verbose_name = "Documents service"
 
     def ready(self) -> None:
-        # Importing registers the service and its adapters in the code registry.
-        from apps.integrations.docs import service  # noqa: F401
-        from apps.integrations.docs.providers import remote, weasyprint  # noqa: F401
+        # Registers the service and every adapter in its providers folder.
+        registry.discover(self.name)

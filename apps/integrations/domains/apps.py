@@ -1,6 +1,6 @@
-import importlib.util
-
 from django.apps import AppConfig
+
+from apps.catalog.registry import registry
 
 
 class DomainsConfig(AppConfig):
@@ -9,10 +9,12 @@ class DomainsConfig(AppConfig):
     verbose_name = "Domains service"
 
     def ready(self) -> None:
-        # Importing registers the service and its adapters in the code registry.
-        from apps.integrations.domains import secret_mask, service  # noqa: F401
-        from apps.integrations.domains.providers import godaddy, sandbox  # noqa: F401
-
-        # Namecheap's adapter is built alongside; registered once its module exists.
-        if importlib.util.find_spec("apps.integrations.domains.providers.namecheap"):
-            importlib.import_module("apps.integrations.domains.providers.namecheap")
+        # Registers the service and every adapter in its providers folder.
+        registry.discover(self.name)
+        # Teaches the log and error masks the registrar sub-accounts' secrets.
+        # Registers the task services send by name (a web process imports no tasks module
+        # otherwise, and an eager call to an unregistered name would never run).
+        from apps.integrations.domains import (
+            secret_mask,  # noqa: F401
+            tasks,  # noqa: F401
+        )

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from apps.catalog.registry import registry
+
 
 class EmailConfig(AppConfig):
     name = "apps.integrations.email"
@@ -7,12 +9,5 @@ class EmailConfig(AppConfig):
     verbose_name = "Email service"
 
     def ready(self) -> None:
-        # Importing registers the service and its adapters in the code registry.
-        from apps.integrations.email import service  # noqa: F401
-        from apps.integrations.email.providers import (  # noqa: F401
-            console,
-            mailgun,
-            postmark,
-            sendgrid,
-            smtp,
-        )
+        # Registers the service and every adapter in its providers folder.
+        registry.discover(self.name)

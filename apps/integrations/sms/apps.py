@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from apps.catalog.registry import registry
+
 
 class SmsConfig(AppConfig):
     name = "apps.integrations.sms"
@@ -7,6 +9,5 @@ class SmsConfig(AppConfig):
     verbose_name = "SMS service"
 
     def ready(self) -> None:
-        # Importing registers the service and its adapters in the code registry.
-        from apps.integrations.sms import service  # noqa: F401
-        from apps.integrations.sms.providers import console, twilio, vonage  # noqa: F401
+        # Registers the service and every adapter in its providers folder.
+        registry.discover(self.name)

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from apps.catalog.registry import registry
+
 
 class TaxConfig(AppConfig):
     name = "apps.integrations.tax"
@@ -7,6 +9,5 @@ class TaxConfig(AppConfig):
     verbose_name = "Tax service"
 
     def ready(self) -> None:
-        # Importing registers the service and its adapters in the code registry.
-        from apps.integrations.tax import service  # noqa: F401
-        from apps.integrations.tax.providers import avatax, sandbox, taxjar  # noqa: F401
+        # Registers the service and every adapter in its providers folder.
+        registry.discover(self.name)

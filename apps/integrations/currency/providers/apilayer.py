@@ -2,20 +2,26 @@
 
 They authenticate with an `access_key` query parameter and answer most errors with HTTP 200
 and `{"success": false, "error": {"code": 101, "type": "missing_access_key", "info": "..."}}`.
+Both convert with `GET /convert?access_key=&from=&to=&amount=` and list their currencies on
+an endpoint the health probe asks; each names the rate and date of a conversion its own way.
 """
 
 from collections.abc import Mapping
-from typing import Any
+from decimal import Decimal
+from typing import Any, ClassVar
 
 from apps.catalog.providers import (
     OUTCOME_AUTH,
     OUTCOME_MALFORMED,
     OUTCOME_OUTAGE,
     OUTCOME_QUOTA,
+    CallContext,
     InvalidInput,
     ProviderAdapter,
     ProviderFault,
+    provides,
 )
+from apps.integrations.currency import rates as fx
 
 # Documented codes that say the client's input is wrong: the input each names, and why.
 _INVALID_INPUT = {
@@ -36,9 +42,34 @@ CONVERT_FIELDS = {201: "from", 202: "non_field_errors"}
 
 
 class ApilayerAdapter(ProviderAdapter):
-    """Base of the apilayer currency adapters: the access key and the error classifier."""
+    """Base of the apilayer currency adapters: the access key, the error classifier, the
+    conversion and the health probe.
+
+    A vendor sets `currencies_endpoint` and `currencies_field` (where its supported
+    currencies are listed) and `conversion_of` (the rate and date of a /convert answer).
+    """
 
     credential_fields = ("access_key",)
+    currencies_endpoint: ClassVar[str]
+    currencies_field: ClassVar[str]
+
+    @provides("convert")
+    async def convert(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
+        source, target, amount = payload["from"], payload["to"], payload["amount"]
+        params = {"from": source, "to": target, "amount": f"{amount:f}"}
+        body = await self.fetch("convert", params, fields=CONVERT_FIELDS)
+        rate, date = self.conversion_of(body)
+        # The vendor's own `result` is a float: recompute it from the rate, in Decimal.
+        return fx.conversion(source=source, target=target, amount=amount, rate=rate, date=date)
+
+    def conversion_of(self, body: dict[str, Any]) -> tuple[Decimal, str]:
+        """The rate and the date of a successful /convert answer."""
+        raise NotImplementedError
+
+    async def health_probe(self) -> None:
+        body = await self.fetch(self.currencies_endpoint, {})
+        if not body[self.currencies_field]:
+            raise ProviderFault(OUTCOME_OUTAGE, "no currencies listed")
 
     async def fetch(
         self, path: str, params: dict[str, str], *, fields: Mapping[int, str] | None = None

@@ -3,10 +3,10 @@
 from decimal import Decimal
 from typing import Any
 
-from apps.catalog.providers import OUTCOME_OUTAGE, CallContext, ProviderFault, provides
+from apps.catalog.providers import CallContext, provides
 from apps.catalog.registry import registry
 from apps.integrations.currency import rates as fx
-from apps.integrations.currency.providers.apilayer import CONVERT_FIELDS, ApilayerAdapter
+from apps.integrations.currency.providers.apilayer import ApilayerAdapter
 
 
 @registry.provider
@@ -23,10 +23,9 @@ class Currencylayer(ApilayerAdapter):
     """
 
     key = "currency.currencylayer"
-    service = "currency"
-    default_slug = "currencylayer"
     display_name = "currencylayer"
     default_base_url = "https://api.currencylayer.com"
+    currencies_endpoint, currencies_field = "list", "currencies"
 
     @provides("latest_rates")
     async def latest_rates(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
@@ -41,24 +40,8 @@ class Currencylayer(ApilayerAdapter):
             symbols=symbols,
         )
 
-    async def health_probe(self) -> None:
-        body = await self.fetch("list", {})
-        if not body["currencies"]:
-            raise ProviderFault(OUTCOME_OUTAGE, "no currencies listed")
-
-    @provides("convert")
-    async def convert(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
-        source, target, amount = payload["from"], payload["to"], payload["amount"]
-        params = {"from": source, "to": target, "amount": f"{amount:f}"}
-        body = await self.fetch("convert", params, fields=CONVERT_FIELDS)
-        # currencylayer's own `result` is a float: recompute it from the quote, in Decimal.
-        return fx.conversion(
-            source=source,
-            target=target,
-            amount=amount,
-            rate=fx.to_decimal(body["info"]["quote"]),
-            date=fx.utc_date(body["info"]["timestamp"]),
-        )
+    def conversion_of(self, body: dict[str, Any]) -> tuple[Decimal, str]:
+        return fx.to_decimal(body["info"]["quote"]), fx.utc_date(body["info"]["timestamp"])
 
 
 def _unpaired(quotes: dict[str, Any], source: str) -> dict[str, Decimal]:

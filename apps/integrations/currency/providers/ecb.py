@@ -30,8 +30,6 @@ class EuropeanCentralBank(ProviderAdapter):
     """
 
     key = "currency.ecb"
-    service = "currency"
-    default_slug = "ecb"
     display_name = "European Central Bank"
     default_base_url = "https://www.ecb.europa.eu/stats/eurofxref"
 

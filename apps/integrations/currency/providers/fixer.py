@@ -1,11 +1,12 @@
 """Fixer (fixer.io, an apilayer product): rates from the European Central Bank and others."""
 
+from decimal import Decimal
 from typing import Any
 
-from apps.catalog.providers import OUTCOME_OUTAGE, CallContext, ProviderFault, provides
+from apps.catalog.providers import CallContext, provides
 from apps.catalog.registry import registry
 from apps.integrations.currency import rates as fx
-from apps.integrations.currency.providers.apilayer import CONVERT_FIELDS, ApilayerAdapter
+from apps.integrations.currency.providers.apilayer import ApilayerAdapter
 
 
 @registry.provider
@@ -23,10 +24,9 @@ class Fixer(ApilayerAdapter):
     """
 
     key = "currency.fixer"
-    service = "currency"
-    default_slug = "fixer"
     display_name = "Fixer"
     default_base_url = "https://data.fixer.io/api"
+    currencies_endpoint, currencies_field = "symbols", "symbols"
 
     @provides("latest_rates")
     async def latest_rates(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
@@ -40,21 +40,5 @@ class Fixer(ApilayerAdapter):
             symbols=symbols,
         )
 
-    async def health_probe(self) -> None:
-        body = await self.fetch("symbols", {})
-        if not body["symbols"]:
-            raise ProviderFault(OUTCOME_OUTAGE, "no currencies listed")
-
-    @provides("convert")
-    async def convert(self, payload: dict[str, Any], context: CallContext) -> dict[str, Any]:
-        source, target, amount = payload["from"], payload["to"], payload["amount"]
-        params = {"from": source, "to": target, "amount": f"{amount:f}"}
-        body = await self.fetch("convert", params, fields=CONVERT_FIELDS)
-        # Fixer's own `result` is a float: recompute it from the rate, in Decimal.
-        return fx.conversion(
-            source=source,
-            target=target,
-            amount=amount,
-            rate=fx.to_decimal(body["info"]["rate"]),
-            date=fx.iso_date(body["date"]),
-        )
+    def conversion_of(self, body: dict[str, Any]) -> tuple[Decimal, str]:
+        return fx.to_decimal(body["info"]["rate"]), fx.iso_date(body["date"])

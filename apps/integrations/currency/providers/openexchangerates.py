@@ -30,8 +30,6 @@ class OpenExchangeRates(ProviderAdapter):
     """
 
     key = "currency.openexchangerates"
-    service = "currency"
-    default_slug = "openexchangerates"
     display_name = "Open Exchange Rates"
     default_base_url = "https://openexchangerates.org/api"
     credential_fields = ("app_id",)

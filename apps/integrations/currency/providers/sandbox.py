@@ -22,8 +22,6 @@ SANDBOX_RATES_EUR = {
 @registry.provider
 class SandboxRates(ProviderAdapter):
     key = "currency.sandbox"
-    service = "currency"
-    default_slug = "sandbox"
     display_name = "Sandbox rates (offline, fixed)"
     default_base_url = "sandbox://rates"
     default_timeout_ms = 500

@@ -31,7 +31,6 @@ class RemoteDocs(PdfRenderer):
     """An internal HTML-to-PDF service at a configurable base URL; no credentials."""
 
     key = "docs.remote"
-    service = "docs"
     default_slug = "docs-remote"
     display_name = "Internal document service"
     default_base_url = "http://docs.internal"

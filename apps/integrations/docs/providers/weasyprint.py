@@ -86,8 +86,6 @@ class WeasyPrint(PdfRenderer):
     """Renders in the gateway's own process; needs no credentials and no network."""
 
     key = "docs.weasyprint"
-    service = "docs"
-    default_slug = "weasyprint"
     display_name = "WeasyPrint (renders in the gateway)"
     default_base_url = "weasyprint://local"
     default_timeout_ms = 30000

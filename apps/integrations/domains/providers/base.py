@@ -25,7 +25,6 @@ class RegistrarAdapter(ProviderAdapter):
     refused as invalid input by the others.
     """
 
-    service = "domains"
     tlds: ClassVar[frozenset[str] | None] = None
     default_timeout_ms = 10000  # purchases take seconds at registrars
 

@@ -60,7 +60,6 @@ def subaccount_password() -> str:
 @registry.provider
 class GoDaddy(RegistrarAdapter):
     key = "domains.godaddy"
-    default_slug = "godaddy"
     display_name = "GoDaddy"
     default_base_url = "https://api.godaddy.com"
     credential_fields = ("api_key", "api_secret")

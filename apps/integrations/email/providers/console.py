@@ -19,7 +19,6 @@ class ConsoleEmail(MessagingAdapter):
     console backend writes it. For the offline demo and local development."""
 
     key = "email.console"
-    service = "email"
     default_slug = "email-console"
     display_name = "Console (prints the message, sends nothing)"
     default_base_url = "console://stdout"

@@ -132,8 +132,6 @@ class Mailgun(MessagingAdapter):
     """
 
     key = "email.mailgun"
-    service = "email"
-    default_slug = "mailgun"
     display_name = "Mailgun"
     default_base_url = "https://api.mailgun.net"
     default_timeout_ms = 5000

@@ -140,8 +140,6 @@ class Postmark(MessagingAdapter):
     """
 
     key = "email.postmark"
-    service = "email"
-    default_slug = "postmark"
     display_name = "Postmark"
     default_base_url = "https://api.postmarkapp.com"
     default_timeout_ms = 5000

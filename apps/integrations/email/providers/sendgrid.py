@@ -173,8 +173,6 @@ class SendGrid(MessagingAdapter):
     """
 
     key = "email.sendgrid"
-    service = "email"
-    default_slug = "sendgrid"
     display_name = "SendGrid"
     default_base_url = "https://api.sendgrid.com"
     default_timeout_ms = 5000

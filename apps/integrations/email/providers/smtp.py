@@ -95,8 +95,6 @@ class Smtp(MessagingAdapter):
     """
 
     key = "email.smtp"
-    service = "email"
-    default_slug = "smtp"
     display_name = "SMTP server"
     default_base_url = "smtp://localhost:25"
     default_timeout_ms = 10_000

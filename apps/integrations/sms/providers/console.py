@@ -18,7 +18,6 @@ class ConsoleSms(MessagingAdapter):
     and local development."""
 
     key = "sms.console"
-    service = "sms"
     default_slug = "sms-console"
     display_name = "Console (prints the message, sends nothing)"
     default_base_url = "console://stdout"

@@ -143,8 +143,6 @@ class Twilio(MessagingAdapter):
     """
 
     key = "sms.twilio"
-    service = "sms"
-    default_slug = "twilio"
     display_name = "Twilio"
     default_base_url = "https://api.twilio.com"
     default_timeout_ms = 5000

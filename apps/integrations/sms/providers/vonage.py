@@ -54,8 +54,6 @@ class Vonage(MessagingAdapter):
     """
 
     key = "sms.vonage"
-    service = "sms"
-    default_slug = "vonage"
     display_name = "Vonage"
     default_base_url = "https://rest.nexmo.com"
     default_timeout_ms = 5000

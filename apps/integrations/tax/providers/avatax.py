@@ -130,8 +130,6 @@ class AvaTax(ProviderAdapter):
     """
 
     key = "tax.avatax"
-    service = "tax"
-    default_slug = "avatax"
     display_name = "Avalara AvaTax"
     default_base_url = "https://rest.avatax.com"  # sandbox: https://sandbox-rest.avatax.com
     default_timeout_ms = 5000

@@ -41,7 +41,6 @@ class SandboxTax(ProviderAdapter):
     """Fixed rates per country, computed locally. For the offline demo and development."""
 
     key = "tax.sandbox"
-    service = "tax"
     default_slug = "tax-sandbox"
     display_name = "Sandbox tax (offline, fixed rates, not for production)"
     default_base_url = "sandbox://tax"

@@ -126,8 +126,6 @@ class TaxJar(ProviderAdapter):
     """
 
     key = "tax.taxjar"
-    service = "tax"
-    default_slug = "taxjar"
     display_name = "TaxJar"
     default_base_url = "https://api.taxjar.com"  # sandbox: https://api.sandbox.taxjar.com
     default_timeout_ms = 5000
