@@ -6,10 +6,7 @@ sent to the registrar again from the purchases list.
 
 from __future__ import annotations
 
-from functools import partial
-
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -21,6 +18,7 @@ from apps.integrations.domains.models import (
     RegistrantAccount,
     RegistrationIntention,
 )
+from apps.integrations.domains.services import initial_dns_send
 
 
 @admin.register(RegistrationIntention)
@@ -108,8 +106,6 @@ class PurchaseAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Set the initial DNS records again")
     def set_dns_again(self, request: HttpRequest, queryset: QuerySet[Purchase]) -> None:
-        from apps.integrations.domains.tasks import domains_initial_dns
-
         ids = list(
             queryset.filter(dns_configured=False)
             .exclude(dns_records=[])
@@ -117,7 +113,7 @@ class PurchaseAdmin(ReadOnlyAdmin):
         )
         Purchase.objects.filter(pk__in=ids).update(dns_error="")
         for purchase_id in ids:
-            transaction.on_commit(partial(domains_initial_dns.delay, purchase_id))
+            initial_dns_send(purchase_id=purchase_id)
         self.message_user(
             request, f"{len(ids)} purchase(s) sent to their registrar again.", messages.INFO
         )

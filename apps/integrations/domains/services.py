@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -96,11 +97,22 @@ def purchase_record(
         },
     )
     if purchase.dns_records:
-        from apps.integrations.domains.tasks import domains_initial_dns
-
-        purchase_id = purchase.pk
-        transaction.on_commit(lambda: domains_initial_dns.delay(purchase_id))
+        initial_dns_send(purchase_id=purchase.pk)
     return purchase
+
+
+# The task of apps.integrations.domains.tasks, sent by name: the task calls these services.
+INITIAL_DNS_TASK = "domains.initial_dns"
+
+
+def initial_dns_send(*, purchase_id: int) -> None:
+    """Set the purchase's initial DNS records in the background, once this transaction commits.
+
+    A signature, not send_task: it resolves to the registered task, so eager mode (no broker)
+    still runs it in process.
+    """
+    task = current_app.signature(INITIAL_DNS_TASK, args=(purchase_id,))
+    transaction.on_commit(task.delay)
 
 
 def domain_expiry_update(*, client_id: int, name: str, expires_at: datetime) -> None:

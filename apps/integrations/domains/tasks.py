@@ -10,14 +10,14 @@ from django.conf import settings
 from apps.catalog.failures import scrub
 from apps.catalog.providers import InvalidInput, ProviderFault
 from apps.integrations.domains.dns_setup import initial_dns_apply
-from apps.integrations.domains.services import purchase_dns_settle
+from apps.integrations.domains.services import INITIAL_DNS_TASK, purchase_dns_settle
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
     bind=True,
-    name="domains.initial_dns",
+    name=INITIAL_DNS_TASK,
     acks_late=True,
     ignore_result=True,
     max_retries=None,  # counted against DOMAINS_DNS_RETRY_DELAYS_S below

@@ -72,7 +72,9 @@ def test_ops_send_the_dns_records_again(
     admin_client, failed_purchase, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent: list[int] = []
-    monkeypatch.setattr(domains_initial_dns, "delay", sent.append)
+    monkeypatch.setattr(
+        domains_initial_dns, "apply_async", lambda args, kwargs, **options: sent.extend(args)
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
