@@ -8,12 +8,8 @@ failover among them; a country no provider serves is a 503 naming it (the origin
 from typing import Any
 
 from apps.catalog.registry import MethodSpec, Preparation, ServiceDefinition, registry
-from apps.integrations.tax.schemas import (
-    TaxesForAddressRequest,
-    TaxesForAddressResponse,
-    TaxesForSaleRequest,
-    TaxesForSaleResponse,
-)
+from apps.integrations.tax.responses import TaxesForAddressResponse, TaxesForSaleResponse
+from apps.integrations.tax.schemas import TaxesForAddressRequest, TaxesForSaleRequest
 
 
 def route_by_ship_to(payload: dict[str, Any], client_id: int) -> Preparation:

@@ -29,26 +29,8 @@ from apps.catalog.providers import (
 from apps.catalog.registry import registry
 from apps.integrations.domains.errors import DomainNotReady
 from apps.integrations.domains.providers import namecheap_fields as fields
+from apps.integrations.domains.providers import namecheap_xml as xml
 from apps.integrations.domains.providers.base import RegistrarAdapter
-from apps.integrations.domains.providers.namecheap_xml import (
-    CREATE_INVALID,
-    DOMAIN_NOT_FOUND,
-    GET_INVALID,
-    RENEW_INVALID,
-    SET_HOSTS_INVALID,
-    TLD_NOT_SOLD,
-    ApiAnswer,
-    attr,
-    attr_bool,
-    attr_decimal,
-    charged_amount,
-    domain_status,
-    expiry_of,
-    one_year_price,
-    parse_answer,
-    raise_for_errors,
-    to_decimal,
-)
 
 CURRENCY = "USD"  # Namecheap prices and charges its accounts in US dollars
 
@@ -61,7 +43,6 @@ class Namecheap(RegistrarAdapter):
     """
 
     key = "domains.namecheap"
-    default_slug = "namecheap"
     display_name = "Namecheap"
     default_base_url = "https://api.namecheap.com/xml.response"
     credential_fields = ("api_user", "api_key", "username", "client_ip")
@@ -80,13 +61,13 @@ class Namecheap(RegistrarAdapter):
         *,
         post: bool = False,
         invalid: dict[int, str] | None = None,
-    ) -> ApiAnswer:
+    ) -> xml.ApiAnswer:
         """Send one command; an ERROR answer raises (see namecheap_xml.raise_for_errors)."""
         answer = await self.ask(name, params, post=post)
-        raise_for_errors(answer, invalid=invalid, command=name)
+        xml.raise_for_errors(answer, invalid=invalid, command=name)
         return answer
 
-    async def ask(self, name: str, params: dict[str, str], *, post: bool = False) -> ApiAnswer:
+    async def ask(self, name: str, params: dict[str, str], *, post: bool = False) -> xml.ApiAnswer:
         """Send one command and parse the envelope, whatever its status."""
         credentials = self.config.credentials
         request = {
@@ -102,13 +83,13 @@ class Namecheap(RegistrarAdapter):
         else:
             response = await self.send("GET", "", params=request)
         self.raise_for_server_error(response)
-        return parse_answer(response.content, response.status_code)
+        return xml.parse_answer(response.content, response.status_code)
 
     async def health_probe(self) -> None:
         """namecheap.users.getBalances: the API answers and takes our key and IP. A zero
         balance is not unhealthy: checks, reads and DNS still work without funds."""
         answer = await self.command("namecheap.users.getBalances", {})
-        attr_decimal(answer.first("UserGetBalancesResult"), "AvailableBalance")
+        xml.attr_decimal(answer.first("UserGetBalancesResult"), "AvailableBalance")
 
     # -- availability and price ---------------------------------------------------------
 
@@ -118,19 +99,19 @@ class Namecheap(RegistrarAdapter):
         unsold = {"domain": domain, "available": False, "price": None, "currency": None}
         try:
             answer = await self.command(
-                "namecheap.domains.check", {"DomainList": domain}, invalid=TLD_NOT_SOLD
+                "namecheap.domains.check", {"DomainList": domain}, invalid=xml.TLD_NOT_SOLD
             )
         except InvalidInput:
-            return unsold  # TLD_NOT_SOLD: a registrar that does not sell it says no
+            return unsold  # xml.TLD_NOT_SOLD: a registrar that does not sell it says no
         result = answer.first("DomainCheckResult")
-        if attr(result, "ErrorNo") != "0" or not attr_bool(result, "Available"):
+        if xml.attr(result, "ErrorNo") != "0" or not xml.attr_bool(result, "Available"):
             return unsold
         # The early-access fee of a TLD's launch weeks comes on top of any price.
-        eap_fee = to_decimal(result.get("EapFee") or "0")
+        eap_fee = xml.to_decimal(result.get("EapFee") or "0")
         premium_price = None
-        if attr_bool(result, "IsPremiumName"):
-            premium_price = attr_decimal(result, "PremiumRegistrationPrice")
-            price = premium_price + to_decimal(result.get("IcannFee") or "0")
+        if xml.attr_bool(result, "IsPremiumName"):
+            premium_price = xml.attr_decimal(result, "PremiumRegistrationPrice")
+            price = premium_price + xml.to_decimal(result.get("IcannFee") or "0")
         else:
             regular = await self._register_price(fields.split_domain(domain)[1])
             if regular is None:
@@ -161,11 +142,11 @@ class Namecheap(RegistrarAdapter):
                     "ActionName": "REGISTER",
                     "ProductName": tld.upper(),
                 },
-                invalid=TLD_NOT_SOLD,
+                invalid=xml.TLD_NOT_SOLD,
             )
         except InvalidInput:
             answer = None
-        price = one_year_price(answer, tld) if answer else None
+        price = xml.one_year_price(answer, tld) if answer else None
         await cache.aset(key, str(price) if price is not None else "", self.pricing_cache_s)
         return price
 
@@ -226,16 +207,16 @@ class Namecheap(RegistrarAdapter):
                 }
             )
         answer = await self.command(
-            "namecheap.domains.create", params, post=True, invalid=CREATE_INVALID
+            "namecheap.domains.create", params, post=True, invalid=xml.CREATE_INVALID
         )
         result = answer.first("DomainCreateResult")
-        if not attr_bool(result, "Registered"):
+        if not xml.attr_bool(result, "Registered"):
             raise ProviderFault(OUTCOME_OUTAGE, f"create: {domain} was not registered")
         return {
             "domain": domain,
             "registered": True,
-            "order_id": attr(result, "OrderID"),
-            "total": charged_amount(result),
+            "order_id": xml.attr(result, "OrderID"),
+            "total": xml.charged_amount(result),
             "currency": CURRENCY,
             "account": None,
         }
@@ -247,13 +228,13 @@ class Namecheap(RegistrarAdapter):
         """namecheap.domains.getInfo. It does not tell auto-renewal: renew_auto is None."""
         domain = payload["domain"]
         answer = await self.command(
-            "namecheap.domains.getInfo", {"DomainName": domain}, invalid=GET_INVALID
+            "namecheap.domains.getInfo", {"DomainName": domain}, invalid=xml.GET_INVALID
         )
         result = answer.first("DomainGetInfoResult")
         return {
             "domain": domain,
-            "status": domain_status(attr(result, "Status")),
-            "expires_at": expiry_of(result),
+            "status": xml.domain_status(xml.attr(result, "Status")),
+            "expires_at": xml.expiry_of(result),
             "renew_auto": None,
             "nameservers": [
                 ns.text.strip().lower()
@@ -267,18 +248,18 @@ class Namecheap(RegistrarAdapter):
         """namecheap.domains.renew (DomainName, Years) -> DomainRenewResult."""
         domain = payload["domain"]
         params = {"DomainName": domain, "Years": str(payload.get("period") or 1)}
-        answer = await self.command("namecheap.domains.renew", params, invalid=RENEW_INVALID)
+        answer = await self.command("namecheap.domains.renew", params, invalid=xml.RENEW_INVALID)
         result = answer.first("DomainRenewResult")
-        if not attr_bool(result, "Renew"):
+        if not xml.attr_bool(result, "Renew"):
             raise ProviderFault(OUTCOME_OUTAGE, f"namecheap.domains.renew: {domain} not renewed")
         renewed = {
             "domain": domain,
-            "order_id": attr(result, "OrderID"),
-            "total": charged_amount(result),
+            "order_id": xml.attr(result, "OrderID"),
+            "total": xml.charged_amount(result),
             "currency": CURRENCY,
         }
         if result.find("./DomainDetails/ExpiredDate") is not None:
-            renewed["expires_at"] = expiry_of(result)
+            renewed["expires_at"] = xml.expiry_of(result)
         return renewed
 
     @provides("set_dns")
@@ -298,17 +279,17 @@ class Namecheap(RegistrarAdapter):
         except fields.FieldRefused as refused:
             raise InvalidInput(refused.message, errors={refused.field: [refused.message]}) from None
         answer = await self._hosts_answer("namecheap.domains.dns.setHosts", sld, tld, hosts)
-        if not attr_bool(answer.first("DomainDNSSetHostsResult"), "IsSuccess"):
+        if not xml.attr_bool(answer.first("DomainDNSSetHostsResult"), "IsSuccess"):
             raise ProviderFault(OUTCOME_OUTAGE, f"setHosts: {domain} was not updated")
         return {"domain": domain, "records": fields.normalised_records(records)}
 
     async def _hosts_answer(
         self, command: str, sld: str, tld: str, hosts: dict[str, str]
-    ) -> ApiAnswer:
+    ) -> xml.ApiAnswer:
         answer = await self.ask(command, {"SLD": sld, "TLD": tld, **hosts}, post=bool(hosts))
-        if any(error.number == DOMAIN_NOT_FOUND for error in answer.errors):
+        if any(error.number == xml.DOMAIN_NOT_FOUND for error in answer.errors):
             # Right after a purchase the domain is not in the account yet (a registry that
             # is not real-time): the initial-DNS task waits and asks again.
             raise DomainNotReady(f"{command}: {sld}.{tld} is not in the account yet")
-        raise_for_errors(answer, invalid=SET_HOSTS_INVALID, command=command)
+        xml.raise_for_errors(answer, invalid=xml.SET_HOSTS_INVALID, command=command)
         return answer
