@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -32,11 +31,6 @@ logger = logging.getLogger(__name__)
 class WebhookReceipt:
     recorded: int
     duplicates: int
-
-
-def record_sent_message(entry: LedgerEntry, data: dict[str, Any]) -> None:
-    """MethodSpec.on_recorded of the sending methods: runs in the ledger row's transaction."""
-    sent_message_record(entry=entry, message_id=str(data["message_id"]))
 
 
 def sent_message_record(*, entry: LedgerEntry, message_id: str) -> SentMessage | None:

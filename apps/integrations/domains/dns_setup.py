@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 from asgiref.sync import async_to_sync
 
-from apps.catalog.models import Provider
+from apps.catalog.provider_configs import enabled_provider_config
 from apps.catalog.providers import OUTCOME_MISCONFIGURED, CallContext, ProviderConfig, ProviderFault
 from apps.catalog.registry import registry
 from apps.core.fields import UnreadableSecrets
@@ -21,22 +21,14 @@ def initial_dns_apply(*, purchase_id: int) -> None:
     """Set the purchase's records; raises what the adapter raised (DomainNotReady: wait)."""
     purchase = Purchase.objects.select_related("intention__client", "account").get(pk=purchase_id)
     intention = purchase.intention
-    provider = Provider.objects.filter(slug=intention.provider).first()
-    if provider is None or not provider.enabled or provider.adapter not in registry.adapters:
+    config = enabled_provider_config(intention.provider)
+    if config is None:
         raise ProviderFault(
             OUTCOME_MISCONFIGURED, f"registrar {intention.provider} is not enabled", sent=False
         )
-    credentials = provider.credentials
     account = purchase.account.account if purchase.account is not None else None
-    if isinstance(credentials, UnreadableSecrets) or isinstance(account, UnreadableSecrets):
+    if isinstance(config.credentials, UnreadableSecrets) or isinstance(account, UnreadableSecrets):
         raise ProviderFault(OUTCOME_MISCONFIGURED, "secrets cannot be decrypted", sent=False)
-    config = ProviderConfig(
-        slug=provider.slug,
-        adapter=provider.adapter,
-        base_url=provider.base_url,
-        timeout_ms=provider.timeout_ms,
-        credentials=dict(credentials),
-    )
     payload = {
         "domain": intention.domain,
         "records": purchase.dns_records,
@@ -47,7 +39,7 @@ def initial_dns_apply(*, purchase_id: int) -> None:
         method="domains.set_dns",
         client=intention.client.slug,
         country="",
-        pinned_provider=provider.slug,
+        pinned_provider=config.slug,
     )
     # A loop of its own: a worker (or eager mode under ASGI) must not share the server's.
     async_to_sync(_set_dns, force_new_loop=True)(config, payload, context)

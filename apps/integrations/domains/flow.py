@@ -17,7 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from apps.accounts.models import Client
 from apps.catalog.providers import InvalidInput
 from apps.catalog.registry import Preparation
 from apps.core.errors import ValidationFailed
@@ -126,7 +125,7 @@ def prepare_submit(payload: dict[str, Any], client_id: int) -> Preparation:
             "price": intention.price,
             "currency": intention.currency,
             "client_id": client_id,
-            "client_slug": Client.objects.values_list("slug", flat=True).get(pk=client_id),
+            "client_slug": intention.client.slug,
             "client_ip": str(client_ip) if client_ip else None,
             "account": selectors.registrant_account_data(
                 client_id=client_id, provider=intention.provider

@@ -12,7 +12,11 @@ from apps.integrations.domains.secret_mask import registrant_secrets_add
 
 def intention_for_submit(*, intention_id: uuid.UUID | str, client_id: int) -> RegistrationIntention:
     """The client's open intention. Another client's is as unknown as a missing one (404)."""
-    intention = RegistrationIntention.objects.filter(pk=intention_id, client_id=client_id).first()
+    intention = (
+        RegistrationIntention.objects.filter(pk=intention_id, client_id=client_id)
+        .select_related("client")  # its slug goes to the registrar with the purchase
+        .first()
+    )
     if intention is None:
         raise NotFound(
             f"There is no registration intention {intention_id}.",

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
 from apps.core.serializers import ClosedSerializer, StrictCharField, StrictRegexField
-from apps.messaging.services import record_sent_message
+from apps.messaging.hooks import record_sent_message
 
 # What every provider accepts, so that failover never meets a smaller limit (Postmark takes
 # 50 recipients per message; SendGrid, Mailgun and SMTP relays at least as many).

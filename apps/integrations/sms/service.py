@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from apps.catalog.registry import MethodSpec, ServiceDefinition, registry
 from apps.core.serializers import StrictCharField, StrictRegexField
-from apps.messaging.services import record_sent_message
+from apps.messaging.hooks import record_sent_message
 
 E164 = r"^\+[1-9]\d{1,14}$"
 # An alphanumeric sender id: 1-11 letters, digits or spaces, at least one letter.
