@@ -32,9 +32,8 @@ def adapter_choices(current: str = "") -> list[tuple[str, str]]:
 
 
 def strategy_choices(current: str = "") -> list[tuple[str, str]]:
-    # Imported here: strategies register themselves as their modules load.
-    from apps.routing.strategies import strategies
-
+    # Routing registers its strategies in the code registry when it is ready.
+    strategies = registry.strategies
     choices = [(name, name) for name in sorted(strategies)]
     if current and current not in strategies:
         choices.insert(0, (current, f"{current} — not registered"))

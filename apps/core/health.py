@@ -3,6 +3,7 @@
 import asyncio
 
 from asgiref.sync import sync_to_async
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -35,10 +36,10 @@ async def _redis_ok() -> bool:
 def _broker_ok() -> bool:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return True
-    from gateway_project.celery import app
-
     try:
-        with app.connection_for_write() as conn:
+        # The project's Celery app (gateway_project.celery) is the current one: this module
+        # sits below the project and does not import it.
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=1)
         return True
     except Exception:

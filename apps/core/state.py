@@ -3,7 +3,7 @@ rate limits, breakers and weights use to reach Redis (or fall back when it is un
 
 Backed by Redis when REDIS_URL is set (shared across processes and hosts). Without it, rate
 limits and breakers live in process memory, and version counters in the database as well
-(apps.catalog.shared_versions), read at most once per GATEWAY_SHARED_VERSIONS_TTL_S: a change
+(the catalog's SharedVersion rows), read at most once per GATEWAY_SHARED_VERSIONS_TTL_S: a change
 made by `gateway_apply` or another worker reaches every process within that time, with no
 query per call. The hot path uses the asyncio client; admin actions, commands and signals use
 the sync one.
@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import psycopg
 import redis
@@ -197,16 +197,30 @@ def read_versions_sync(*names: str) -> tuple[int, ...]:
 
 
 # -- without Redis: the counters in the database ------------------------------------------
+# The table is the catalog's (SharedVersion): its app installs how to bump and read it when
+# it is ready (CatalogConfig.ready), so this bottom layer imports no app above it.
+_store_bump: Callable[[str], None] | None = None
+_store_read: Callable[[], dict[str, int]] | None = None
 _database_read_at = float("-inf")
+
+
+def shared_versions_store(
+    *, bump: Callable[[str], None], read: Callable[[], dict[str, int]]
+) -> None:
+    """Where the counters are kept without Redis: `bump(name)`, and `read()` of them all."""
+    global _store_bump, _store_read
+    _store_bump, _store_read = bump, read
+
+
 # What the database raises when it is away (psycopg_pool's PoolTimeout is not wrapped).
 DATABASE_ERRORS = (DatabaseError, psycopg.Error)
 
 
 def _database_bump(name: str) -> None:
-    from apps.catalog.shared_versions import shared_version_bump
-
+    if _store_bump is None:
+        return  # before the apps are ready: nothing has been cached to go stale
     try:
-        shared_version_bump(name=name)
+        _store_bump(name)
     except DATABASE_ERRORS:
         logger.warning("Database unreachable: version %s bumped in this process only", name)
 
@@ -219,13 +233,13 @@ def _database_due() -> bool:
 
 
 def _database_read() -> None:
-    from apps.catalog.shared_versions import shared_versions_read
-
     global _database_read_at
+    if _store_read is None:
+        return
     # Marked first: calls arriving meanwhile keep the versions known, instead of piling up.
     _database_read_at = time.monotonic()
     try:
-        versions = shared_versions_read()
+        versions = _store_read()
     except DATABASE_ERRORS:
         logger.warning("Database unreachable: cached catalog and key versions kept")
         return

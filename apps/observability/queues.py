@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from amqp.exceptions import NotFound
+from celery import current_app as app  # the project's (gateway_project.celery)
 from django.conf import settings
 from kombu import Connection
 from kombu.exceptions import ChannelError
-
-from gateway_project.celery import app
 
 logger = logging.getLogger(__name__)
 
