@@ -316,12 +316,11 @@ class RoutingPolicy(TimeStamped):
         return f"{self.method.key}: {self.strategy}"
 
     def clean(self) -> None:
-        from apps.routing.strategies import strategies
+        from apps.catalog.registry import registry
 
-        if self.strategy not in strategies:
-            raise ValidationError(
-                {"strategy": f"Unknown strategy; choose one of {', '.join(sorted(strategies))}."}
-            )
+        if self.strategy not in registry.strategies:
+            names = ", ".join(sorted(registry.strategies))
+            raise ValidationError({"strategy": f"Unknown strategy; choose one of {names}."})
         if self.cache_ttl_s and self.method_id and not self.method.cacheable:
             raise ValidationError({"cache_ttl_s": f"{self.method.key} is not cacheable."})
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from apps.catalog.registry import registry
 from apps.routing.breakers import RouteState
 from apps.routing.routes import OfferingRoute
 
@@ -40,7 +41,8 @@ class Strategy:
         raise NotImplementedError
 
 
-strategies: dict[str, Strategy] = {}
+# The catalog's registry holds them, so that the catalog can check a policy's strategy name.
+strategies: dict[str, Strategy] = registry.strategies
 
 
 def register_strategy(cls: type[Strategy]) -> type[Strategy]:
