@@ -132,6 +132,12 @@ def months_rebuild(
     now: datetime | None = None,
 ) -> int:
     """The rebuild, with the models given (a migration passes its historical ones)."""
+    if connection.vendor == "postgresql":
+        # A closing run meanwhile (beat) waits for the rebuild, or the rebuild for it: never
+        # a month built from the days as they were before the rebuild.
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(closed._meta.db_table)
+            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
     closed._default_manager.all().delete()
     months._default_manager.all().delete()
     months_close(days=days, months=months, closed=closed, now=now)

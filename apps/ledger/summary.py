@@ -164,7 +164,7 @@ def _dimensions(filters: LedgerFilters, group_by: list[str]) -> set[str]:
         for name in ("service", "method", "provider", "status", "channel")
         if getattr(filters, name)
     }
-    if filters.method:  # "currency.convert" compares the service too
+    if filters.method:  # a full key ("currency.convert") compares the service too
         needed.add("service")
     if filters.client_id is not None:
         needed.add("client_id")
