@@ -14,7 +14,7 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from apps.core.deployment import warn_at_startup  # noqa: E402
 from apps.gateway.asgi_calls import CallEndpoint  # noqa: E402
 from apps.gateway.lifespan import lifespan  # noqa: E402
-from apps.realtime.routing import websocket_application  # noqa: E402
+from apps.gateway.websocket import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -1,4 +1,8 @@
-"""Websocket routes, and the origin check in front of them."""
+"""Realtime's websocket route, and the origin check in front of every websocket.
+
+The server's list of websocket routes is apps.gateway.websocket: it adds WS /ws/calls/ (calls
+over a socket, through the gateway's pipeline) to this app's result socket.
+"""
 
 from typing import Any
 
@@ -6,12 +10,10 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.urls import path
 
-from apps.realtime.calls import CallConsumer
 from apps.realtime.consumers import RequestResultConsumer
 
 websocket_urlpatterns = [
     path("ws/requests/<str:request_id>/", RequestResultConsumer.as_asgi()),
-    path("ws/calls/", CallConsumer.as_asgi()),
 ]
 
 
@@ -23,8 +25,7 @@ class BrowserOriginValidator(OriginValidator):
         return parsed_origin is None or bool(self.validate_origin(parsed_origin))
 
 
-def websocket_application() -> Any:
-    from channels.routing import URLRouter
-
+def origin_checked(application: Any) -> Any:
+    """`application` behind the origin check (any Origin in DEBUG without ALLOWED_HOSTS)."""
     hosts = ["*"] if settings.DEBUG and not settings.ALLOWED_HOSTS else settings.ALLOWED_HOSTS
-    return BrowserOriginValidator(URLRouter(websocket_urlpatterns), hosts)
+    return BrowserOriginValidator(application, hosts)

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.core.errors import GatewayError
-from apps.realtime.routing import websocket_urlpatterns
+from apps.gateway.websocket import websocket_urlpatterns
 
 API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 PARAMETER = re.compile(r"<(?:\w+:)?\w+>|\{[^}]*\}")

@@ -12,6 +12,9 @@ same pipeline as an HTTP call (same routing, charge and ledger row):
        or the problem+json body of an error, with its "http_status"
 
 Answers come in the order the calls were sent; calls on one socket run one at a time.
+
+The websocket routes of the server are listed here too: this one, and apps.realtime's
+WS /ws/requests/{id}/ (a background call's result), behind realtime's origin check.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import json
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.routing import URLRouter
 from django.conf import settings
+from django.urls import path
 from django.utils.datastructures import CaseInsensitiveMapping
 
 from apps.accounts.authentication import authenticate_headers
@@ -30,9 +35,10 @@ from apps.core.jsonbytes import JSONTooDeep
 from apps.core.log_context import call_logged
 from apps.core.middleware import request_id_for
 from apps.core.problems import problem_body
-from apps.gateway.call import GatewayRequest
 from apps.gateway.pipeline import handle_call
+from apps.gateway.stages import GatewayRequest
 from apps.ledger.models import LedgerEntry
+from apps.realtime import routing as realtime_routing
 
 CLOSE_UNSUPPORTED = 1003
 
@@ -114,3 +120,14 @@ def _parsed(text: str) -> Any:
 
 def _problem(error: GatewayError, request_id: str) -> dict[str, Any]:
     return {"http_status": error.status, **problem_body(error, request_id)}
+
+
+websocket_urlpatterns = [
+    *realtime_routing.websocket_urlpatterns,
+    path("ws/calls/", CallConsumer.as_asgi()),
+]
+
+
+def websocket_application() -> Any:
+    """The server's websockets, a browser's Origin checked (apps.realtime.routing)."""
+    return realtime_routing.origin_checked(URLRouter(websocket_urlpatterns))
