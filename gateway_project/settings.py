@@ -369,7 +369,6 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "apps.gateway.openapi.add_method_paths",
         "apps.gateway.openapi_views.add_problem_responses",
         "apps.gateway.openapi_tags.order_for_clients",  # last: it orders what the others add
     ],

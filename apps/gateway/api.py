@@ -1,12 +1,11 @@
-"""The public call endpoint, POST /api/v1/services/{service}/{method}/ (async, ASGI)."""
+"""The catalog and a call's status: GET /api/v1/services/ and GET /api/v1/requests/{id}/.
 
-import asyncio
+The calls themselves, POST /api/v1/services/{service}/{method}/: apps.gateway.views (and,
+before Django, apps.gateway.asgi_calls).
+"""
+
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
-from django.core.handlers.wsgi import WSGIRequest
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -14,74 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.catalog.documents import CHUNK_BYTES, Document
 from apps.catalog.registry import registry
-from apps.core.errors import GatewayError, MethodNotAllowed, NotFound, PayloadTooLarge
-from apps.core.logging import request_id_var
-from apps.core.problems import problem_response
-from apps.gateway.entry import gateway_request_for
-from apps.gateway.pipeline import handle_call
+from apps.core.errors import NotFound
 from apps.gateway.schemas import json_schema
 from apps.gateway.snapshot import current_snapshot_sync
 from apps.ledger.models import LedgerEntry
 from apps.ledger.selectors import ledger_call_get
 from apps.realtime.selectors import async_call_get, async_call_view
-from apps.routing.http import close_http_client
-
-
-@csrf_exempt
-async def call_method(request: HttpRequest, service: str, method: str) -> HttpResponseBase:
-    request_id = getattr(request, "request_id", None) or request_id_var.get()
-    if request.method != "POST":
-        error = MethodNotAllowed("Call a method with POST.", headers={"Allow": "POST"})
-        return problem_response(error, request_id)
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return problem_response(PayloadTooLarge(), request_id)
-    try:
-        call = gateway_request_for(
-            request_id=request_id,
-            service=service,
-            method=method,
-            body=body,
-            headers=request.headers,
-            source_ip=request.META.get("REMOTE_ADDR"),
-        )
-    except GatewayError as error:
-        return problem_response(error, request_id)
-    try:
-        # Shielded: Django cancels a view whose client hung up; the call must still be recorded.
-        result = await asyncio.shield(handle_call(call))
-    finally:
-        if isinstance(request, WSGIRequest):
-            # Served through async_to_sync (the test client, a WSGI server): this event loop
-            # is the call's own and ends with it, and its HTTP connections with it.
-            await close_http_client()
-    if result.request_id is not None:
-        # An idempotent replay answers with the first call's request id, header included.
-        request.request_id = result.request_id  # type: ignore[attr-defined]
-    response: HttpResponseBase
-    if result.document is not None:
-        response = _document_response(result.document, result.status)
-    else:
-        response = HttpResponse(
-            result.render(), status=result.status, content_type=result.content_type
-        )
-    for name, value in result.headers.items():
-        response[name] = value
-    return response
-
-
-def _document_response(document: Document, status: int) -> FileResponse:
-    """The document in CHUNK_BYTES blocks; the response closes it once it is sent.
-
-    Production calls are served by apps.gateway.asgi_calls; this view serves them to Django's
-    test client (and under Django's own ASGI handler, which reads a file response whole).
-    """
-    response = FileResponse(document.open(), status=status, content_type=document.media_type)
-    response.block_size = CHUNK_BYTES
-    return response
 
 
 class ServiceListApi(APIView):

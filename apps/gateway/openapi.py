@@ -1,4 +1,6 @@
-"""Adds one OpenAPI path per method (its own request and response) to drf-spectacular's doc.
+"""The OpenAPI operation of each method: drf-spectacular finds one path per method in the
+call ViewSet's routes (apps.gateway.views), and `MethodCallSchema` describes it with the
+method's own request and response.
 
 A method's examples are declared beside its serializers (`extend_schema_serializer(examples=
 [OpenApiExample(...)])`, request_only on the request's, response_only on the answer's); each
@@ -10,11 +12,14 @@ import copy
 from typing import Any
 
 from drf_spectacular.drainage import get_override
-from drf_spectacular.plumbing import ComponentRegistry, build_examples_list
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent, build_examples_list
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import serializers
 
-from apps.catalog.registry import MethodSpec, registry
+from apps.accounts.authentication import ClientKeyAuthentication
+from apps.accounts.openapi import ClientKeyAuthenticationScheme
+from apps.catalog.registry import MethodSpec
 from apps.gateway.schemas import openapi_schema
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -88,73 +93,102 @@ def _component_name(method_key: str, suffix: str) -> str:
     return "".join(part.title() for part in method_key.replace(".", "_").split("_")) + suffix
 
 
-def add_method_paths(
-    result: dict[str, Any], generator: Any, request: Any, public: bool
-) -> dict[str, Any]:
-    """drf-spectacular postprocessing hook."""
-    components = result.setdefault("components", {})
-    schemas = components.setdefault("schemas", {})
-    security = components.setdefault("securitySchemes", {})
-    security["ApiKeyAuth"] = {
-        "type": "apiKey",
-        "in": "header",
-        "name": "Authorization",
-        "description": "`Api-Key <key>` (or send the key alone in `X-API-Key`).",
+class MethodCallSchema(AutoSchema):
+    """The OpenAPI operation of one method's action (apps.gateway.views): its own request
+    and answer, the headers it sends, the problems it may answer. Unknown methods' route
+    (the pipeline's 404s) is not documented."""
+
+    def get_operation(
+        self,
+        path: str,
+        path_regex: str,
+        path_prefix: str,
+        method: str,
+        registry: ComponentRegistry,
+    ) -> dict[str, Any] | None:
+        self.registry, self.path, self.method = registry, path, method.upper()
+        spec = getattr(self.view, "method_spec", None)
+        if spec is None or self.method != "POST":
+            return None
+        _register_shared(registry)
+        return method_operation(spec, registry)
+
+
+def _register_shared(registry: ComponentRegistry) -> None:
+    """What every method's operation refers to: the problem body and the two ways in."""
+    api_key = ClientKeyAuthenticationScheme(ClientKeyAuthentication)
+    for component in (
+        ResolvedComponent(
+            name=api_key.name,
+            type=ResolvedComponent.SECURITY_SCHEMA,
+            object=ClientKeyAuthentication,  # as drf-spectacular registers the other views'
+            schema=api_key.get_security_definition(None),
+        ),
+        ResolvedComponent(
+            name="InternalJWT",
+            type=ResolvedComponent.SECURITY_SCHEMA,
+            object="InternalJWT",
+            schema={"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        ),
+        ResolvedComponent(
+            name="Problem", type=ResolvedComponent.SCHEMA, object="Problem", schema=PROBLEM_SCHEMA
+        ),
+    ):
+        registry.register_on_missing(component)
+
+
+def method_operation(spec: MethodSpec, registry: ComponentRegistry) -> dict[str, Any]:
+    """The POST operation of a method; its request and answer schemas go to `registry`."""
+    request_name = _component_name(spec.key, "Request")
+    response_name = _component_name(spec.key, "Response")
+    _register_schema(registry, request_name, openapi_schema(spec.request, "request", registry))
+    if spec.binary:
+        content, headers = _document_content(spec)
+    else:
+        schema = openapi_schema(spec.response, "response", registry)
+        _register_schema(registry, response_name, schema)
+        content, headers = _envelope_content(spec, response_name), _MONEY_HEADERS
+    responses: dict[str, Any] = {
+        str(spec.success_status): {
+            "description": "The method's normalised answer.",
+            "headers": {
+                "X-Request-ID": {"schema": {"type": "string"}},
+                "X-Provider": {"schema": {"type": "string"}, "description": "Who served."},
+                "X-Price": {"schema": {"type": "string"}, "description": "What was charged."},
+                **headers,
+            },
+            "content": content,
+        }
     }
-    security["InternalJWT"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    schemas["Problem"] = PROBLEM_SCHEMA
-    nested = ComponentRegistry()
-    paths = result.setdefault("paths", {})
-    # The generic route is replaced by one concrete path per method.
-    paths.pop("/api/v1/services/{service}/{method}/", None)
-    for spec in registry.all_methods():
-        request_name = _component_name(spec.key, "Request")
-        response_name = _component_name(spec.key, "Response")
-        schemas[request_name] = openapi_schema(spec.request, "request", nested)
-        if spec.binary:
-            content, headers = _document_content(spec)
-        else:
-            schemas[response_name] = openapi_schema(spec.response, "response", nested)
-            content, headers = _envelope_content(spec, response_name), _MONEY_HEADERS
-        responses: dict[str, Any] = {
-            str(spec.success_status): {
-                "description": "The method's normalised answer.",
-                "headers": {
-                    "X-Request-ID": {"schema": {"type": "string"}},
-                    "X-Provider": {"schema": {"type": "string"}, "description": "Who served."},
-                    "X-Price": {"schema": {"type": "string"}, "description": "What was charged."},
-                    **headers,
-                },
-                "content": content,
-            }
+    for status, description in _ERRORS.items():
+        responses[status] = {
+            "description": description,
+            "content": {"application/problem+json": {"schema": _PROBLEM}},
         }
-        for status, description in _ERRORS.items():
-            responses[status] = {
-                "description": description,
-                "content": {"application/problem+json": {"schema": _PROBLEM}},
-            }
-        paths[f"/api/v1/services/{spec.service}/{spec.name}/"] = {
-            "post": {
-                "operationId": f"{spec.service}_{spec.name}",
-                "summary": spec.summary,
-                "description": spec.description,
-                "tags": [spec.service],
-                "security": [{"ApiKeyAuth": []}, {"InternalJWT": []}],
-                "parameters": _parameters(spec),
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": f"#/components/schemas/{request_name}"},
-                            **_examples(spec.request, "request"),
-                        }
-                    },
-                },
-                "responses": responses,
-            }
-        }
-    schemas.update(nested.build({}).get("schemas", {}))
-    return result
+    return {
+        "operationId": f"{spec.service}_{spec.name}",
+        "summary": spec.summary,
+        "description": spec.description,
+        "tags": [spec.service],
+        "security": [{"ApiKeyAuth": []}, {"InternalJWT": []}],
+        "parameters": _parameters(spec),
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{request_name}"},
+                    **_examples(spec.request, "request"),
+                }
+            },
+        },
+        "responses": responses,
+    }
+
+
+def _register_schema(registry: ComponentRegistry, name: str, schema: dict[str, Any]) -> None:
+    registry.register_on_missing(
+        ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
+    )
 
 
 def _envelope_content(spec: MethodSpec, response_name: str) -> dict[str, Any]:

@@ -51,10 +51,17 @@ def order_for_clients(
     used = {_tag_of(item) for item in paths.values()} - {""}
     tags = _tags(used)
     rank = {tag["name"]: position for position, tag in enumerate(tags)}
-    # sorted() is stable: within a tag the paths keep their order (a service's methods, the
-    # registry's; the views', alphabetical).
+    # Within a tag: a service's methods in the registry's order, the views' as they came
+    # (alphabetical; sorted() is stable).
+    methods = {
+        f"/api/v1/services/{spec.service}/{spec.name}/": position
+        for position, spec in enumerate(registry.all_methods())
+    }
     result["paths"] = dict(
-        sorted(paths.items(), key=lambda path: rank.get(_tag_of(path[1]), len(rank)))
+        sorted(
+            paths.items(),
+            key=lambda path: (rank.get(_tag_of(path[1]), len(rank)), methods.get(path[0], -1)),
+        )
     )
     result["tags"] = tags
     return result

@@ -2,6 +2,7 @@
 Idempotency-Key stays taken so that a retry never reaches the provider again."""
 
 import json
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,11 +18,10 @@ from apps.billing.models import CreditHold, IdempotencyKey
 from apps.billing.pending import settle_pending_mark, settle_pending_marked
 from apps.billing.services import HeldCredit
 from apps.core.errors import IdempotencyKeyInFlight
+from apps.gateway.call import GatewayResponse
 from apps.gateway.settle import pending_settle, settle_pending_apply
-from apps.gateway.stages import GatewayResponse
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import credit_hold_release_dangling
-from tests.support.waiting import wait_until
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 PRICE = Decimal("0.0100")
@@ -175,17 +175,16 @@ def test_a_served_call_whose_row_cannot_be_written_is_503_then_replayed_and_char
 ):
     # given a database that refuses the first call's settle, every time the request tries it
     monkeypatch.setattr("apps.gateway.recording.aledger_record_call", connection_lost)
-    monkeypatch.setattr("apps.gateway.outcome_unknown.settle_pending_apply", connection_lost)
+    monkeypatch.setattr("apps.gateway.recording.settle_pending_apply", connection_lost)
     headers = {**caller.headers, "Idempotency-Key": "send-once"}
     body = json.dumps({"base": "EUR"})
 
     # when the client calls, and retries with the same key once the settle is written
     first = api.post(LATEST, body, content_type="application/json", headers=headers)
-    wait_until(
-        LedgerEntry.objects.filter(request_id=first.json()["request_id"]).exists,
-        timeout=15,
-        what="the pending settle to be written",
-    )
+    deadline = time.monotonic() + 15
+    while not LedgerEntry.objects.filter(request_id=first.json()["request_id"]).exists():
+        assert time.monotonic() < deadline, "the pending settle was never written"
+        time.sleep(0.1)
     retry = api.post(LATEST, body, content_type="application/json", headers=headers)
 
     # then the first answer said the outcome is being recorded, not that the call failed

@@ -8,7 +8,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import AsyncClient
 
-from apps.gateway.background_run import async_call_run
+from apps.gateway.background import async_call_run
 from apps.realtime.models import AsyncCall
 from gateway_project.asgi import application
 from gateway_project.celery import app
