@@ -3,11 +3,12 @@ summary that reads them answers exactly what a sum over the rows answers, for an
 group and filter (on PostgreSQL and on SQLite)."""
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
@@ -154,16 +155,44 @@ def test_closing_builds_each_closed_month_once(five_months):
     assert not LedgerMonth.objects.filter(month__gte=DEC.date()).exists()
 
 
-def test_every_grain_of_a_month_sums_to_its_days(five_months):
-    ledger_months_close(now=AFTER_NOVEMBER)
-    sums = ("calls", "cost", "revenue")
+def assert_every_grain_sums_to_the_days() -> None:
+    def totals(buckets: Any) -> tuple[int, str, str]:
+        # to the cent's hundredth: SQLite sums decimals as floats
+        row = buckets.aggregate(
+            calls=Sum("calls", default=0),
+            cost=Sum("cost", default=Decimal(0)),
+            revenue=Sum("revenue", default=Decimal(0)),
+        )
+        return row["calls"], f"{row['cost']:.4f}", f"{row['revenue']:.4f}"
 
-    for month in LedgerMonthClosed.objects.values_list("month", flat=True):
-        days = LedgerDay.objects.filter(day__gte=month, day__lt=month_after(month))
-        expected = days.aggregate(**{name: Sum(name) for name in sums})
+    closed = LedgerMonthClosed.objects.values_list("month", flat=True)
+    assert closed
+    for month in closed:
+        expected = totals(LedgerDay.objects.filter(day__gte=month, day__lt=month_after(month)))
         for grain in LedgerMonth.Grain:
             buckets = LedgerMonth.objects.filter(month=month, grain=grain)
-            assert buckets.aggregate(**{name: Sum(name) for name in sums}) == expected, grain
+            assert totals(buckets) == expected, (month, grain)
+
+
+def test_every_grain_of_a_month_sums_to_its_days(five_months):
+    ledger_months_close(now=AFTER_NOVEMBER)
+
+    assert_every_grain_sums_to_the_days()
+
+
+def test_generating_rows_into_built_months_sums_them_again():
+    # given a generated ledger whose closed months are built
+    options = {"rows": 3000, "months": 3, "big": 1, "mid": 2, "tiny": 2, "no_vacuum": True}
+    with time_machine.travel(datetime(2026, 12, 6, 8, 30, tzinfo=UTC), tick=False):
+        call_command("ledger_generate", stdout=_Lines(), **options)
+        before = LedgerMonthClosed.objects.get(month=date(2026, 11, 1)).buckets
+
+        # when more rows are generated into the same months
+        call_command("ledger_generate", stdout=_Lines(), prefix="more", **options)
+
+    # then the months hold the new rows too
+    assert LedgerMonthClosed.objects.get(month=date(2026, 11, 1)).buckets > before
+    assert_every_grain_sums_to_the_days()
 
 
 def test_a_late_refund_lands_in_todays_bucket_and_leaves_a_closed_month_alone(five_months):
