@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "apps.integrations.tax",
     "apps.integrations.docs",
     "apps.declarative",  # gateway_apply / gateway_dump / gateway_demo (the YAML configuration)
+    "apps.monitoring",  # GET /metrics and the admin's control room
 ]
 
 MIDDLEWARE = [
@@ -269,7 +270,7 @@ try:
         ipaddress.ip_network(_network, strict=False)
 except ValueError as _error:
     raise ImproperlyConfigured(f"GATEWAY_EGRESS_ALLOWED_NETWORKS: {_error}") from None
-# GET /metrics (apps.observability) answers scrapers from these networks (CIDRs), and only with
+# GET /metrics (apps.monitoring) answers scrapers from these networks (CIDRs), and only with
 # `Authorization: Bearer <METRICS_TOKEN>` when that is set. Default: loopback only. Private
 # ranges are not trusted by default: a load balancer on one would pass the internet's
 # scrapes with its own private address.

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import health, landing
 from apps.core.problems import not_found_view
-from apps.observability import views as observability
+from apps.monitoring import views as monitoring
 
 handler404 = "apps.core.problems.not_found_view"
 handler500 = "apps.core.problems.server_error_view"
@@ -23,7 +23,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("metrics", observability.metrics, name="metrics"),
+    path("metrics", monitoring.metrics, name="metrics"),
     path("", landing.landing, name="landing"),
     # Unknown API routes answer problem+json even with DEBUG on, whatever the HTTP method: not
     # exempt, a POST got Django's CSRF page (403, HTML) instead of the 404.

@@ -1,6 +1,6 @@
 """The gateway's Prometheus instruments, and the hooks the call path records them through.
 
-Every server process counts into these; `GET /metrics` (apps.observability.views) adds them
+Every server process counts into these; `GET /metrics` (apps.monitoring.views) adds them
 up over all the processes of one server when PROMETHEUS_MULTIPROC_DIR is set (gunicorn:
 deploy/gunicorn.conf.py sets it), so a scrape answered by any worker counts every worker's
 calls. Without it (`make run`: one uvicorn process) they live in this process's registry.

@@ -17,7 +17,7 @@ from django.utils import timezone
 from apps.billing.models import CreditHold
 from apps.catalog.models import Offering
 from apps.ledger.models import LedgerEntry
-from apps.observability import control_room
+from apps.monitoring import control_room
 from apps.routing import breakers
 from apps.routing.breakers import AttemptRecord
 from apps.routing.health import provider_breaker_policy

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from apps.core import state
-from apps.observability import queues
+from apps.monitoring import queues
 from tests.factories import staff_user
 from tests.observability import test_queue_depths as depths
 from tests.observability.test_control_room import page, panel

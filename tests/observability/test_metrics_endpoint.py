@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.billing.models import CreditHold
 from apps.catalog.models import Offering, Provider
-from apps.observability.access import address_allowed
+from apps.monitoring.access import address_allowed
 from apps.routing import breakers
 from apps.routing.services import offering_breaker_force
 from tests import factories

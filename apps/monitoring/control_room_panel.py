@@ -17,8 +17,8 @@ from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.observability import control_room as room
-from apps.observability.control_room import OfferingHealth, Readings
+from apps.monitoring import control_room as room
+from apps.monitoring.control_room_values import OfferingHealth, Readings
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from prometheus_client.registry import Collector
 
 from apps.core.errors import MethodNotAllowed
 from apps.core.problems import problem_response
-from apps.observability.access import scrape_refusal
-from apps.observability.scrape import ScrapeCollector, read_all
+from apps.monitoring.access import scrape_refusal
+from apps.monitoring.scrape import ScrapeCollector, read_all
 
 
 def multiprocess_mode() -> bool:

@@ -26,7 +26,7 @@ from apps.billing.models import CreditHold
 from apps.core import health
 from apps.core.db import then_release_connection
 from apps.gateway.snapshot import current_snapshot_sync
-from apps.observability.queues import BrokerReadings, broker_queues, read_broker
+from apps.monitoring.queues import BrokerReadings, broker_queues, read_broker
 from apps.realtime.models import AsyncCall
 from apps.routing import breakers
 

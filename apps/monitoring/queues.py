@@ -3,7 +3,7 @@
 One passive `queue_declare` per queue (it creates nothing and answers the message count),
 over a connection opened for the scrape with short timeouts. A broker that cannot be reached
 gives no depth samples, only `gateway_broker_up 0`; the scrape as a whole waits at most
-SOURCE_TIMEOUT_S for it (apps.observability.scrape).
+SOURCE_TIMEOUT_S for it (apps.monitoring.scrape).
 """
 
 from __future__ import annotations

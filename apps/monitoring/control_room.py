@@ -5,14 +5,15 @@ Five readings, each bounded by READING_TIMEOUT_S and each failing on its own:
 - breakers and providers (one Redis round trip for every enabled offering's breaker: its state,
   its fault counters over the breaker's window, its latency EWMA);
 - dangling credit holds (the beat task's own definition, counted up to CAP_ROWS);
-- the dead-letter queue depth (apps.observability.queues, the same probe as `GET /metrics`);
+- the dead-letter queue depth (apps.monitoring.queues, the same probe as `GET /metrics`);
 - the 5xx rate of the last ERROR_WINDOW, from the newest CAP_ROWS ledger rows of that window
   (the `ledger_by_time` index, read backwards: a bounded scan however large the ledger is).
 
 Database readings run on the request's own connection under a PostgreSQL `statement_timeout`;
 Redis and the broker are read on threads of a small pool that the panel waits for at most
 READING_TIMEOUT_S. What is read is cached for CACHE_S, so a refresh storm reads once.
-The panel itself (which lines, which links for whom) is apps.observability.control_room_panel.
+The panel itself (which lines, which links for whom) is apps.monitoring.control_room_panel;
+what is read, apps.monitoring.control_room_values.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -39,7 +39,15 @@ from apps.billing.models import CreditHold
 from apps.catalog.models import Offering
 from apps.core import state
 from apps.ledger.models import LedgerEntry
-from apps.observability.queues import broker_queues, read_broker
+from apps.monitoring.control_room_values import (
+    DanglingHolds,
+    DeadLetters,
+    ErrorRate,
+    OfferingHealth,
+    Reading,
+    Readings,
+)
+from apps.monitoring.queues import broker_queues, read_broker
 from apps.realtime.models import AsyncCall
 from apps.routing import breakers
 from apps.routing.breakers import BreakerView
@@ -54,85 +62,10 @@ ERROR_WINDOW = timedelta(minutes=15)
 # The most rows one reading scans. On a 5M-row ledger 10,000 took 17 ms, 20,000 45 ms warm
 # and 140 ms from disk.
 CAP_ROWS = 10_000
-FAILING_RATE = 0.10  # a provider faulting on this share of its window's calls is failing...
-FAILING_MIN_CALLS = 5  # ...once the window holds this many
-SLOW_SHARE = 0.5  # a latency average above this share of the provider's timeout is slow
 PROBLEM_STATES = ("open", "half_open", "cooling_down", breakers.FORCED_OPEN)
 
 T = TypeVar("T")
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="control-room")
-
-
-@dataclass(frozen=True)
-class Reading(Generic[T]):
-    """A value, or None and why not (in our words: library text may hold a URL's password)."""
-
-    value: T | None = None
-    why_unknown: str = ""
-
-
-@dataclass(frozen=True)
-class OfferingHealth:
-    offering_id: int
-    provider_id: int
-    provider: str
-    method: str  # service.method
-    state: str
-    open_since: datetime | None
-    open_until: datetime | None
-    consecutive_faults: int
-    calls: int
-    faults: int
-    ewma_ms: float | None
-    timeout_ms: int
-
-    @property
-    def fault_rate(self) -> float | None:
-        return self.faults / self.calls if self.calls else None
-
-    @property
-    def failing(self) -> bool:
-        rate = self.fault_rate
-        return rate is not None and self.calls >= FAILING_MIN_CALLS and rate >= FAILING_RATE
-
-    @property
-    def slow(self) -> bool:
-        return self.ewma_ms is not None and self.ewma_ms >= SLOW_SHARE * self.timeout_ms
-
-
-@dataclass(frozen=True)
-class DanglingHolds:
-    count: int  # at most CAP_ROWS
-    oldest: datetime | None
-    age_s: int
-
-
-@dataclass(frozen=True)
-class DeadLetters:
-    queue: str
-    messages: int
-
-
-@dataclass(frozen=True)
-class ErrorRate:
-    calls: int
-    errors: int  # answered 5xx
-    since: datetime
-    capped: bool  # the window held more than CAP_ROWS calls: these are the newest
-
-    @property
-    def rate(self) -> float | None:
-        return self.errors / self.calls if self.calls else None
-
-
-@dataclass(frozen=True)
-class Readings:
-    at: datetime
-    offerings: Reading[list[OfferingHealth]] = field(default_factory=Reading)
-    holds: Reading[DanglingHolds] = field(default_factory=Reading)
-    # None: this deployment has no broker with a dead-letter queue to read.
-    dead_letters: Reading[list[DeadLetters]] | None = None
-    errors: Reading[ErrorRate] = field(default_factory=Reading)
 
 
 def readings_cached() -> Readings:

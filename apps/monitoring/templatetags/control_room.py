@@ -1,6 +1,6 @@
 """`{% control_room %}`: the admin index's panel of what is wrong now (templates/admin/index.html).
 
-The readings and lines are apps.observability.control_room{,_panel}; this only hands them to
+The readings and lines are apps.monitoring.control_room{,_panel}; this only hands them to
 the template, for the user of the request.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from django import template
 
-from apps.observability.control_room_panel import panel_for
+from apps.monitoring.control_room_panel import panel_for
 
 register = template.Library()
 
