@@ -18,8 +18,8 @@ from rest_framework_api_key.models import APIKey
 from apps.accounts.models import Client, ClientApiKey
 from apps.accounts.services import client_webhook_secret_rotate
 from apps.accounts.signals import principals_cache_invalidate
-from apps.billing.admin import MethodByKeyMixin
 from apps.billing.models import ClientPrice, ClientRateLimit
+from apps.catalog.forms import MethodChoicesMixin
 from apps.ledger.forms import BookingForm
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import BookingRefused, ledger_adjust, ledger_topup
@@ -49,7 +49,7 @@ class ClientApiKeyInline(admin.TabularInline):
         return False
 
 
-class ClientPriceInline(MethodByKeyMixin, admin.TabularInline):
+class ClientPriceInline(MethodChoicesMixin, admin.TabularInline):
     model = ClientPrice
     fields = ("method", "price")
     extra = 0

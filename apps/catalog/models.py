@@ -13,8 +13,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from simple_history.models import HistoricalRecords
 
+from apps.catalog.breaker_thresholds import BreakerThresholds
 from apps.catalog.countries import country_list_problems
 from apps.catalog.credential_scope import CREDENTIALS_DROPPED_REASON, credentials_after_move
+
+# The version counters' table is defined beside their bump and read (apps.core.state).
+from apps.catalog.shared_versions import SharedVersion as SharedVersion
 from apps.core.fields import CountryField, EncryptedSecretsField, MoneyField, slug_validator
 
 
@@ -65,7 +69,7 @@ class Method(TimeStamped):
 _NOT_LOADED = object()
 
 
-class Provider(TimeStamped):
+class Provider(BreakerThresholds, TimeStamped):
     slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator])
     name = models.CharField(max_length=120)
     adapter = models.CharField(
@@ -88,36 +92,6 @@ class Provider(TimeStamped):
         default=list,
         help_text="ISO 3166-1 alpha-2 codes this provider is used for when a method routes by "
         "country; blank: every country its adapter serves. Can only narrow that list.",
-    )
-    # Circuit breaker thresholds, applied to each of its offerings (provider x method).
-    breaker_failures = models.PositiveSmallIntegerField(
-        "open after consecutive faults",
-        default=5,
-        validators=[MinValueValidator(1), MaxValueValidator(1000)],
-        help_text="The breaker opens after this many provider faults in a row.",
-    )
-    breaker_fault_rate = models.PositiveSmallIntegerField(
-        "open at fault rate (%)",
-        default=50,
-        validators=[MinValueValidator(1), MaxValueValidator(100)],
-        help_text="…or when this share of the calls in the window failed.",
-    )
-    breaker_window_s = models.PositiveIntegerField(
-        "fault rate window (s)",
-        default=60,
-        validators=[MinValueValidator(6), MaxValueValidator(86_400)],
-    )
-    breaker_min_calls = models.PositiveIntegerField(
-        "fault rate minimum calls",
-        default=20,
-        validators=[MinValueValidator(1), MaxValueValidator(1_000_000)],
-        help_text="The fault rate counts only once the window holds this many calls.",
-    )
-    breaker_cooldown_s = models.PositiveIntegerField(
-        "cooldown (s)",
-        default=30,
-        validators=[MinValueValidator(1), MaxValueValidator(86_400)],
-        help_text="How long an open breaker skips the provider before one probe call.",
     )
     # Audited without its secrets: history must never hold credentials, even encrypted.
     history = HistoricalRecords(excluded_fields=["credentials"])
@@ -323,19 +297,3 @@ class RoutingPolicy(TimeStamped):
             raise ValidationError({"strategy": f"Unknown strategy; choose one of {names}."})
         if self.cache_ttl_s and self.method_id and not self.method.cacheable:
             raise ValidationError({"cache_ttl_s": f"{self.method.key} is not cacheable."})
-
-
-class SharedVersion(models.Model):
-    """A version counter (apps.core.state) that every process can read without Redis.
-
-    Without REDIS_URL each change to the catalog, plans or clients also bumps its row here,
-    in the transaction that makes the change, so a change made by another process
-    (`gateway_apply`, a management command, another server worker) reaches this one within
-    GATEWAY_SHARED_VERSIONS_TTL_S. With Redis the counters live there instead.
-    """
-
-    name = models.CharField(max_length=50, primary_key=True)
-    value = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.name}={self.value}"

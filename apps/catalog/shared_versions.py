@@ -4,10 +4,24 @@ One row per counter (catalog, principals), bumped in the transaction that makes 
 so another process sees the new version exactly when it can see the change itself.
 """
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 
-from apps.catalog.models import SharedVersion
+
+class SharedVersion(models.Model):
+    """A version counter (apps.core.state) that every process can read without Redis.
+
+    Without REDIS_URL each change to the catalog, plans or clients also bumps its row here,
+    in the transaction that makes the change, so a change made by another process
+    (`gateway_apply`, a management command, another server worker) reaches this one within
+    GATEWAY_SHARED_VERSIONS_TTL_S. With Redis the counters live there instead.
+    """
+
+    name = models.CharField(max_length=50, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
 
 
 def shared_version_bump(*, name: str) -> None:

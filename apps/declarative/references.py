@@ -8,7 +8,13 @@ from collections.abc import Iterable, Mapping
 from apps.billing.models import Plan
 from apps.catalog.models import Provider
 from apps.catalog.registry import Registry
-from apps.declarative.document import ConfigDocument, ConfigIssue, Located, ProviderEntry
+from apps.declarative.document import (
+    ConfigDocument,
+    ConfigIssue,
+    Located,
+    OfferingEntry,
+    ProviderEntry,
+)
 
 
 def references_check(
@@ -36,35 +42,9 @@ def references_check(
     for provider in document.providers:
         issues.extend(_adapter_change_problems(provider, providers.get(provider.slug), code))
     for offering in document.offerings:
-        if offering.provider not in adapters:
-            issues.append(
-                issue(
-                    offering,
-                    "provider",
-                    f"unknown provider {offering.provider!r}: define it under providers",
-                )
-            )
-            continue
-        adapter = code.adapters.get(adapters[offering.provider])
-        service, _, method_name = offering.method.partition(".")
-        if adapter is None:
-            issues.append(
-                issue(
-                    offering,
-                    "provider",
-                    f"provider {offering.provider!r} uses adapter "
-                    f"{adapters[offering.provider]!r}, which is not in the code registry",
-                )
-            )
-        elif adapter.service != service or method_name not in adapter.provided_methods:
-            issues.append(
-                issue(
-                    offering,
-                    "method",
-                    f"adapter {adapter.key} (provider "
-                    f"{offering.provider!r}) does not implement {offering.method}",
-                )
-            )
+        problem = _offering_problem(offering, adapters, code)
+        if problem is not None:
+            issues.append(problem)
     known_plans = set(plans) | {p.slug for p in document.plans}
     for client in document.clients:
         if client.plan not in known_plans:
@@ -72,6 +52,35 @@ def references_check(
                 issue(client, "plan", f"unknown plan {client.plan!r}: define it under plans")
             )
     return issues
+
+
+def _offering_problem(
+    offering: OfferingEntry, adapters: Mapping[str, str], code: Registry
+) -> ConfigIssue | None:
+    """Why an offering's provider or method cannot be served; None when it can."""
+    if offering.provider not in adapters:
+        return issue(
+            offering,
+            "provider",
+            f"unknown provider {offering.provider!r}: define it under providers",
+        )
+    adapter = code.adapters.get(adapters[offering.provider])
+    service, _, method_name = offering.method.partition(".")
+    if adapter is None:
+        return issue(
+            offering,
+            "provider",
+            f"provider {offering.provider!r} uses adapter "
+            f"{adapters[offering.provider]!r}, which is not in the code registry",
+        )
+    if adapter.service != service or method_name not in adapter.provided_methods:
+        return issue(
+            offering,
+            "method",
+            f"adapter {adapter.key} (provider "
+            f"{offering.provider!r}) does not implement {offering.method}",
+        )
+    return None
 
 
 def _adapter_change_problems(
