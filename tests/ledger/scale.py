@@ -16,6 +16,7 @@ from django.db import connection
 
 from apps.accounts.models import Client
 from apps.billing.models import Plan
+from apps.ledger.partitions import ledger_partitions_ensure, month_of, months, partition_create
 from apps.ledger.rollup import ledger_rollup_rebuild
 
 START = datetime(2026, 8, 1, tzinfo=UTC)
@@ -102,6 +103,10 @@ def generate_skewed_ledger(*, rows: int) -> SkewedLedger:
     main = f"(SELECT CASE {pick} ELSE {others} END FROM (SELECT random() + g * 0 AS x) AS r)"  # noqa: S608
     tiny = f"{ledger.tiny[0]} + mod(g, {TINY})"
     period = timedelta(days=DAYS)
+    # each month's partition, as migration ledger 0014 and beat make them (PostgreSQL)
+    ledger_partitions_ensure()
+    for month in months(month_of(START), month_of(START + period)):
+        partition_create(connection, month)
     with connection.cursor() as cursor:
         main_params = {"tag": "m", "start": START, "n": rows, "step": period / rows}
         cursor.execute(_rows_sql(main), main_params)
