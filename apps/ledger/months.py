@@ -26,11 +26,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.core.money import ZERO
 from apps.ledger.accounting import DIMENSIONS, accounting_day
+from apps.ledger.buckets import BUCKET_SUMS, SUMMED, buckets_insert
 from apps.ledger.models import LedgerDay
 from apps.ledger.month_models import LedgerMonth, LedgerMonthClosed
 
@@ -197,38 +197,10 @@ def _grain_insert(
     source: QuerySet[Any], *, month: date, grain: str, months: type[models.Model]
 ) -> int:
     kept = GRAIN_DIMENSIONS[grain]
-    buckets = source.values(*kept).annotate(
-        n_calls=Sum("calls", default=0),
-        sum_cost=Sum("cost", default=ZERO),
-        sum_revenue=Sum("revenue", default=ZERO),
-    )
     blank = {name: None if name == "client_id" else "" for name in MONTH_DIMENSIONS}
-    if connection.vendor != "postgresql":
-        # Through Python: SQLite sums decimals as floats, and the ORM's converters give
-        # them back their four places (an INSERT … SELECT would store the floats).
-        rows = [
-            months(
-                month=month,
-                grain=grain,
-                **(blank | {name: bucket[name] for name in kept}),
-                calls=bucket["n_calls"],
-                cost=bucket["sum_cost"],
-                revenue=bucket["sum_revenue"],
-            )
-            for bucket in buckets
-        ]
-        return len(months._default_manager.bulk_create(rows, batch_size=2000))
-    sql, params = buckets.query.sql_with_params()
-    table = connection.ops.quote_name(months._meta.db_table)
-    columns = ", ".join(MONTH_DIMENSIONS)
-    picked = ", ".join(
-        name if name in kept else "NULL" if blank[name] is None else "''"
-        for name in MONTH_DIMENSIONS
+    return buckets_insert(
+        model=months,
+        buckets=source.values(*kept).annotate(**BUCKET_SUMS),
+        columns={name: name for name in kept} | SUMMED,
+        fixed={"month": month, "grain": grain} | {n: v for n, v in blank.items() if n not in kept},
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (month, grain, {columns}, calls, cost, revenue) "  # noqa: S608
-            f"SELECT %s, %s, {picked}, n_calls, sum_cost, sum_revenue FROM ({sql}) AS buckets",
-            [month, grain, *params],
-        )
-        return cursor.rowcount

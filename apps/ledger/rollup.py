@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
 from apps.core.money import ZERO
 from apps.ledger.accounting import DIMENSIONS, accounting_day, accounting_tz
+from apps.ledger.buckets import SUMMED, buckets_insert
 from apps.ledger.models import LedgerDay, LedgerEntry
 from apps.ledger.months import ledger_months_rebuild
 
@@ -103,39 +104,8 @@ def rollup_rebuild(*, entries: type[models.Model], days: type[models.Model]) -> 
         .annotate(
             n_calls=Count("id", filter=charge),
             sum_cost=Sum("cost", filter=charge, default=ZERO),
-            sum_amount=Sum("amount", default=ZERO),
+            sum_revenue=-Sum("amount", default=ZERO),  # what clients paid
         )
     )
-    if connection.vendor == "postgresql":
-        return _insert_buckets(buckets, days)
-    batch: list[models.Model] = []
-    written = 0
-    for bucket in buckets.iterator(chunk_size=5000):
-        batch.append(
-            days(
-                **{name: bucket[name] for name in DIMENSIONS},
-                calls=bucket["n_calls"],
-                cost=bucket["sum_cost"],
-                revenue=-bucket["sum_amount"],
-            )
-        )
-        if len(batch) >= 5000:
-            written += len(days._default_manager.bulk_create(batch))
-            batch = []
-    written += len(days._default_manager.bulk_create(batch))
-    return written
-
-
-def _insert_buckets(buckets: QuerySet[Any], days: type[models.Model]) -> int:
-    """The buckets written by the database itself (INSERT ... SELECT): no row goes through
-    Python, so re-summing 5 million rows takes the time of one aggregate."""
-    sql, params = buckets.query.sql_with_params()
-    table = connection.ops.quote_name(days._meta.db_table)
-    columns = ", ".join(DIMENSIONS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}, calls, cost, revenue) "  # noqa: S608 (our names)
-            f"SELECT {columns}, n_calls, sum_cost, -sum_amount FROM ({sql}) AS buckets",
-            params,
-        )
-        return cursor.rowcount
+    columns = {name: name for name in DIMENSIONS} | SUMMED
+    return buckets_insert(model=days, buckets=buckets, columns=columns, fixed={})

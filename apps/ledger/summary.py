@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from apps.core.money import ZERO
 from apps.ledger.accounting import accounting_day, accounting_tz
+from apps.ledger.buckets import BUCKET_SUMS
 from apps.ledger.models import LedgerDay, LedgerEntry
 from apps.ledger.month_models import LedgerMonth
 from apps.ledger.months import DaySpan, grain_for, rollup_spans
@@ -130,7 +131,7 @@ def _from_rollup(filters: LedgerFilters, group_by: list[str]) -> Part:
         _grouped(
             unbounded.apply(LedgerDay.objects.filter(_within("day", span)), rollup=True),
             group_by,
-            ROLLUP_SUMS,
+            BUCKET_SUMS,
         )
         for span in day_spans
     ]
@@ -142,18 +143,11 @@ def _from_rollup(filters: LedgerFilters, group_by: list[str]) -> Part:
                     LedgerMonth.objects.filter(_within("month", span), grain=grain), rollup=True
                 ),
                 group_by,
-                ROLLUP_SUMS,
+                BUCKET_SUMS,
             )
             for span in months
         ]
     return _lines(parts[0].union(*parts[1:], all=True), group_by)
-
-
-ROLLUP_SUMS = {
-    "n_calls": Sum("calls", default=0),
-    "sum_cost": Sum("cost", default=ZERO),
-    "sum_revenue": Sum("revenue", default=ZERO),
-}
 
 
 def _dimensions(filters: LedgerFilters, group_by: list[str]) -> set[str]:
