@@ -3,7 +3,7 @@
     .venv/bin/python bench/trace_hooks.py
 
 A call's shape without its work: `handle_call` -> `admit_call`, one provider attempt, and
-`record_call`, as empty coroutines, run 20,000 times on one event loop (best of 7, by
+`record_served`, as empty coroutines, run 20,000 times on one event loop (best of 7, by
 time.process_time, so other work on a shared machine does not count). Compared: without the
 hooks (the code before tracing), the hooks with tracing off, the hooks with tracing on but
 the trace not sampled, tracing on into the SDK's batch processor with an exporter that drops
@@ -80,25 +80,26 @@ def call_shape(hooked: bool) -> Callable[[Any], Awaitable[Any]]:
     principal = SimpleNamespace(client_slug="acme")
     response = SimpleNamespace(status=200, headers={"X-Provider": "fixer"}, request_id=None)
 
-    async def admit(call: Any) -> dict[str, Any]:
-        call.principal = principal
-        return {}
+    admitted = SimpleNamespace(admission_outcome="admitted", principal=principal)
+    served = SimpleNamespace(kind="served", response=response)
 
-    async def record(call: Any, answer: Any, *, outcome: Any = None) -> None:
+    async def admit(req: Any, *, started: float) -> Any:
+        return admitted
+
+    async def record(stage: Any) -> None:
         return None
 
     if hooked:
         admit, record = spans.admission_traced(admit), spans.settle_traced(record)
 
     async def handle(req: Any) -> Any:
-        call = SimpleNamespace(request=req, principal=None)
-        await admit(call)
+        await admit(req, started=0.0)
         if hooked:
             with spans.attempt_traced("fixer", "currency.latest_rates", _classify):
                 await asyncio.sleep(0)
         else:
             await asyncio.sleep(0)
-        await record(call, response, outcome=object())
+        await record(served)
         return response
 
     traced = spans.call_traced(handle) if hooked else handle
