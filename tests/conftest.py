@@ -15,7 +15,7 @@ import pytest
 import respx
 from django.conf import settings
 from django.db import connection, connections
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from apps.accounts import authentication
 from apps.catalog.models import Offering, Provider
@@ -26,6 +26,7 @@ from apps.routing import http
 from tests import factories
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
 from tests.servers import wait_until_serving
+from tests.support.asgi import GatewayClient
 
 # respx fakes vendors at httpx's client (its "httpx" mocker), not at httpcore: the gateway's
 # requests travel over aiohttp (apps.routing.transport), which httpcore's mocker never sees.
@@ -74,15 +75,16 @@ def fresh_shared_state() -> Iterator[None]:
 
 
 @pytest.fixture
-def api() -> Client:
-    """Django's test client, used from SYNC tests even for the async call view.
+def api() -> GatewayClient:
+    """Django's test client, whose calls (/api/v1/services/{service}/{method}/) go through
+    the production ASGI application (tests/support/asgi.py), used from SYNC tests.
 
-    It runs the async view through async_to_sync, so the view's thread-sensitive ORM work
-    runs on the test's own thread and connection and sees the test's uncommitted rows, and
+    Each call runs through async_to_sync, so the pipeline's thread-sensitive ORM work runs
+    on the test's own thread and connection and sees the test's uncommitted rows, and
     django_assert_num_queries counts its queries. (An async test's ORM work runs in another
     thread with another connection: such tests need django_db(transaction=True).)
     """
-    return Client()
+    return GatewayClient()
 
 
 class Caller:

@@ -6,7 +6,7 @@ from apps.gateway import api
 from apps.gateway.views import MethodCallViewSet, service_viewset
 
 # POST /api/v1/services/{service}/{method}/: a ViewSet per service, an action per method.
-calls = SimpleRouter()
+calls = SimpleRouter(use_regex_path=False)
 for slug, service in registry.services.items():
     calls.register(f"services/{slug}", service_viewset(service), basename=f"call-{slug}")
 

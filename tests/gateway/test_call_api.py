@@ -341,7 +341,7 @@ def test_nested_validation_errors_name_the_item(api, caller, sandbox_only):
 
 
 def test_a_body_over_the_limit_is_413(api, caller, sandbox_only, settings):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    settings.GATEWAY_MAX_BODY_BYTES = 1024
 
     response = post(api, LATEST, {"symbols": ["USD"] * 400}, caller.headers)
 

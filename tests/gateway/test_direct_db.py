@@ -20,7 +20,7 @@ from apps.billing.models import CreditHold
 from apps.core import asyncdb
 from apps.ledger.models import LedgerDay, LedgerEntry
 from gateway_project.asgi import application
-from tests.integrations.docs.test_docs_asgi import asgi_post
+from tests.support.asgi import asgi_post
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 PRICE = Decimal("0.0100")

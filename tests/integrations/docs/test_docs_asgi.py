@@ -12,6 +12,7 @@ from apps.catalog.documents import CHUNK_BYTES
 from apps.ledger.models import LedgerEntry
 from gateway_project.asgi import application
 from tests.integrations.docs.conftest import HTML_TO_PDF
+from tests.support.asgi import asgi_post
 
 # Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("egress_private")]
@@ -20,41 +21,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 LONG_HTML = "".join(
     f"<h2>Chapter {n}</h2><p>{'All work and no play. ' * 400}</p>" for n in range(40)
 )
-
-
-async def asgi_post(path: str, body: dict, headers: dict[str, str]) -> list[dict]:
-    """POST through the ASGI application; every message it sends back, in order."""
-    raw = json.dumps(body).encode()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(raw)).encode()),
-            *((k.lower().encode(), v.encode()) for k, v in headers.items()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    incoming = [{"type": "http.request", "body": raw, "more_body": False}]
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    await application(scope, receive, send)
-    return sent
 
 
 async def test_a_large_pdf_is_streamed_in_chunks(writer, weasyprint_only):

@@ -206,7 +206,7 @@ def test_bad_input_is_400_naming_the_field(api, mailer, sendgrid_then_postmark, 
 
 def test_attachments_are_capped_after_decoding(api, mailer, sendgrid_then_postmark, settings):
     # given the body limit raised far enough for 26 MiB of files
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 40 * 1024 * 1024
+    settings.GATEWAY_MAX_BODY_BYTES = 40 * 1024 * 1024
     chunk = base64.b64encode(b"\0" * (9 * 1024 * 1024)).decode()
     files = [
         {"name": f"f{i}.bin", "content_type": "application/octet-stream", "content": chunk}
