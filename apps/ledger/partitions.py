@@ -113,6 +113,8 @@ def partition_create(
 
     Rows of that month already in the default partition move into the new one, in the same
     transaction (PostgreSQL refuses a partition whose rows the default partition holds)."""
+    if not is_partitioned(db, table):
+        return False
     default = default or f"{table}_default"
     name = partition_name(month, table)
     start, end = month_start(month), month_start(next_month(month))
