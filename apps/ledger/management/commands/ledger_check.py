@@ -3,7 +3,8 @@
 Exits 0 when every client's balance equals the sum of its rows' amounts, its `held` equals
 its open credit holds, and no hold is older than any call can run; 1 otherwise, listing
 each difference. --release-dangling releases those old holds (their process died between
-hold and settle), recording each call as interrupted and unbilled.
+hold and settle), recording each call as interrupted and unbilled. Months archived by
+ledger_archive count through their `carried` rows, one per client: the sum still holds.
 """
 
 from datetime import timedelta
