@@ -9,7 +9,6 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.db import OperationalError
-from django.test import Client as TestClient
 from django.utils import timezone
 
 from apps.accounts.models import Client
@@ -22,6 +21,7 @@ from apps.gateway.call import GatewayResponse
 from apps.gateway.settle import pending_settle, settle_pending_apply
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import credit_hold_release_dangling
+from tests.support.asgi import GatewayClient
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 PRICE = Decimal("0.0100")
@@ -257,7 +257,7 @@ def test_a_bug_in_the_settle_is_not_taken_for_the_database_being_away(
     monkeypatch.setattr("apps.gateway.recording.aledger_record_call", deadlock)
 
     # when the client calls
-    response = TestClient(raise_request_exception=False).post(
+    response = GatewayClient(raise_request_exception=False).post(
         LATEST, json.dumps({"base": "EUR"}), content_type="application/json", headers=caller.headers
     )
 

@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import pytest
 from channels.testing import WebsocketCommunicator
-from django.test import AsyncClient
 
 from apps.gateway.background import async_call_run
 from apps.realtime.models import AsyncCall
 from gateway_project.asgi import application
 from gateway_project.celery import app
 from tests import factories
+from tests.support.asgi import asgi_request
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 
@@ -29,14 +29,14 @@ def queued_only() -> Iterator[None]:
 
 
 async def start_call(caller) -> dict:
-    response = await AsyncClient().post(
+    answer = await asgi_request(
+        "POST",
         LATEST,
-        json.dumps({"base": "EUR", "symbols": ["USD"]}),
-        content_type="application/json",
-        headers={**caller.headers, "Prefer": "respond-async"},
+        body=json.dumps({"base": "EUR", "symbols": ["USD"]}).encode(),
+        headers={**caller.headers, "Content-Type": "application/json", "Prefer": "respond-async"},
     )
-    assert response.status_code == 202
-    return response.json()
+    assert answer.status == 202
+    return answer.json()
 
 
 def key_header(key: str) -> list[tuple[bytes, bytes]]:
