@@ -25,12 +25,17 @@ from apps.gateway.snapshot import forget_snapshot
 from apps.routing import http
 from tests import factories
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
-from tests.servers import wait_until_serving
 from tests.support.asgi import GatewayClient
+from tests.support.calls import Caller
+from tests.support.module_fixtures import module_fixture_or
+from tests.support.servers import wait_until_serving
 
 # respx fakes vendors at httpx's client (its "httpx" mocker), not at httpcore: the gateway's
 # requests travel over aiohttp (apps.routing.transport), which httpcore's mocker never sees.
 respx.mocks.DEFAULT_MOCKER = respx.mocks.HTTPXMocker.name
+
+# Fixtures more than one test area uses, kept beside their helpers in tests/support.
+pytest_plugins = ["tests.support.celery", "tests.support.mq", "tests.support.vendors"]
 
 
 @pytest.fixture(scope="session")
@@ -87,21 +92,13 @@ def api() -> GatewayClient:
     return GatewayClient()
 
 
-class Caller:
-    """A client with a plan, prices for every method and an API key."""
-
-    def __init__(self, client: Any, key: str) -> None:
-        self.client = client
-        self.key = key
-        self.headers = {"Authorization": f"Api-Key {key}"}
-
-
 @pytest.fixture
 def caller(db: None) -> Caller:
+    """acme (DE) on the plan "standard", which prices every currency method, and its key."""
     plan = factories.PlanFactory(slug="standard")
     for key in ("currency.latest_rates", "currency.convert"):
         factories.PriceFactory(plan=plan, method=factories.method(key), price=Decimal("0.0100"))
-    client = factories.ClientFactory(slug="acme", plan=plan, country="DE")
+    client = factories.ClientFactory.create(slug="acme", plan=plan, country="DE")
     return Caller(client, factories.api_key_for(client))
 
 
@@ -150,17 +147,14 @@ def egress_private(settings: Any) -> None:
 
 
 @pytest.fixture
-def live_gateway_env() -> dict[str, str]:
-    """Extra environment for the live_gateway server; override it in a test module."""
-    return {}
-
-
-@pytest.fixture
 def live_gateway(
-    transactional_db: None, tmp_path: Path, live_gateway_env: dict[str, str]
+    transactional_db: None, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[str]:
     """The real ASGI application served by uvicorn (two worker processes), on this test's
     database and Redis; yields its base URL, e.g. "http://127.0.0.1:41234".
+
+    A test module gives the server extra environment with a `live_gateway_env` fixture of
+    its own (a dict; see tests.support.module_fixtures).
 
     For tests that need real concurrency: what the test commits (the fixture implies
     django_db(transaction=True)) the server sees, and what the server writes the test reads.
@@ -182,7 +176,7 @@ def live_gateway(
         "DB_POOL_MAX_SIZE": "10",
         # As this test has it (the egress_private fixture, for a vendor faked on loopback).
         "GATEWAY_EGRESS_ALLOW_PRIVATE": str(settings.GATEWAY_EGRESS_ALLOW_PRIVATE).lower(),
-        **live_gateway_env,
+        **module_fixture_or(request, "live_gateway_env", {}),
     }
     log = tmp_path / "uvicorn.log"
     with log.open("w") as output:

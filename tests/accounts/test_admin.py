@@ -15,7 +15,7 @@ from apps.billing.models import ClientPrice, ClientRateLimit
 from apps.billing.services import credit_hold
 from apps.ledger.services import ledger_topup
 from tests import factories
-from tests.catalog.test_admin import admin_form_data
+from tests.support.admin import admin_form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,6 @@
 """A revoked key or a suspended client reaches every server process, even without Redis:
 the per-process auth cache expires after GATEWAY_AUTH_CACHE_TTL_S."""
 
-import time
 from pathlib import Path
 
 import httpx
@@ -11,6 +10,7 @@ from django.test import override_settings
 
 from apps.accounts.models import ClientApiKey
 from apps.core.deployment import server_worker_count
+from tests.support.waiting import wait_until
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 TTL_S = 1.0
@@ -43,10 +43,13 @@ def test_a_key_revoked_elsewhere_is_refused_by_every_worker_after_the_ttl(
     key = ClientApiKey.objects.get(client=caller.client)
     key.revoked = True
     key.save()
-    time.sleep(TTL_S + 0.5)
 
-    # then no worker accepts it any more
-    assert statuses(live_gateway, caller.headers) == {401}
+    # then, once the TTL has passed, no worker accepts it any more
+    wait_until(
+        lambda: statuses(live_gateway, caller.headers) == {401},
+        timeout=TTL_S + 0.5,
+        what="every worker to refuse the revoked key",
+    )
 
 
 def test_a_client_suspended_elsewhere_is_refused_by_every_worker_after_the_ttl(
@@ -58,10 +61,13 @@ def test_a_client_suspended_elsewhere_is_refused_by_every_worker_after_the_ttl(
     # when the client is suspended by another process
     caller.client.is_active = False
     caller.client.save()
-    time.sleep(TTL_S + 0.5)
 
-    # then every worker refuses it
-    assert statuses(live_gateway, caller.headers) == {403}
+    # then, once the TTL has passed, every worker refuses it
+    wait_until(
+        lambda: statuses(live_gateway, caller.headers) == {403},
+        timeout=TTL_S + 0.5,
+        what="every worker to refuse the suspended client",
+    )
 
 
 def test_workers_without_redis_warn_in_the_server_log_at_start(
@@ -71,11 +77,11 @@ def test_workers_without_redis_warn_in_the_server_log_at_start(
 
     # when its log is read, once both workers have started (the fixture waits for the first
     # to answer; the second may still be starting)
-    deadline = time.monotonic() + 20
-    log = (tmp_path / "uvicorn.log").read_text()
-    while log.count("2 server workers without REDIS_URL") < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    def log_of_both() -> str | None:
         log = (tmp_path / "uvicorn.log").read_text()
+        return log if log.count("2 server workers without REDIS_URL") >= 2 else None
+
+    log = wait_until(log_of_both, timeout=20, what="both workers' warnings", interval=0.2)
 
     # then each worker said that it shares nothing with the other
     assert log.count("2 server workers without REDIS_URL") == 2

@@ -11,7 +11,7 @@ from django.urls import reverse
 from apps.billing.models import CountryPrice, Plan, PlanRateLimit, Price
 from apps.catalog.models import Method
 from tests import factories
-from tests.catalog.test_admin import admin_form_data
+from tests.support.admin import admin_form_data
 
 pytestmark = pytest.mark.django_db
 

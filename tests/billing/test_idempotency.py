@@ -3,10 +3,8 @@ provider call; another payload is 422; a retry while the first runs is 409."""
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -19,7 +17,6 @@ from apps.catalog.services import catalog_cache_invalidate
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import ledger_topup
 from tests import factories
-from tests.integrations.currency.vendor_answers import FIXER_LATEST
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 CONVERT = "/api/v1/services/currency/convert/"
@@ -200,45 +197,6 @@ def test_a_failed_call_is_replayed_not_sent_again(api, caller, fixer):
 
 
 # --- while the first call runs ----------------------------------------------------------------
-
-
-class HeldFixer(BaseHTTPRequestHandler):
-    """fixer's /latest that answers only when the test lets it."""
-
-    arrived: threading.Event
-    release: threading.Event
-    requests: list[str]
-
-    def do_GET(self) -> None:
-        self.requests.append(self.path)
-        self.arrived.set()
-        self.release.wait(timeout=30)
-        body = json.dumps(FIXER_LATEST).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def held_fixer() -> Iterator[type[HeldFixer]]:
-    handler = type(
-        "Held",
-        (HeldFixer,),
-        {"arrived": threading.Event(), "release": threading.Event(), "requests": []},
-    )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    handler.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield handler
-    handler.release.set()
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,15 +17,11 @@ from apps.catalog.models import Provider
 from apps.catalog.registry import registry
 from apps.core.fields import UnreadableSecrets
 from tests import factories
-from tests.catalog.test_admin import (
-    VendorRates,
-    change_url,
-    provider_form_data,
-    unreadable_ciphertext,
-)
 from tests.declarative.config_files import SECRET as VAULT_SECRET
 from tests.declarative.config_files import VAULT, ToyService, VaultRates, apply, dump
 from tests.factories import staff_user
+from tests.support.adapters import VendorRates
+from tests.support.admin import change_url, provider_form_data, unreadable_ciphertext
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from apps.catalog.models import Provider
 from apps.declarative.services import config_dump
 from apps.gateway.snapshot import current_snapshot_sync
 from apps.integrations.tax.providers.taxjar import TAXJAR_COUNTRIES
-from tests.catalog.test_admin import change_url, changelist_url, provider_form_data
 from tests.declarative.config_files import apply, apply_error, line_of, state
+from tests.support.admin import change_url, changelist_url, provider_form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -17,6 +17,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from apps.core.access_log import QueryTokenFilter
+from tests.support.servers import wait_until_serving
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "eyJyIjoiMTIzIn0:1tXyZa:SeCrEtSiGnAtUrE"  # shaped like apps.realtime.tokens' tokens
@@ -75,15 +77,7 @@ def server_log(request: pytest.FixtureRequest, db: None, tmp_path: Path) -> Iter
         )
     base_url = f"127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        wait_until_serving(f"http://{base_url}", server, log, deadline=time.monotonic() + 30)
         yield base_url, log
     finally:
         server.terminate()
@@ -101,12 +95,14 @@ def test_status_and_websocket_urls_are_logged_without_their_token(server_log):
             ws.recv(timeout=5)
     except (InvalidStatus, TimeoutError, OSError):
         pass  # refused or silent: either way the handshake was logged
-    time.sleep(0.5)  # let the server write its lines
 
     # then its log shows both paths, each with the token's value replaced
-    text = log.read_text()
-    assert "/api/v1/requests/123/?token=[redacted]" in text
-    assert "/ws/requests/123/?token=[redacted]" in text
+    def both_paths_logged() -> str | None:
+        text = log.read_text()
+        paths = ("/api/v1/requests/123/?token=[redacted]", "/ws/requests/123/?token=[redacted]")
+        return text if all(path in text for path in paths) else None
+
+    text = wait_until(both_paths_logged, timeout=10, what="both paths in the server's log")
     assert "SeCrEtSiGnAtUrE" not in text
 
 

@@ -14,21 +14,11 @@ from apps.core import egress
 from apps.core.egress import EgressRefused, check_address, resolve, url_refusal
 from apps.core.egress_http import AsyncEgressTransport, EgressTransport
 from apps.routing.transport import AiohttpTransport
-from tests.core.listener import Listener
+from tests.support.callbacks import LOOPBACK_SPELLINGS
+from tests.support.servers import Listener
 
 # Every spelling the OS resolver turns into 127.0.0.1 ("{port}" filled in per test).
 # Some never get past httpx's or yarl's URL parser: refused either way, nothing is sent.
-LOOPBACK_SPELLINGS = [
-    "http://127.0.0.1:{port}/",
-    "http://localhost:{port}/",
-    "http://127.1:{port}/",
-    "http://2130706433:{port}/",
-    "http://0x7f000001:{port}/",
-    "http://0x7f.0.0.1:{port}/",
-    "http://0177.0.0.1:{port}/",
-    "http://127.0.0.1.:{port}/",
-    "http://[::ffff:127.0.0.1]:{port}/",
-]
 NOT_SENT = (httpx.HTTPError, httpx.InvalidURL)
 
 

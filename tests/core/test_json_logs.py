@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -16,17 +15,15 @@ from typing import Any
 import httpx
 import pytest
 
-from apps.catalog.models import Offering, Provider
 from apps.core.log_context import call_logged, call_noted
 from apps.core.logging import JsonFormatter, RequestIdFilter, SecretMaskFilter
 from apps.core.redaction import known_secrets_set
-from tests.core.listener import Listener
+from tests.support.vendors import FIXER_SECRET as SECRET
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 LATEST = "/api/v1/services/currency/latest_rates/"
-SECRET = "fixer-secret-access-key-42"
 ACCESS_FIELDS = {"status", "duration_ms", "service", "method", "provider", "client", "price"}
-FAULT = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
@@ -37,25 +34,6 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def live_gateway_env() -> dict[str, str]:
     return {"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
-
-
-@pytest.fixture
-def failing_fixer_then_sandbox(transactional_db: None) -> Iterator[Listener]:
-    """fixer first, at a listener answering 500; the offline sandbox second."""
-    vendor = Listener(answer=FAULT)
-    Provider.objects.update(enabled=False)
-    fixer = Provider.objects.get(slug="fixer")
-    fixer.base_url, fixer.credentials, fixer.enabled = (
-        f"http://127.0.0.1:{vendor.port}/api",
-        {"access_key": SECRET},
-        True,
-    )
-    fixer.save()
-    Provider.objects.filter(slug="sandbox").update(enabled=True)
-    Offering.objects.filter(provider__slug="fixer").update(priority=1)
-    Offering.objects.filter(provider__slug="sandbox").update(priority=2)
-    yield vendor
-    vendor.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -119,12 +97,13 @@ def test_a_refused_call_gets_an_access_record_without_a_client(live_gateway, tmp
 
 
 def _wait_for_lines(log: Path, logger: str) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 10
-    while True:
+    """The log's lines, once one of them is from `logger`."""
+
+    def lines_with_logger() -> list[dict[str, Any]] | None:
         lines = json_lines(log.read_text())
-        if any(line.get("logger") == logger for line in lines) or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.1)
+        return lines if any(line.get("logger") == logger for line in lines) else None
+
+    return wait_until(lines_with_logger, timeout=10, what=f"a line of {logger}", interval=0.1)
 
 
 def _log_of_a_process(**env: str) -> str:

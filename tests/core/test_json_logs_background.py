@@ -16,15 +16,11 @@ from apps.core.logging import JsonFormatter, RequestIdFilter, SecretMaskFilter
 from apps.gateway.tasks import run_async_call
 from apps.realtime.models import AsyncCall
 from gateway_project.asgi import application
-from tests.core.listener import Listener
-from tests.core.test_json_logs import LATEST, failing_fixer_then_sandbox  # noqa: F401
-from tests.realtime.conftest import (  # noqa: F401
-    celery_queue,
-    celery_worker,
-    final_call,
-    wait_for,
-)
-from tests.realtime.test_mq import mq, send  # noqa: F401
+from tests.support.calls import LATEST
+from tests.support.celery import final_call
+from tests.support.mq import send
+from tests.support.servers import Listener
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("egress_private")]
 
@@ -57,8 +53,8 @@ def access_records(log: io.StringIO) -> list[dict[str, Any]]:
 def test_a_background_call_logs_with_its_request_id_in_the_worker(
     api,
     caller,
-    failing_fixer_then_sandbox: Listener,  # noqa: F811
-    celery_worker,  # noqa: F811
+    failing_fixer_then_sandbox: Listener,
+    celery_worker,
     json_log,
 ):
     # given a worker on RabbitMQ, fixer failing and the sandbox behind it
@@ -79,7 +75,7 @@ def test_a_background_call_logs_with_its_request_id_in_the_worker(
     assert {line["request_id"] for line in failures} == {"bg-0815"}
     assert failing_fixer_then_sandbox.received
     # and the run's access record (written once the task's body is over) has its outcome
-    [run] = wait_for(lambda: access_records(json_log), what="the run's access record")
+    [run] = wait_until(lambda: access_records(json_log), what="the run's access record")
     assert run["request_id"] == "bg-0815"
     assert (run["channel"], run["status"], run["provider"], run["client"]) == (
         "async",
@@ -93,14 +89,14 @@ def test_a_background_call_logs_with_its_request_id_in_the_worker(
     run_async_call.delay(AsyncCall.objects.get(request_id="bg-0815").pk)
 
     # then that run (finding the call final, doing nothing) still logs under the call's id
-    wait_for(lambda: len(access_records(json_log)) == 2, what="the second run's record")
+    wait_until(lambda: len(access_records(json_log)) == 2, what="the second run's record")
     assert access_records(json_log)[1]["request_id"] == "bg-0815"
 
 
 def test_the_consumer_logs_each_message_with_its_request_id_and_one_access_record(
     caller,
-    failing_fixer_then_sandbox: Listener,  # noqa: F811
-    mq,  # noqa: F811
+    failing_fixer_then_sandbox: Listener,
+    mq,
     json_log,
 ):
     # given a call message whose correlation id is its request id

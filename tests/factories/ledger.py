@@ -1,4 +1,5 @@
-"""Ledger rows, written the way the call path writes them."""
+"""Ledger rows: written the way the call path writes them (LedgerEntryFactory, call_row), or
+stored as given (ledger_entry)."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -12,6 +13,34 @@ from apps.accounts.models import Client
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import ledger_record_call
 from tests.factories.accounts import ClientFactory
+
+ATTEMPTS = [
+    {"provider": "fixer", "outcome": "timeout", "latency_ms": 2001, "error": "ReadTimeout"},
+    {"provider": "sandbox", "outcome": "ok", "latency_ms": 3},
+]
+ROUTING = {"strategy": "priority", "candidates": ["fixer", "sandbox"], "skipped": []}
+
+
+def ledger_entry(client: Client, **fields: Any) -> LedgerEntry:
+    """A call's row stored as given (no rollup, no balance moved, amount 0 unless given),
+    with the two attempts and the routing decision the admin shows."""
+    values: dict[str, Any] = {
+        "request_id": "req-0001",
+        "client": client,
+        "service": "currency",
+        "method": "latest_rates",
+        "provider": "sandbox",
+        "status": LedgerEntry.Status.SUCCEEDED,
+        "http_status": 200,
+        "cost": Decimal("0.0010"),
+        "price": Decimal("0.0100"),
+        "currency": "USD",
+        "attempts": ATTEMPTS,
+        "routing": ROUTING,
+        "latency_ms": 2010,
+    }
+    values.update(fields)
+    return LedgerEntry.objects.create(**values)
 
 
 class LedgerEntryFactory(DjangoModelFactory[LedgerEntry]):

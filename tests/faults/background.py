@@ -2,7 +2,6 @@
 gateway and Celery at the private RabbitMQ, polling, and a callback receiver on loopback."""
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,9 +10,10 @@ from typing import Any, TypeVar
 import httpx
 import psycopg
 
-from tests.faults.conftest import Caller
-from tests.faults.processes import Gateway
-from tests.faults.services import PrivatePostgres, PrivateRabbit, free_port
+from tests.faults.processes import Caller, Gateway
+from tests.faults.services import PrivatePostgres, PrivateRabbit
+from tests.support.servers import free_port
+from tests.support.waiting import wait_until
 
 T = TypeVar("T")
 ASYNC = {"Prefer": "respond-async"}
@@ -32,19 +32,14 @@ def broker_env(rabbit: PrivateRabbit, **extra: str) -> dict[str, str]:
     }
 
 
+# A service being started again refuses connections for a while: that counts as "not yet".
+STILL_STARTING = (psycopg.OperationalError, httpx.TransportError)
+
+
 def wait_for(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    """Poll `check` until it returns something truthy; a database that is still starting
-    counts as not yet."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = check()
-            if found:
-                return found
-        except (psycopg.OperationalError, httpx.TransportError):
-            pass
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.3)
+    """Poll `check` until it returns something truthy; a database or gateway that is still
+    starting counts as not yet."""
+    return wait_until(check, timeout=timeout, what=what, interval=0.3, ignoring=STILL_STARTING)
 
 
 def ledger_rows(postgres: PrivatePostgres, request_id: str) -> list[tuple[Any, ...]]:

@@ -1,9 +1,9 @@
 """Fixtures of the fault suite: private PostgreSQL, Redis and RabbitMQ that a test may stop
 and start, the gateway under its production server command, Celery, and a fake vendor.
 
-    def test_something(private_postgres, gateway_server, caller):
+    def test_something(private_postgres, gateway_server, faults_caller):
         private_postgres.stop()
-        answer = caller.post(gateway_server, {"base": "EUR"})
+        answer = faults_caller.call(gateway_server, {"base": "EUR"})
         private_postgres.start()
         ...
         deployment.ledger_check()
@@ -15,21 +15,13 @@ after it. The test process never opens Django's database: it reads the private o
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.faults.processes import Deployment, FakeFixer, Gateway
+from tests.faults.processes import CREDIT_LIMIT, PRICE, Caller, Deployment, FakeFixer, Gateway
 from tests.faults.services import PrivatePostgres, PrivateRabbit, PrivateRedis
-
-CALL_PATH = "/api/v1/services/currency/latest_rates/"
-# What a fault test's client may spend, and its price per call.
-CREDIT_LIMIT = Decimal("100.00")
-PRICE = Decimal("0.0100")
+from tests.support.module_fixtures import module_fixture_or
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -73,33 +65,6 @@ def fake_fixer() -> Iterator[FakeFixer]:
     vendor = FakeFixer()
     yield vendor
     vendor.close()
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The fault suite's client: slug, API key and the headers to call with."""
-
-    slug: str
-    key: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Api-Key {self.key}"}
-
-    def call(
-        self,
-        gateway: Gateway,
-        payload: dict[str, Any] | None = None,
-        *,
-        timeout: float = 15,
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        return httpx.post(
-            f"{gateway.url}{CALL_PATH}",
-            json=payload or {"base": "EUR", "symbols": ["USD"]},
-            headers={**self.headers, **(headers or {})},
-            timeout=timeout,
-        )
 
 
 @pytest.fixture(scope="session")
@@ -181,20 +146,17 @@ def deployment(
 
 
 @pytest.fixture
-def caller(_deployment: tuple[Deployment, Caller]) -> Caller:
+def faults_caller(_deployment: tuple[Deployment, Caller]) -> Caller:
+    """The fault suite's client ("faults", on the private database) and its API key."""
     return _deployment[1]
 
 
 @pytest.fixture
-def gateway_env() -> dict[str, str]:
-    """Extra environment for `gateway_server`; override it in a test module."""
-    return {}
-
-
-@pytest.fixture
-def gateway_server(deployment: Deployment, gateway_env: dict[str, str]) -> Iterator[Gateway]:
-    """gunicorn + two uvicorn workers, DEBUG off, on the private services and a free port."""
-    server = deployment.gateway(gateway_env)
+def gateway_server(deployment: Deployment, request: pytest.FixtureRequest) -> Iterator[Gateway]:
+    """gunicorn + two uvicorn workers, DEBUG off, on the private services and a free port;
+    with extra environment from a `gateway_env` fixture (a dict) where the test's module
+    defines one."""
+    server = deployment.gateway(module_fixture_or(request, "gateway_env", {}))
     yield server
     server.stop()
     print(server.output())  # shown with a failing test's report

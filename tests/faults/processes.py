@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,11 +23,44 @@ import httpx
 import orjson
 from cryptography.fernet import Fernet
 
-from tests.faults.services import free_port, stop_group
+from tests.faults.services import stop_group
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
+from tests.support.servers import free_port
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+CALL_PATH = "/api/v1/services/currency/latest_rates/"
+# What a fault test's client may spend, and its price per call.
+CREDIT_LIMIT = Decimal("100.00")
+PRICE = Decimal("0.0100")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The fault suite's client: slug, API key and the headers to call with."""
+
+    slug: str
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Api-Key {self.key}"}
+
+    def call(
+        self,
+        gateway: "Gateway",
+        payload: dict[str, Any] | None = None,
+        *,
+        timeout: float = 15,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        return httpx.post(
+            f"{gateway.url}{CALL_PATH}",
+            json=payload or {"base": "EUR", "symbols": ["USD"]},
+            headers={**self.headers, **(headers or {})},
+            timeout=timeout,
+        )
 
 
 class FakeFixer:
@@ -223,11 +258,14 @@ class Process:
         return self.log.read_text(errors="replace")
 
     def wait_for_output(self, text: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name} never printed {text!r}:\n{self.output()}")
-            time.sleep(0.2)
+        wait_until(
+            lambda: text in self.output(),
+            timeout=timeout,
+            what=f"{self.name} to print {text!r}",
+            interval=0.2,
+            unless=lambda: self.process.poll() is not None,
+            details=self.output,
+        )
 
 
 class Gateway(Process):
@@ -257,13 +295,14 @@ class Gateway(Process):
         self.wait_until(lambda: httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200)
 
     def wait_until(self, ready: Callable[[], bool], timeout: float = 40) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if ready():
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the gateway is not ready:\n{self.output()}")
-            time.sleep(0.2)
+        """Until `ready()` (a connection refused counts as not yet); fails with the server's
+        output if it exits first."""
+        wait_until(
+            ready,
+            timeout=timeout,
+            what="the gateway to be ready",
+            interval=0.2,
+            ignoring=(httpx.TransportError,),
+            unless=lambda: self.process.poll() is not None,
+            details=self.output,
+        )

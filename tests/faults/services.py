@@ -11,36 +11,36 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg
+
+from tests.support.servers import free_port
+from tests.support.waiting import wait_until
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def wait_for_port(
     port: int, *, timeout: float, alive: "subprocess.Popen[bytes] | None" = None
 ) -> None:
-    """Wait until something accepts connections on 127.0.0.1:port."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if alive is not None and alive.poll() is not None:
-                raise RuntimeError(f"the process serving port {port} exited") from None
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+    """Wait until something accepts connections on 127.0.0.1:port (fails at once if the
+    process `alive` that should serve it exits)."""
+
+    def accepts() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+
+    wait_until(
+        accepts,
+        timeout=timeout,
+        what=f"something to listen on 127.0.0.1:{port}",
+        interval=0.1,
+        ignoring=(OSError,),
+        unless=None if alive is None else lambda: alive.poll() is not None,
+    )
 
 
 def stop_group(

@@ -2,7 +2,6 @@
 the call is charged once and its callback delivered once."""
 
 import re
-import time
 from collections.abc import Iterator
 
 import orjson
@@ -16,8 +15,7 @@ from tests.faults.background import (
     status_of,
     wait_for,
 )
-from tests.faults.conftest import PRICE, Caller
-from tests.faults.processes import Deployment, FakeFixer, Gateway, Process
+from tests.faults.processes import PRICE, Caller, Deployment, FakeFixer, Gateway, Process
 from tests.faults.services import PrivatePostgres, PrivateRabbit
 
 # A run whose worker died is taken over once its lease (time limit + margin) has run out:
@@ -45,11 +43,20 @@ def received_task_ids(worker: Process) -> list[str]:
     return re.findall(r"Task gateway\.run_async_call\[([0-9a-f-]+)\] received", worker.output())
 
 
+def idle(worker: Process) -> bool:
+    """Every task the worker received has ended (succeeded, retried or raised): whatever
+    those tasks queued is in the broker, and any such task would be in its log too."""
+    output = worker.output()
+    received = set(re.findall(r"Task [\w.]+\[([0-9a-f-]+)\] received", output))
+    ended = set(re.findall(r"Task [\w.]+\[([0-9a-f-]+)\] (?:succeeded|retry|raised)", output))
+    return received <= ended
+
+
 def test_a_worker_killed_mid_call_leaves_the_task_to_be_delivered_again_and_run_once(
     deployment: Deployment,
     gateway_server: Gateway,
     gateway_env: dict[str, str],
-    caller: Caller,
+    faults_caller: Caller,
     private_postgres: PrivatePostgres,
     fake_fixer: FakeFixer,
     receiver: CallbackReceiver,
@@ -62,7 +69,9 @@ def test_a_worker_killed_mid_call_leaves_the_task_to_be_delivered_again_and_run_
         first.wait_for_output("ready.")
         hits_before = fake_fixer.hits
         fake_fixer.hang()
-        accepted = caller.call(gateway_server, headers={**ASYNC, "X-Callback-URL": receiver.url})
+        accepted = faults_caller.call(
+            gateway_server, headers={**ASYNC, "X-Callback-URL": receiver.url}
+        )
         assert accepted.status_code == 202, accepted.text
         request_id = accepted.json()["request_id"]
         fake_fixer.wait_for_request()
@@ -72,17 +81,17 @@ def test_a_worker_killed_mid_call_leaves_the_task_to_be_delivered_again_and_run_
         # the vendor recovers, and a new worker starts
         first.kill()
         fake_fixer.answer_normally()
-        assert status_of(gateway_server, caller, accepted)["status"] == "running"
+        assert status_of(gateway_server, faults_caller, accepted)["status"] == "running"
         second = deployment.celery_worker(gateway_env)
 
         # then the broker delivers the same task again, and the call runs to its end
         wait_for(
-            lambda: status_of(gateway_server, caller, accepted)["status"] == "succeeded",
+            lambda: status_of(gateway_server, faults_caller, accepted)["status"] == "succeeded",
             timeout=60,
             what="the background call to succeed on the new worker",
         )
         assert task_id in received_task_ids(second)
-        status = status_of(gateway_server, caller, accepted)
+        status = status_of(gateway_server, faults_caller, accepted)
         assert (status["http_status"], status["runs"]) == (200, 2)
         assert status["result"]["data"]["base"] == "EUR"
         # and it is charged once, the vendor asked once per run
@@ -90,7 +99,9 @@ def test_a_worker_killed_mid_call_leaves_the_task_to_be_delivered_again_and_run_
         assert fake_fixer.hits - hits_before == 2
         # and its callback is delivered once, signed, naming the call
         wait_for(lambda: receiver.deliveries, timeout=30, what="the callback")
-        time.sleep(2)  # room for a second delivery, had there been one
+        # (a second delivery would be a second deliver_callback task: once the worker has
+        # ended every task it took, any second delivery has been made)
+        wait_for(lambda: idle(second), timeout=30, what="the worker to end its tasks")
         [delivery] = receiver.deliveries
         assert delivery.headers["X-Request-ID"] == request_id
         assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64}", delivery.headers["X-Signature"])

@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from tests.faults.background import ASYNC, broker_env, ledger_rows, status_of, wait_for
-from tests.faults.conftest import PRICE, Caller
-from tests.faults.processes import Deployment, FakeFixer, Gateway
+from tests.faults.processes import PRICE, Caller, Deployment, FakeFixer, Gateway
 from tests.faults.services import PrivatePostgres, PrivateRabbit
 
 HOLD_AGE_S = 6
@@ -63,7 +62,7 @@ def released_after_hold_aged(postgres: PrivatePostgres, request_id: str) -> bool
 def test_the_hold_of_a_call_whose_gateway_died_is_released_unbilled_not_a_retrying_ones(
     deployment: Deployment,
     gateway_server: Gateway,
-    caller: Caller,
+    faults_caller: Caller,
     private_postgres: PrivatePostgres,
     fake_fixer: FakeFixer,
     celery: None,
@@ -75,7 +74,7 @@ def test_the_hold_of_a_call_whose_gateway_died_is_released_unbilled_not_a_retryi
 
     def call() -> None:
         try:
-            outcome.append(caller.call(gateway_server, headers={"X-Request-ID": sync_id}))
+            outcome.append(faults_caller.call(gateway_server, headers={"X-Request-ID": sync_id}))
         except httpx.TransportError as error:
             outcome.append(error)
 
@@ -96,7 +95,7 @@ def test_the_hold_of_a_call_whose_gateway_died_is_released_unbilled_not_a_retryi
 
     # given a background call whose runs keep failing (the vendor still does not answer)
     fake_fixer.hang()
-    accepted = caller.call(gateway_server, headers=ASYNC)
+    accepted = faults_caller.call(gateway_server, headers=ASYNC)
     assert accepted.status_code == 202, accepted.text
     async_id = accepted.json()["request_id"]
     fake_fixer.wait_for_request()
@@ -118,7 +117,7 @@ def test_the_hold_of_a_call_whose_gateway_died_is_released_unbilled_not_a_retryi
         "SELECT count(*) FROM billing_credithold WHERE request_id = %s", sync_id
     ) == [(0,)]
     # and the background call, still retrying, keeps its hold and has no row yet
-    assert status_of(gateway_server, caller, accepted)["status"] in ("pending", "running")
+    assert status_of(gateway_server, faults_caller, accepted)["status"] in ("pending", "running")
     assert private_postgres.query(
         "SELECT count(*) FROM billing_credithold WHERE request_id = %s", async_id
     ) == [(1,)]
@@ -128,7 +127,7 @@ def test_the_hold_of_a_call_whose_gateway_died_is_released_unbilled_not_a_retryi
     fake_fixer.answer_normally()
     # then the background call's next run serves it, charged once
     wait_for(
-        lambda: status_of(gateway_server, caller, accepted)["status"] == "succeeded",
+        lambda: status_of(gateway_server, faults_caller, accepted)["status"] == "succeeded",
         timeout=45,
         what="the background call to succeed",
     )

@@ -3,20 +3,20 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.faults.conftest import Caller
-from tests.faults.processes import Deployment, Gateway
+from tests.faults.processes import Caller, Deployment, Gateway
 from tests.faults.services import PrivatePostgres
+from tests.support.waiting import wait_until
 
 
 def test_a_call_is_served_and_recorded(
     deployment: Deployment,
     gateway_server: Gateway,
-    caller: Caller,
+    faults_caller: Caller,
     private_postgres: PrivatePostgres,
 ) -> None:
     # given a gateway on its own database
     # when a client calls
-    answer = caller.call(gateway_server)
+    answer = faults_caller.call(gateway_server)
     # then it is served and recorded
     assert answer.status_code == 200, answer.text
     rows = private_postgres.query(
@@ -29,18 +29,18 @@ def test_a_call_is_served_and_recorded(
 def test_database_down_answers_503_problem_and_service_resumes_when_it_returns(
     deployment: Deployment,
     gateway_server: Gateway,
-    caller: Caller,
+    faults_caller: Caller,
     private_postgres: PrivatePostgres,
 ) -> None:
     # given a gateway that has served calls (its pools hold open connections)
     for _ in range(4):
-        assert caller.call(gateway_server).status_code == 200
+        assert faults_caller.call(gateway_server).status_code == 200
     # when PostgreSQL crashes
     private_postgres.stop("immediate")
     answers = []
     for _ in range(4):
         started = time.monotonic()
-        answers.append((caller.call(gateway_server), time.monotonic() - started))
+        answers.append((faults_caller.call(gateway_server), time.monotonic() - started))
     # then every call is refused with a 503 problem, within the 5 s deadline
     for answer, took in answers:
         assert answer.status_code == 503, answer.text
@@ -54,8 +54,8 @@ def test_database_down_answers_503_problem_and_service_resumes_when_it_returns(
     # when PostgreSQL comes back, with no restart of the gateway
     private_postgres.start()
     # then calls are served again once its pools have reconnected (seconds: docs/reliability.md)
-    assert _served_again(caller, gateway_server)
-    served = [caller.call(gateway_server) for _ in range(3)]
+    assert _served_again(faults_caller, gateway_server)
+    served = [faults_caller.call(gateway_server) for _ in range(3)]
     assert [answer.status_code for answer in served] == [200, 200, 200]
     ids = [answer.json()["request_id"] for answer in served if answer.status_code == 200]
     recorded = private_postgres.query(
@@ -77,19 +77,19 @@ def test_database_down_answers_503_problem_and_service_resumes_when_it_returns(
 def test_concurrent_calls_meeting_the_outage_each_get_their_503_within_the_deadline(
     deployment: Deployment,
     gateway_server: Gateway,
-    caller: Caller,
+    faults_caller: Caller,
     private_postgres: PrivatePostgres,
 ) -> None:
     # given a gateway that has served calls, then PostgreSQL crashing
     for _ in range(2):
-        assert caller.call(gateway_server).status_code == 200
+        assert faults_caller.call(gateway_server).status_code == 200
     private_postgres.stop("immediate")
 
     # when a dozen clients call at once (found under load by bench/faults.sh: each worker's
     # key lookups waited for the pool one after another, up to 9.6 s)
     def timed_call(_: int) -> tuple[int, float]:
         started = time.monotonic()
-        answer = caller.call(gateway_server)
+        answer = faults_caller.call(gateway_server)
         return answer.status_code, time.monotonic() - started
 
     with ThreadPoolExecutor(max_workers=12) as pool:
@@ -99,11 +99,11 @@ def test_concurrent_calls_meeting_the_outage_each_get_their_503_within_the_deadl
     assert [status for status, _ in answers] == [503] * 12
     assert max(took for _, took in answers) < 5.0, answers
     private_postgres.start()
-    assert _served_again(caller, gateway_server)
+    assert _served_again(faults_caller, gateway_server)
     deployment.ledger_check()
 
 
-def _served_again(caller: Caller, gateway: Gateway) -> bool:
+def _served_again(faults_caller: Caller, gateway: Gateway) -> bool:
     """Three calls in a row served, within 20 s of the database's return.
 
     While the pools reconnect (psycopg_pool's backoff, the 1 s hold of apps.core.db), one
@@ -111,11 +111,9 @@ def _served_again(caller: Caller, gateway: Gateway) -> bool:
     yet: docs/reliability.md measures some seconds of such 503s. Resumed means served
     every time, not once.
     """
-    streak = 0
-    for _ in range(40):
-        streak = streak + 1 if caller.call(gateway).status_code == 200 else 0
-        if streak == 3:
-            return True
-        if streak == 0:
-            time.sleep(0.5)
-    return False
+    return wait_until(
+        lambda: all(faults_caller.call(gateway).status_code == 200 for _ in range(3)),
+        timeout=20,
+        what="three calls in a row served",
+        interval=0.5,
+    )

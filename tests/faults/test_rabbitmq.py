@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from tests.faults.background import ASYNC, broker_env, ledger_rows, status_of, wait_for
-from tests.faults.conftest import PRICE, Caller
-from tests.faults.processes import Deployment, Gateway, Process
+from tests.faults.processes import PRICE, Caller, Deployment, Gateway, Process
 from tests.faults.services import PrivatePostgres, PrivateRabbit
 
 
@@ -31,11 +30,11 @@ def celery(deployment: Deployment, gateway_env: dict[str, str]) -> Iterator[list
         print(process.output())  # shown with a failing test's report
 
 
-def _a_background_call_ran(gateway: Gateway, caller: Caller) -> None:
+def _a_background_call_ran(gateway: Gateway, faults_caller: Caller) -> None:
     """One background call made and run: the gateway holds a connection to the broker."""
-    before = caller.call(gateway, headers=ASYNC)
+    before = faults_caller.call(gateway, headers=ASYNC)
     wait_for(
-        lambda: status_of(gateway, caller, before)["status"] == "succeeded",
+        lambda: status_of(gateway, faults_caller, before)["status"] == "succeeded",
         timeout=30,
         what="the first background call",
     )
@@ -44,22 +43,22 @@ def _a_background_call_ran(gateway: Gateway, caller: Caller) -> None:
 def test_background_calls_made_while_the_broker_is_down_run_once_it_is_back(
     deployment: Deployment,
     gateway_server: Gateway,
-    caller: Caller,
+    faults_caller: Caller,
     private_postgres: PrivatePostgres,
     private_rabbit: PrivateRabbit,
     celery: list[Process],
 ) -> None:
     # given a gateway, worker and beat that have run a background call (the gateway holds a
     # connection to the broker), and a broker that has just gone away
-    _a_background_call_ran(gateway_server, caller)
+    _a_background_call_ran(gateway_server, faults_caller)
     private_rabbit.stop()
     # when clients make background and synchronous calls while it is down
     accepted, took = [], []
     for _ in range(3):
         started = time.monotonic()
-        accepted.append(caller.call(gateway_server, headers=ASYNC))
+        accepted.append(faults_caller.call(gateway_server, headers=ASYNC))
         took.append(time.monotonic() - started)
-    served = [caller.call(gateway_server) for _ in range(3)]
+    served = [faults_caller.call(gateway_server) for _ in range(3)]
     # then each background call is accepted at once, not hung on the dead broker
     assert [answer.status_code for answer in accepted] == [202] * 3, accepted[0].text
     assert max(took) < 2.0, took
@@ -77,13 +76,13 @@ def test_background_calls_made_while_the_broker_is_down_run_once_it_is_back(
     for answer in accepted:
         final = wait_for(
             lambda answer=answer: (  # type: ignore[misc]
-                status_of(gateway_server, caller, answer)["status"] == "succeeded"
+                status_of(gateway_server, faults_caller, answer)["status"] == "succeeded"
             ),
             timeout=60,
             what=f"background call {answer.json()['request_id']} to succeed",
         )
         assert final
-        status = status_of(gateway_server, caller, answer)
+        status = status_of(gateway_server, faults_caller, answer)
         assert status["http_status"] == 200
         assert status["result"]["data"]["base"] == "EUR"
         request_id = answer.json()["request_id"]
@@ -99,13 +98,13 @@ def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
 def test_a_hung_broker_holds_neither_the_202_nor_the_synchronous_calls_beside_it(
     deployment: Deployment,
     gateway_server: Gateway,
-    caller: Caller,
+    faults_caller: Caller,
     private_postgres: PrivatePostgres,
     private_rabbit: PrivateRabbit,
     celery: list[Process],
 ) -> None:
     # given a gateway that has sent a background call (it holds a broker connection)
-    _a_background_call_ran(gateway_server, caller)
+    _a_background_call_ran(gateway_server, faults_caller)
     # when the broker hangs (it keeps its port, answers nothing), and clients make background
     # calls with synchronous calls beside them
     private_rabbit.pause()
@@ -114,10 +113,10 @@ def test_a_hung_broker_holds_neither_the_202_nor_the_synchronous_calls_beside_it
     try:
         for _ in range(4):
             beside = threading.Thread(
-                target=lambda: served.append(timed(lambda: caller.call(gateway_server)))
+                target=lambda: served.append(timed(lambda: faults_caller.call(gateway_server)))
             )
             beside.start()
-            accepted.append(timed(lambda: caller.call(gateway_server, headers=ASYNC)))
+            accepted.append(timed(lambda: faults_caller.call(gateway_server, headers=ASYNC)))
             beside.join(timeout=30)
     finally:
         private_rabbit.resume()
@@ -129,7 +128,7 @@ def test_a_hung_broker_holds_neither_the_202_nor_the_synchronous_calls_beside_it
     for answer, _ in accepted:
         wait_for(
             lambda answer=answer: (  # type: ignore[misc]
-                status_of(gateway_server, caller, answer)["status"] == "succeeded"
+                status_of(gateway_server, faults_caller, answer)["status"] == "succeeded"
             ),
             timeout=60,
             what=f"background call {answer.json()['request_id']} to succeed",

@@ -5,8 +5,7 @@ import time
 
 import httpx
 
-from tests.faults.conftest import Caller
-from tests.faults.processes import Deployment, FakeFixer, Gateway
+from tests.faults.processes import Caller, Deployment, FakeFixer, Gateway
 from tests.faults.services import PrivatePostgres, PrivateRedis
 
 
@@ -20,15 +19,15 @@ def recorded(private_postgres: PrivatePostgres, request_ids: list[str]) -> int:
 def test_redis_down_calls_are_served_recorded_and_readyz_says_degraded(
     deployment: Deployment,
     gateway_server: Gateway,
-    caller: Caller,
+    faults_caller: Caller,
     private_postgres: PrivatePostgres,
     private_redis: PrivateRedis,
 ) -> None:
     # given a gateway that has served a call with Redis up
-    assert caller.call(gateway_server).status_code == 200
+    assert faults_caller.call(gateway_server).status_code == 200
     # when Redis goes away
     private_redis.stop()
-    during = [caller.call(gateway_server) for _ in range(4)]
+    during = [faults_caller.call(gateway_server) for _ in range(4)]
     ready = httpx.get(f"{gateway_server.url}/readyz", timeout=10)
     # then calls are served (limits fail open, breakers in process) and readiness is degraded
     assert [answer.status_code for answer in during] == [200] * 4
@@ -36,7 +35,7 @@ def test_redis_down_calls_are_served_recorded_and_readyz_says_degraded(
     assert "degraded" in ready.text
     # when Redis is back
     private_redis.start()
-    after = [caller.call(gateway_server) for _ in range(2)]
+    after = [faults_caller.call(gateway_server) for _ in range(2)]
     # then calls go on, and every 200 has its ledger row
     assert [answer.status_code for answer in after] == [200] * 2
     ids = [answer.json()["request_id"] for answer in during + after]
@@ -47,7 +46,7 @@ def test_redis_down_calls_are_served_recorded_and_readyz_says_degraded(
 def test_a_provider_that_never_answers_gets_a_504_within_the_deadline_and_no_hold_stays(
     deployment: Deployment,
     gateway_server: Gateway,
-    caller: Caller,
+    faults_caller: Caller,
     fake_fixer: FakeFixer,
     private_postgres: PrivatePostgres,
 ) -> None:
@@ -55,7 +54,7 @@ def test_a_provider_that_never_answers_gets_a_504_within_the_deadline_and_no_hol
     fake_fixer.hang()
     # when a client calls
     started = time.monotonic()
-    answer = caller.call(gateway_server)
+    answer = faults_caller.call(gateway_server)
     took = time.monotonic() - started
     # then it gets a 5xx problem naming the timeout, before the deadline, and is not charged
     assert answer.status_code in (502, 504), answer.text

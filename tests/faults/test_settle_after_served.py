@@ -2,32 +2,26 @@
 with the same Idempotency-Key never reaches the provider a second time."""
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
 import httpx
-import psycopg
 
-from tests.faults.conftest import PRICE, Caller
-from tests.faults.processes import Deployment, FakeFixer, Gateway
+from tests.faults.background import wait_for
+from tests.faults.processes import PRICE, Caller, Deployment, FakeFixer, Gateway
 from tests.faults.services import PrivatePostgres
+from tests.support.waiting import wait_until
 
 
 def _wait_for_row(postgres: PrivatePostgres, request_id: str, timeout: float = 60) -> list:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            rows = postgres.query(
-                "SELECT status, amount FROM ledger_ledgerentry WHERE request_id = %s", request_id
-            )
-            if rows:
-                return rows
-        except psycopg.OperationalError:
-            pass  # still starting up
-        assert time.monotonic() < deadline, f"the pending settle of {request_id} never landed"
-        time.sleep(0.3)
+    return wait_for(
+        lambda: postgres.query(
+            "SELECT status, amount FROM ledger_ledgerentry WHERE request_id = %s", request_id
+        ),
+        timeout=timeout,
+        what=f"the pending settle of {request_id} to land",
+    )
 
 
 def _retried_while_unavailable(
@@ -36,27 +30,28 @@ def _retried_while_unavailable(
     """The call, sent again as a client would while the gateway answers 503
     database-unavailable: its pools reconnect some seconds after PostgreSQL is back
     (docs/reliability.md)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def answered() -> httpx.Response | None:
         answer = call()
         unavailable = answer.status_code == 503 and answer.json()["type"].endswith(
             "/database-unavailable"
         )
-        if not unavailable or time.monotonic() > deadline:
-            return answer
-        time.sleep(min(float(answer.headers.get("Retry-After", 1)), 1.0))
+        return None if unavailable else answer
+
+    # A client waits between tries as Retry-After asks (whole seconds: 1 s at least).
+    return wait_until(answered, timeout=timeout, what="an answer but 503", interval=1.0)
 
 
 def test_a_call_served_while_postgres_goes_away_is_billed_once_and_sent_once(
     deployment: Deployment,
     gateway_server: Gateway,
-    caller: Caller,
+    faults_caller: Caller,
     private_postgres: PrivatePostgres,
     fake_fixer: FakeFixer,
 ) -> None:
     # given fixer holding its answer until the test has stopped PostgreSQL
     [(balance_before,)] = private_postgres.query(
-        "SELECT balance FROM accounts_client WHERE slug = %s", caller.slug
+        "SELECT balance FROM accounts_client WHERE slug = %s", faults_caller.slug
     )
     hits_before = fake_fixer.hits
     headers = {"Idempotency-Key": f"settle-{uuid.uuid4()}"}
@@ -65,7 +60,7 @@ def test_a_call_served_while_postgres_goes_away_is_billed_once_and_sent_once(
     first: list[httpx.Response] = []
     running = threading.Thread(
         target=lambda: first.append(
-            caller.call(gateway_server, payload, headers=headers, timeout=60)
+            faults_caller.call(gateway_server, payload, headers=headers, timeout=60)
         )
     )
     running.start()
@@ -76,12 +71,12 @@ def test_a_call_served_while_postgres_goes_away_is_billed_once_and_sent_once(
     fake_fixer.answer_normally()
     running.join(timeout=60)
     # and the client retries with the same key while it is down, and after it is back
-    while_down = caller.call(gateway_server, payload, headers=headers, timeout=60)
+    while_down = faults_caller.call(gateway_server, payload, headers=headers, timeout=60)
     private_postgres.start()
     request_id = first[0].json()["request_id"]
     rows = _wait_for_row(private_postgres, request_id)
     after = _retried_while_unavailable(
-        lambda: caller.call(gateway_server, payload, headers=headers, timeout=60)
+        lambda: faults_caller.call(gateway_server, payload, headers=headers, timeout=60)
     )
 
     # then the client was told the call was served and will be recorded, not that it failed
@@ -98,7 +93,7 @@ def test_a_call_served_while_postgres_goes_away_is_billed_once_and_sent_once(
     assert fake_fixer.hits - hits_before == 1
     assert rows == [("succeeded", -PRICE)]
     [(balance_after,)] = private_postgres.query(
-        "SELECT balance FROM accounts_client WHERE slug = %s", caller.slug
+        "SELECT balance FROM accounts_client WHERE slug = %s", faults_caller.slug
     )
     assert Decimal(balance_after) == Decimal(balance_before) - PRICE
     deployment.ledger_check()

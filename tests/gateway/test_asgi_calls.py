@@ -1,6 +1,5 @@
 """The call endpoint as the production server serves it: straight from ASGI, before Django."""
 
-import time
 from decimal import Decimal
 
 import httpx
@@ -9,7 +8,7 @@ import pytest
 from apps.accounts.models import Client
 from apps.catalog.models import Provider
 from apps.ledger.models import LedgerEntry
-from tests.billing.test_idempotency import held_fixer  # noqa: F401  (a fixture)
+from tests.support.waiting import wait_until
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 
@@ -73,7 +72,7 @@ def test_a_client_that_hangs_up_still_gets_its_call_recorded_and_charged_once(
     egress_private,  # fixer is faked on loopback; before live_gateway, which passes it on
     live_gateway,
     caller,
-    held_fixer,  # noqa: F811
+    held_fixer,
 ):
     # given fixer as the only provider, holding its answer until the test lets it go
     Provider.objects.update(enabled=False)
@@ -93,9 +92,7 @@ def test_a_client_that_hangs_up_still_gets_its_call_recorded_and_charged_once(
     held_fixer.release.set()
 
     # then the call still runs to its end: one ledger row, one charge, no hold left behind
-    deadline = time.monotonic() + 20
-    while not LedgerEntry.objects.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(LedgerEntry.objects.exists, timeout=20, what="the call's ledger row")
     entry = LedgerEntry.objects.get()
     assert (entry.status, entry.provider, entry.price) == ("succeeded", "fixer", Decimal("0.0100"))
     client = Client.objects.get(pk=caller.client.pk)

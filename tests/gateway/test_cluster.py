@@ -28,9 +28,9 @@ from apps.accounts.models import Client
 from apps.billing.models import PlanRateLimit
 from apps.catalog.models import Offering, Provider
 from apps.ledger.models import LedgerEntry
-from tests.conftest import Caller
 from tests.routing.conftest import sandbox_catalog, set_policy
-from tests.servers import wait_until_serving
+from tests.support.calls import Caller
+from tests.support.servers import wait_until_serving
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 ROOT = Path(__file__).resolve().parents[2]

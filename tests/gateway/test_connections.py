@@ -17,8 +17,12 @@ from tests.integrations.currency.vendor_answers import FIXER_LATEST
 LATEST = "/api/v1/services/currency/latest_rates/"
 CALLS = 8
 
-# Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("egress_private")]
+# Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here. Each test
+# runs once per live_gateway_env below (pytest parametrizes only the fixtures a test uses).
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("egress_private", "live_gateway_env"),
+]
 
 
 @pytest.fixture(params=["direct", "django"])

@@ -4,7 +4,6 @@ the same two statements, the same money, and PostgreSQL keeps them prepared."""
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -21,6 +20,7 @@ from apps.core import asyncdb
 from apps.ledger.models import LedgerDay, LedgerEntry
 from gateway_project.asgi import application
 from tests.support.asgi import asgi_post
+from tests.support.waiting import wait_until
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 PRICE = Decimal("0.0100")
@@ -190,8 +190,19 @@ def terminate_pool_connections() -> int:
             [asyncdb.POOL_APPLICATION_NAME],
         )
         (ended,) = cursor.fetchone()
-    time.sleep(0.2)  # the ended sessions' goodbyes reach their sockets
+    # An ended session's backend sends its goodbye to the socket before it exits.
+    wait_until(lambda: not pool_backends(), timeout=10, what="the ended sessions to exit")
     return ended
+
+
+def pool_backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            [asyncdb.POOL_APPLICATION_NAME],
+        )
+        (count,) = cursor.fetchone()
+    return int(count)
 
 
 async def test_a_worker_shutting_down_closes_its_pools_connections(caller, sandbox_only):

@@ -2,7 +2,6 @@
 Idempotency-Key stays taken so that a retry never reaches the provider again."""
 
 import json
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -22,6 +21,7 @@ from apps.gateway.settle import pending_settle, settle_pending_apply
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import credit_hold_release_dangling
 from tests.support.asgi import GatewayClient
+from tests.support.waiting import wait_until
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 PRICE = Decimal("0.0100")
@@ -181,10 +181,11 @@ def test_a_served_call_whose_row_cannot_be_written_is_503_then_replayed_and_char
 
     # when the client calls, and retries with the same key once the settle is written
     first = api.post(LATEST, body, content_type="application/json", headers=headers)
-    deadline = time.monotonic() + 15
-    while not LedgerEntry.objects.filter(request_id=first.json()["request_id"]).exists():
-        assert time.monotonic() < deadline, "the pending settle was never written"
-        time.sleep(0.1)
+    wait_until(
+        LedgerEntry.objects.filter(request_id=first.json()["request_id"]).exists,
+        timeout=15,
+        what="the pending settle to be written",
+    )
     retry = api.post(LATEST, body, content_type="application/json", headers=headers)
 
     # then the first answer said the outcome is being recorded, not that the call failed

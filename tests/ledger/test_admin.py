@@ -1,7 +1,6 @@
 """The ledger admin: read-only, searchable by a pasted request id, no N+1 queries."""
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -11,37 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import Client
 from apps.ledger.models import LedgerEntry
 from tests import factories
+from tests.factories.ledger import ledger_entry
 
 pytestmark = pytest.mark.django_db
-
-ATTEMPTS = [
-    {"provider": "fixer", "outcome": "timeout", "latency_ms": 2001, "error": "ReadTimeout"},
-    {"provider": "sandbox", "outcome": "ok", "latency_ms": 3},
-]
-ROUTING = {"strategy": "priority", "candidates": ["fixer", "sandbox"], "skipped": []}
-
-
-def ledger_entry(client: Client, **fields: Any) -> LedgerEntry:
-    values: dict[str, Any] = {
-        "request_id": "req-0001",
-        "client": client,
-        "service": "currency",
-        "method": "latest_rates",
-        "provider": "sandbox",
-        "status": LedgerEntry.Status.SUCCEEDED,
-        "http_status": 200,
-        "cost": Decimal("0.0010"),
-        "price": Decimal("0.0100"),
-        "currency": "USD",
-        "attempts": ATTEMPTS,
-        "routing": ROUTING,
-        "latency_ms": 2010,
-    }
-    values.update(fields)
-    return LedgerEntry.objects.create(**values)
 
 
 def changelist_url() -> str:

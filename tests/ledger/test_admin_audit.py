@@ -13,7 +13,7 @@ from knox.models import AuthToken
 from apps.ledger.models import LedgerRedaction
 from tests import factories
 from tests.factories import staff_user
-from tests.ledger.test_admin import ledger_entry
+from tests.factories.ledger import ledger_entry
 
 pytestmark = pytest.mark.django_db
 

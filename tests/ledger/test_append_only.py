@@ -7,7 +7,7 @@ from django.db.models import ProtectedError
 
 from apps.ledger.models import LedgerEntry, LedgerIsAppendOnly
 from tests import factories
-from tests.ledger.test_admin import ledger_entry
+from tests.factories.ledger import ledger_entry
 
 pytestmark = pytest.mark.django_db
 

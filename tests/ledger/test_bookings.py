@@ -16,8 +16,8 @@ from apps.ledger.models import LedgerEntry
 from apps.ledger.selectors import ledger_balance_differences
 from apps.ledger.services import BookingRefused, ledger_adjust, ledger_reverse, ledger_topup
 from tests import factories
+from tests.factories.ledger import ledger_entry
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
-from tests.ledger.test_admin import ledger_entry
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 

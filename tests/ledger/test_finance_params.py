@@ -45,12 +45,6 @@ BAD_CURSORS = [
 ]
 
 
-@pytest.fixture
-def finance(api):
-    api.force_login(staff_user("fiona", "finance"))
-    return api
-
-
 @pytest.mark.parametrize("url", FINANCE_URLS)
 @pytest.mark.parametrize("field", ["created_after", "created_before"])
 @pytest.mark.parametrize("value", BAD_INSTANTS)

@@ -12,7 +12,7 @@ from apps.messaging.services import delivery_events_record
 from apps.messaging.webhooks.base import DeliveryUpdate
 from tests import factories
 from tests.integrations.email.conftest import MESSAGE
-from tests.messaging.helpers import configure, only_providers, paying_client, post
+from tests.support.calls import configure, only_providers, paying_client, post
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
 
 from apps.messaging.models import DeliveryEvent, WebhookToken
-from tests.messaging.helpers import configure
-from tests.messaging.test_webhooks import (
+from tests.messaging.webhooks import (
     MAILGUN_KEY,
     MAILGUN_URL,
     SENDGRID_URL,
@@ -25,6 +24,7 @@ from tests.messaging.test_webhooks import (
     sendgrid_signed,
     webhook,
 )
+from tests.support.calls import configure
 
 pytestmark = pytest.mark.django_db
 

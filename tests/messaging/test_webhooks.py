@@ -6,17 +6,12 @@ documented formats); webhooks are signed here exactly as each vendor documents i
 """
 
 import base64
-import hashlib
-import hmac
 import json
-import secrets
-import time
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 import respx
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from apps.integrations.sms.providers.twilio import request_signature
@@ -30,17 +25,26 @@ from tests.integrations.email.vendor_answers import (
 )
 from tests.integrations.sms.conftest import SMS
 from tests.integrations.sms.vendor_answers import TWILIO_CREATED, TWILIO_SID
-from tests.messaging.helpers import configure, only_providers, paying_client, post
+from tests.messaging.webhooks import (
+    MAILGUN_KEY,
+    MAILGUN_URL,
+    SENDGRID_URL,
+    mailgun_event,
+    public_key_b64,
+    sendgrid_events,
+    sendgrid_signed,
+    webhook,
+)
+from tests.support.calls import configure, only_providers, paying_client, post
 
 pytestmark = pytest.mark.django_db
 
-SENDGRID_URL, POSTMARK_URL = "https://sendgrid.test", "https://postmark.test"
-MAILGUN_URL, TWILIO_URL = "https://mailgun.test", "https://twilio.test"
-MAILGUN_KEY = "mailgun-signing-key"
+POSTMARK_URL, TWILIO_URL = "https://postmark.test", "https://twilio.test"
 
 
 @pytest.fixture
-def caller(db):
+def sender(db):
+    """A client paying for email and SMS (the root conftest's `caller` pays for currency)."""
     return paying_client(("email.send", "0.0100"), ("sms.send", "0.0500"))
 
 
@@ -50,64 +54,23 @@ def sendgrid_key():
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def public_key_b64(private_key) -> str:
-    der = private_key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(der).decode()
-
-
-def sendgrid_signed(private_key, body: bytes, timestamp: str | None = None) -> dict:
-    """SendGrid's two headers; signed now unless `timestamp` (Unix seconds) says when."""
-    timestamp = timestamp or str(int(time.time()))
-    signature = private_key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-    return {
-        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
-        "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
-    }
-
-
-def webhook(api, provider: str, body: bytes, headers: dict, content_type="application/json"):
-    return api.post(
-        f"/api/v1/webhooks/{provider}/", body, content_type=content_type, headers=headers
-    )
-
-
-def send_by(api, caller, slug: str, base_url: str, credentials: dict, answer, path: str):
+def send_by(api, sender, slug: str, base_url: str, credentials: dict, answer, path: str):
     """One message sent through the endpoint by provider `slug`; its ledger row."""
     only_providers(slug)
     configure(slug, base_url=base_url, credentials=credentials)
     with respx.mock:
         respx.post(f"{base_url}{path}").mock(return_value=answer)
         url = "/api/v1/services/sms/send/" if slug == "twilio" else "/api/v1/services/email/send/"
-        response = post(api, url, SMS if slug == "twilio" else MESSAGE, caller)
+        response = post(api, url, SMS if slug == "twilio" else MESSAGE, sender)
     assert response.status_code == 200, response.content
     return LedgerEntry.objects.get(request_id=response.json()["request_id"])
 
 
-def sendgrid_events(*events: tuple[str, str, int]) -> bytes:
-    return json.dumps(
-        [
-            {
-                "email": "ann@example.org",
-                "timestamp": timestamp,
-                "smtp-id": "<14c5d75ce93.dfd.64b469@ismtpd-555>",
-                "event": event,
-                "category": ["invoice"],
-                "sg_event_id": event_id,
-                "sg_message_id": "HsJwG8EbRTaCRpyC0PDHKQ.recvd-5b6ccf6b9c-jw8hb-1-62BC9C6B-10.0",
-                **({"response": "250 OK"} if event == "delivered" else {}),
-            }
-            for event, event_id, timestamp in events
-        ]
-    ).encode()
-
-
 @pytest.fixture
-def sendgrid_sent(api, caller, sendgrid_key):
+def sendgrid_sent(api, sender, sendgrid_key):
     return send_by(
         api,
-        caller,
+        sender,
         "sendgrid",
         SENDGRID_URL,
         {"api_key": "SG.k", "webhook_public_key": public_key_b64(sendgrid_key)},
@@ -192,40 +155,10 @@ def test_a_forged_sendgrid_webhook_is_refused(api, sendgrid_key, sendgrid_sent, 
     assert SentMessage.objects.get().status == "accepted"
 
 
-def mailgun_event(
-    event_id: str,
-    event: str,
-    message_id: str,
-    key: str = MAILGUN_KEY,
-    *,
-    timestamp: str | None = None,
-    token: str | None = None,
-) -> bytes:
-    """One event as Mailgun posts it: signed now, with a fresh 50-character token, unless
-    `timestamp` / `token` are given."""
-    timestamp = timestamp or str(int(time.time()))
-    token = token or secrets.token_hex(25)
-    signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
-    return json.dumps(
-        {
-            "signature": {"timestamp": timestamp, "token": token, "signature": signature},
-            "event-data": {
-                "event": event,
-                "timestamp": 1795938300.908181,
-                "id": event_id,
-                "recipient": "ann@example.org",
-                "severity": "permanent",
-                "delivery-status": {"code": 550, "description": "No such mailbox"},
-                "message": {"headers": {"message-id": message_id, "subject": "Your invoice"}},
-            },
-        }
-    ).encode()
-
-
-def mailgun_send(api, caller):
+def mailgun_send(api, sender):
     return send_by(
         api,
-        caller,
+        sender,
         "mailgun",
         MAILGUN_URL,
         {"api_key": "key-1", "domain": "mg.example.com", "webhook_signing_key": MAILGUN_KEY},
@@ -234,9 +167,9 @@ def mailgun_send(api, caller):
     )
 
 
-def test_mailgun_signed_event_is_recorded(api, caller):
+def test_mailgun_signed_event_is_recorded(api, sender):
     # given
-    entry = mailgun_send(api, caller)
+    entry = mailgun_send(api, sender)
     message_id = "20261129072501.1.4A2D@mg.example.com"
 
     # when
@@ -252,8 +185,8 @@ def test_mailgun_signed_event_is_recorded(api, caller):
     )
 
 
-def test_a_mailgun_event_signed_with_another_key_is_refused(api, caller):
-    mailgun_send(api, caller)
+def test_a_mailgun_event_signed_with_another_key_is_refused(api, sender):
+    mailgun_send(api, sender)
     body = mailgun_event("mg-1", "delivered", "x@mg.example.com", key="someone-elses-key")
 
     response = webhook(api, "mailgun", body, {})
@@ -262,7 +195,7 @@ def test_a_mailgun_event_signed_with_another_key_is_refused(api, caller):
     assert not DeliveryEvent.objects.exists()
 
 
-def test_an_event_that_arrives_before_the_ledger_row_is_linked_when_it_is_written(api, caller):
+def test_an_event_that_arrives_before_the_ledger_row_is_linked_when_it_is_written(api, sender):
     # given the provider row exists with its signing key, and the event comes first
     configure(
         "mailgun",
@@ -278,7 +211,7 @@ def test_an_event_that_arrives_before_the_ledger_row_is_linked_when_it_is_writte
     assert DeliveryEvent.objects.get().sent_message is None
 
     # when the call that sent it is recorded
-    entry = mailgun_send(api, caller)
+    entry = mailgun_send(api, sender)
 
     # then
     message = SentMessage.objects.get()
@@ -305,10 +238,10 @@ def basic(username: str, password: str) -> dict:
 
 
 @pytest.fixture
-def postmark_sent(api, caller):
+def postmark_sent(api, sender):
     return send_by(
         api,
-        caller,
+        sender,
         "postmark",
         POSTMARK_URL,
         {"server_token": "pm", "webhook_username": "hook", "webhook_password": "pw-123"},
@@ -339,10 +272,10 @@ def test_postmark_without_the_right_credentials_is_refused(api, postmark_sent, h
 
 
 @pytest.fixture
-def twilio_sent(api, caller):
+def twilio_sent(api, sender):
     return send_by(
         api,
-        caller,
+        sender,
         "twilio",
         TWILIO_URL,
         {"account_sid": TWILIO_SID, "auth_token": "tw-token"},
@@ -414,14 +347,14 @@ def test_twilio_signatures_follow_twilios_documented_example():
     assert request_signature("12345", url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
 
 
-def test_unknown_providers_and_providers_without_webhooks_are_404(api, caller):
+def test_unknown_providers_and_providers_without_webhooks_are_404(api, sender):
     assert webhook(api, "nobody", b"{}", {}).status_code == 404
     response = webhook(api, "vonage", b"{}", {})
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
 
 
-def test_a_webhook_without_a_configured_secret_is_503_so_the_vendor_retries(api, caller):
+def test_a_webhook_without_a_configured_secret_is_503_so_the_vendor_retries(api, sender):
     configure("sendgrid", base_url=SENDGRID_URL, credentials={"api_key": "SG.k"})
 
     response = webhook(api, "sendgrid", b"[]", {})
@@ -430,11 +363,11 @@ def test_a_webhook_without_a_configured_secret_is_503_so_the_vendor_retries(api,
     assert "webhook_public_key" in response.json()["detail"]
 
 
-def test_a_provider_repeating_a_message_id_never_costs_the_ledger_row(api, caller):
+def test_a_provider_repeating_a_message_id_never_costs_the_ledger_row(api, sender):
     # given a provider that answers two sends with the same message id
     first = send_by(
         api,
-        caller,
+        sender,
         "postmark",
         POSTMARK_URL,
         {"server_token": "pm"},
@@ -445,7 +378,7 @@ def test_a_provider_repeating_a_message_id_never_costs_the_ledger_row(api, calle
     # when
     second = send_by(
         api,
-        caller,
+        sender,
         "postmark",
         POSTMARK_URL,
         {"server_token": "pm"},

@@ -14,11 +14,28 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.servers import wait_until_serving
+from apps.observability import tracing
+from tests.support.module_fixtures import module_fixture_or
+from tests.support.servers import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Tracing on, into memory, for one test."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.install(provider)
+    yield exporter
+    tracing.uninstall()
+    provider.shutdown()
 
 
 @dataclass(frozen=True)
@@ -29,15 +46,11 @@ class Server:
 
 
 @pytest.fixture
-def gunicorn_env() -> dict[str, str]:
-    """Extra environment for gunicorn_gateway; override it in a test module."""
-    return {}
-
-
-@pytest.fixture
 def gunicorn_gateway(
-    transactional_db: None, tmp_path: Path, gunicorn_env: dict[str, str]
+    transactional_db: None, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Server]:
+    """gunicorn as deploy/ runs it; with extra environment from a `gunicorn_env` fixture (a
+    dict) where the test's module defines one."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -54,7 +67,7 @@ def gunicorn_gateway(
         "DB_POOL_MIN_SIZE": "1",
         "DB_POOL_MAX_SIZE": "4",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        **gunicorn_env,
+        **module_fixture_or(request, "gunicorn_env", {}),
     }
     log = tmp_path / "gunicorn.log"
     with log.open("w") as output:

@@ -4,7 +4,6 @@ Procfile runs it (deploy/gunicorn.conf.py), on the real PostgreSQL, Redis and Ra
 import os
 import signal
 import subprocess
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from tests.observability.deploy_files import alert_exprs, dashboard_exprs, metric_names
 from tests.observability.scrapes import names, total, value
+from tests.support.waiting import wait_until
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 SERVED = {
@@ -99,10 +99,13 @@ def test_a_worker_that_dies_keeps_its_calls_counted(gunicorn_gateway, caller, sa
 
     # when one of them is killed and gunicorn replaces it (child_exit marks it dead)
     os.kill(victim, signal.SIGKILL)
-    deadline = time.monotonic() + 60
-    while gunicorn_gateway.log.read_text().count("Application startup complete") < 3:
-        assert time.monotonic() < deadline, gunicorn_gateway.log.read_text()
-        time.sleep(0.2)
+    wait_until(
+        lambda: gunicorn_gateway.log.read_text().count("Application startup complete") >= 3,
+        timeout=60,
+        what="gunicorn to replace the worker",
+        interval=0.2,
+        details=gunicorn_gateway.log.read_text,
+    )
     assert f"Worker (pid:{victim}) was sent SIGKILL" in gunicorn_gateway.log.read_text()
 
     # then the totals do not fall

@@ -12,7 +12,7 @@ from kombu import Connection, Exchange, Queue
 
 from gateway_project.celery import app
 from tests.observability.scrapes import names, value
-from tests.servers import HangingServer
+from tests.support.servers import HangingServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -26,18 +26,6 @@ OXR_APP_ID = "oxr-secret-51bd02"
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    """Tracing on, into memory, for one test."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.install(provider)
-    yield exporter
-    tracing.uninstall()
-    provider.shutdown()
-
-
 class _Vendor(BaseHTTPRequestHandler):
     status = 200
     body: dict = {}

@@ -4,12 +4,7 @@ import pytest
 from django.core.management import call_command
 from opentelemetry.trace import SpanKind
 
-from tests.observability import test_tracing
-from tests.realtime import test_mq
-from tests.realtime.test_mq import send
-
-# Fixtures of those modules: tracing into memory, and this test's own call queues.
-spans, mq = test_tracing.spans, test_mq.mq
+from tests.support.mq import send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

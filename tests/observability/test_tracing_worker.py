@@ -6,13 +6,8 @@ import json
 import pytest
 from opentelemetry.trace import SpanKind
 
-from tests.observability import test_tracing
-from tests.realtime import conftest as realtime
-from tests.realtime.conftest import final_call, wait_for
-
-# Fixtures of those modules: tracing into memory; a real Celery worker on RabbitMQ.
-spans = test_tracing.spans
-celery_queue, celery_worker = realtime.celery_queue, realtime.celery_worker
+from tests.support.celery import final_call
+from tests.support.waiting import wait_until
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 
@@ -36,7 +31,7 @@ def test_a_task_run_by_a_worker_links_to_the_accepting_span(
         finished = spans.get_finished_spans()
         return [s for s in finished if s.name == "gateway.run_async_call"]
 
-    [task] = wait_for(task_span, what="the task's span")
+    [task] = wait_until(task_span, what="the task's span")
     finished = spans.get_finished_spans()
     [call] = [s for s in finished if s.kind == SpanKind.SERVER]
     assert task.parent is None and task.context.trace_id != call.context.trace_id

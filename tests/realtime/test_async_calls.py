@@ -13,7 +13,8 @@ from apps.realtime.models import AsyncCall
 from tests import factories
 from tests.conftest import FIXER_URL
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
-from tests.realtime.conftest import final_call, wait_for
+from tests.support.celery import final_call
+from tests.support.waiting import wait_until
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 ASYNC = {"Prefer": "respond-async"}
@@ -138,7 +139,7 @@ def test_a_task_delivered_twice_charges_and_records_once(
             loglevel="WARNING",
             shutdown_timeout=30,
         ):
-            wait_for(lambda: len(runs) >= 2, what="both deliveries to run")
+            wait_until(lambda: len(runs) >= 2, what="both deliveries to run")
     finally:
         task_postrun.disconnect(count)
 

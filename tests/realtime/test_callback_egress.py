@@ -1,8 +1,6 @@
 """Callback deliveries go only to public addresses, follow no redirect, read a bounded answer
 in a bounded time, and are signed over a timestamp that a receiver checks."""
 
-import hashlib
-import hmac
 import json
 import socket
 import time
@@ -13,26 +11,12 @@ import pytest
 from apps.accounts.models import Client
 from apps.realtime.models import AsyncCall, CallbackDelivery
 from apps.realtime.services import callback_deliver
-from tests import factories
-from tests.core.listener import Listener
-from tests.core.test_egress import LOOPBACK_SPELLINGS
+from tests.support.callbacks import LOOPBACK_SPELLINGS, finished_call, verify_signature
+from tests.support.servers import Listener
 
 pytestmark = pytest.mark.django_db
 
 LATEST = "/api/v1/services/currency/latest_rates/"
-
-
-def verify_signature(
-    header: str, body: bytes, secret: str, tolerance_s: int = 300, now: float | None = None
-) -> bool:
-    """The receiver's check, as docs/async.md shows it."""
-    fields = dict(part.split("=", 1) for part in header.split(","))
-    t, v1 = fields.get("t", ""), fields.get("v1", "")
-    now = time.time() if now is None else now
-    if not t.isdigit() or abs(now - int(t)) > tolerance_s:
-        return False  # too old (or from the future): a replay
-    expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, v1)
 
 
 @pytest.fixture
@@ -40,23 +24,6 @@ def listener() -> Iterator[Listener]:
     listener = Listener("127.0.0.1")
     yield listener
     listener.close()
-
-
-def finished_call(callback_url: str) -> AsyncCall:
-    client = factories.ClientFactory()
-    return AsyncCall.objects.create(
-        request_id=f"req-{time.monotonic_ns()}",
-        client=client,
-        channel="async",
-        service="currency",
-        method="latest_rates",
-        body="{}",
-        price="0.0100",
-        status=AsyncCall.Status.SUCCEEDED,
-        result_status=200,
-        result={"data": {"base": "EUR"}},
-        callback_url=callback_url,
-    )
 
 
 @pytest.mark.parametrize("spelling", [*LOOPBACK_SPELLINGS, "http://[::1]:{port}/"])

@@ -12,8 +12,8 @@ import pytest
 from apps.realtime.models import CallbackDelivery
 from apps.realtime.services import callback_deliver
 from apps.realtime.tasks import deliver_callback
-from tests.core.listener import Listener
-from tests.realtime.test_callback_egress import finished_call
+from tests.support.callbacks import finished_call
+from tests.support.servers import Listener
 
 pytestmark = pytest.mark.django_db
 

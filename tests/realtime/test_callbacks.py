@@ -9,8 +9,9 @@ import pytest
 
 from apps.accounts.models import Client
 from apps.realtime.models import CallbackDelivery
-from tests.realtime.conftest import final_call, wait_for
-from tests.realtime.test_callback_egress import verify_signature
+from tests.support.callbacks import verify_signature
+from tests.support.celery import final_call
+from tests.support.waiting import wait_until
 
 # The client's endpoint listens on 127.0.0.1: let the egress policy allow loopback here.
 pytestmark = pytest.mark.usefixtures("egress_private")
@@ -69,7 +70,7 @@ def test_the_result_is_posted_signed_and_retried_after_a_failed_delivery(
     call = final_call(accepted.json()["request_id"])
 
     # then the result arrives on the second delivery, signed with the client's secret
-    wait_for(lambda: len(receiver.received) >= 2, what="the second delivery")
+    wait_until(lambda: len(receiver.received) >= 2, what="the second delivery")
     body, headers, _ = receiver.received[1]
     secret = Client.objects.get(pk=caller.client.pk).webhook_secret
     assert verify_signature(headers["X-Signature"], body, secret, tolerance_s=300)
@@ -77,7 +78,7 @@ def test_the_result_is_posted_signed_and_retried_after_a_failed_delivery(
     assert (delivered["request_id"], delivered["status"]) == (call.request_id, "succeeded")
     assert delivered["result"]["data"]["base"] == "EUR"
     # and both attempts are logged, the first with the endpoint's error
-    deliveries = wait_for(
+    deliveries = wait_until(
         lambda: (
             list(CallbackDelivery.objects.filter(call=call).order_by("attempt"))[1:]
             and list(CallbackDelivery.objects.filter(call=call).order_by("attempt"))

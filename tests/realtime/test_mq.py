@@ -9,53 +9,12 @@ import pytest
 from django.core.management import call_command
 from kombu import Connection, Exchange, Queue
 
-from apps.gateway.mq import DEAD_REASON, Topology
+from apps.gateway.mq import DEAD_REASON
 from apps.ledger.models import LedgerEntry
-from tests.realtime.conftest import RABBITMQ_URL, wait_for
+from tests.support.celery import RABBITMQ_URL
+from tests.support.mq import send, take
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def mq(settings) -> Iterator[Topology]:
-    """This test's own call queue, retry queue, dead-letter queue and exchange."""
-    name = f"test-calls-{uuid.uuid4().hex}"
-    settings.GATEWAY_MQ_URL = RABBITMQ_URL
-    settings.GATEWAY_MQ_EXCHANGE = name
-    settings.GATEWAY_MQ_QUEUE = name
-    settings.GATEWAY_MQ_DEAD_LETTER_QUEUE = f"{name}.dead"
-    topology = Topology.from_settings()
-    with Connection(RABBITMQ_URL) as connection:
-        topology.declare(connection)
-    yield topology
-    with Connection(RABBITMQ_URL) as connection:
-        channel = connection.default_channel
-        for queue in (topology.queue, topology.retry, topology.dead):
-            channel.queue_delete(queue.name)
-        channel.exchange_delete(topology.exchange.name)
-
-
-def send(topology: Topology, body: bytes | dict, **properties) -> None:
-    with Connection(RABBITMQ_URL) as connection:
-        producer = connection.Producer()
-        producer.publish(
-            body if isinstance(body, bytes) else json.dumps(body).encode(),
-            exchange=topology.exchange,
-            routing_key=topology.queue.routing_key,
-            content_type="application/json",
-            content_encoding="utf-8",
-            delivery_mode=2,
-            **properties,
-        )
-
-
-def take(queue_name: str):
-    """The next message waiting in a queue (acknowledged), or None."""
-    with Connection(RABBITMQ_URL) as connection:
-        queue = Queue(queue_name, no_declare=True)(connection.default_channel)
-        return wait_for(
-            lambda: queue.get(no_ack=True), timeout=10, what=f"a message in {queue_name}"
-        )
 
 
 def test_a_message_becomes_a_call_on_the_ledger_and_its_reply_goes_to_reply_to(

@@ -4,18 +4,11 @@ from decimal import Decimal
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from apps.ledger.models import LedgerEntry
-from gateway_project.asgi import application
+from tests.support.websockets import socket_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def socket_for(key: str) -> WebsocketCommunicator:
-    return WebsocketCommunicator(
-        application, "/ws/calls/", headers=[(b"authorization", f"Api-Key {key}".encode())]
-    )
 
 
 async def test_a_call_over_the_socket_is_routed_charged_and_recorded(caller, sandbox_only):

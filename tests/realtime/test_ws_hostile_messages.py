@@ -5,7 +5,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from apps.ledger.models import LedgerEntry
-from tests.realtime.test_ws_calls import socket_for
+from tests.support.websockets import socket_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

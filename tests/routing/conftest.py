@@ -17,7 +17,7 @@ from apps.routing import breakers
 from apps.routing.routes import BreakerPolicy, OfferingRoute
 from tests import factories
 from tests.integrations.currency.vendor_answers import OXR_LATEST
-from tests.servers import HangingServer
+from tests.support.servers import HangingServer
 
 FIXER_URL = "https://fixer.test/api"
 OXR_URL = "https://oxr.test/api"

@@ -15,7 +15,7 @@ import respx
 from apps.ledger.models import LedgerEntry
 from tests.integrations.tax.conftest import IRVINE, SEATTLE, sale
 from tests.integrations.tax.vendor_answers import taxjar_error
-from tests.messaging.helpers import Caller, configure, only_providers, paying_client, post
+from tests.support.calls import Caller, configure, only_providers, paying_client, post
 
 SALE = "/api/v1/services/tax/taxes_for_sale/"
 TAXJAR_URL = "https://taxjar.test"

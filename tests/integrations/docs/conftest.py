@@ -5,8 +5,7 @@ from collections.abc import Iterator
 import pytest
 import respx
 
-from tests.integrations.currency.conftest import adapter, call, http  # noqa: F401
-from tests.messaging.helpers import Caller, configure, only_providers, paying_client
+from tests.support.calls import Caller, configure, only_providers, paying_client
 
 HTML_TO_PDF = "/api/v1/services/docs/html_to_pdf/"
 REMOTE_URL = "https://docs.test"

@@ -15,7 +15,7 @@ from tests.integrations.docs.vendor_answers import (
     SERVICE_REFUSED,
     SERVICE_UNAVAILABLE,
 )
-from tests.messaging.helpers import post
+from tests.support.calls import post
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from apps.gateway.mq import DEAD_REASON
 from apps.ledger.models import LedgerEntry
 from apps.realtime.models import AsyncCall
 from tests.integrations.docs.conftest import HTML_TO_PDF, INVOICE
-from tests.realtime.test_mq import mq, send, take  # noqa: F401  (mq is a fixture)
+from tests.support.mq import send, take
 
 
 def refused(api, writer, **headers):
@@ -54,7 +54,7 @@ def test_an_idempotency_key_is_refused_naming_why(api, writer, weasyprint_only, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_queued_call_is_dead_lettered_with_the_reason(writer, weasyprint_only, mq):  # noqa: F811
+def test_a_queued_call_is_dead_lettered_with_the_reason(writer, weasyprint_only, mq):
     send(mq, {"service": "docs", "method": "html_to_pdf", "payload": INVOICE, "client": "acme"})
 
     call_command("consume_calls", "--max-messages=1", "--idle-timeout=10")

@@ -11,7 +11,7 @@ import pytest
 
 from apps.ledger.models import LedgerEntry
 from tests.integrations.docs.conftest import HTML_TO_PDF
-from tests.messaging.helpers import post
+from tests.support.calls import post
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 
 from apps.catalog.providers import InvalidInput
 from apps.integrations.docs.providers.weasyprint import WeasyPrint
-from tests.core.listener import Listener
-from tests.integrations.email.test_css_offline import WatchedFile
+from tests.support.files import WatchedFile
+from tests.support.servers import Listener
 
 # Every way a document names a resource, "{url}" a loopback listener or a file on the disk.
 VECTORS = [

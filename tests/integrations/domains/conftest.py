@@ -4,9 +4,8 @@ fake GoDaddy (respx) answering in its documented format."""
 import pytest
 import respx
 
-from tests.integrations.currency.conftest import adapter, call, http  # noqa: F401
 from tests.integrations.domains import godaddy_answers as gd
-from tests.messaging.helpers import Caller, configure, only_providers, paying_client
+from tests.support.calls import Caller, configure, only_providers, paying_client
 
 PRICES = {
     "domains.check_availability": "0.0100",
@@ -31,6 +30,23 @@ CONTACT = {
         "country": "DE",
     },
 }
+# The operator's own contact (settings.DOMAINS_OPERATOR_CONTACT), for registrars that want one.
+OPERATOR = {
+    "first_name": "Ops",
+    "last_name": "Desk",
+    "email": "domains@gateway.example",
+    "phone": "+390612345678",
+    "address": {
+        "line1": "Via Roma 1",
+        "line2": "Scala B",
+        "city": "Roma",
+        "region": "RM",
+        "postal_code": "00100",
+        "country": "IT",
+    },
+}
+# A client's GoDaddy account (its own shopper), as it pins it.
+SHOPPER = {"shopper_id": "583010277", "customer_id": "c-1", "password": "s3cret!Pass"}
 
 
 @pytest.fixture

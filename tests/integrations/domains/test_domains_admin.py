@@ -12,7 +12,7 @@ from apps.integrations.domains.models import (
     RegistrationIntention,
 )
 from apps.integrations.domains.tasks import domains_initial_dns
-from tests.integrations.domains.test_domains_pinning import SHOPPER
+from tests.integrations.domains.conftest import SHOPPER
 
 pytestmark = pytest.mark.django_db
 

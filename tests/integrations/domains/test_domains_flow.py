@@ -19,7 +19,7 @@ from apps.ledger.models import LedgerEntry
 from tests import factories
 from tests.integrations.domains import godaddy_answers as gd
 from tests.integrations.domains.conftest import CONTACT
-from tests.messaging.helpers import Caller, post
+from tests.support.calls import Caller, post
 
 pytestmark = pytest.mark.django_db
 

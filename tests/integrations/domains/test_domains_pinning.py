@@ -11,14 +11,14 @@ from apps.catalog.services import catalog_cache_invalidate
 from apps.integrations.domains.models import Domain, RegistrantAccount
 from apps.ledger.models import LedgerEntry
 from tests.integrations.domains import godaddy_answers as gd
+from tests.integrations.domains.conftest import SHOPPER
 from tests.integrations.domains.namecheap_answers import CREDENTIALS as NAMECHEAP_CREDENTIALS
-from tests.messaging.helpers import configure, only_providers, post
+from tests.support.calls import configure, only_providers, post
 
 pytestmark = pytest.mark.django_db
 
 SERVICE = "/api/v1/services/domains"
 NAMECHEAP_URL = "https://namecheap.test/xml.response"
-SHOPPER = {"shopper_id": "583010277", "customer_id": "c-1", "password": "s3cret!Pass"}
 
 
 @pytest.fixture

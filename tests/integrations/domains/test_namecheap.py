@@ -21,8 +21,8 @@ from apps.catalog.providers import (
 )
 from apps.integrations.domains.errors import DomainNotReady
 from apps.integrations.domains.providers.namecheap import Namecheap
-from tests.integrations.currency.conftest import adapter, http  # noqa: F401
 from tests.integrations.domains import namecheap_answers as nc
+from tests.integrations.domains.conftest import OPERATOR
 from tests.integrations.domains.namecheap_fake import FakeNamecheap
 
 GLOBAL = {
@@ -47,24 +47,10 @@ CONTACT = {
         "country": "DE",
     },
 }
-OPERATOR = {
-    "first_name": "Ops",
-    "last_name": "Desk",
-    "email": "domains@gateway.example",
-    "phone": "+390612345678",
-    "address": {
-        "line1": "Via Roma 1",
-        "line2": "Scala B",
-        "city": "Roma",
-        "region": "RM",
-        "postal_code": "00100",
-        "country": "IT",
-    },
-}
 
 
 @pytest.fixture
-def namecheap(adapter):  # noqa: F811
+def namecheap(adapter):
     return adapter(Namecheap, **nc.CREDENTIALS)
 
 
@@ -78,7 +64,7 @@ def operator_contact(settings):
     settings.DOMAINS_OPERATOR_CONTACT = OPERATOR
 
 
-async def ask(adapter, method, payload):  # noqa: F811
+async def ask(adapter, method, payload):
     context = CallContext(
         request_id="req-1", method=f"domains.{method}", client="acme", country="DE"
     )

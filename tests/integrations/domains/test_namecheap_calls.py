@@ -9,10 +9,10 @@ from apps.integrations.domains.models import Domain, Purchase, RegistrantAccount
 from apps.ledger.models import LedgerEntry
 from tests.integrations.domains import godaddy_answers as gd
 from tests.integrations.domains import namecheap_answers as nc
-from tests.integrations.domains.conftest import CONTACT, PRICES
+from tests.integrations.domains.conftest import CONTACT, OPERATOR, PRICES
 from tests.integrations.domains.namecheap_fake import FakeNamecheap
-from tests.integrations.domains.test_namecheap import OPERATOR
-from tests.messaging.helpers import configure, only_providers, paying_client, post, refused_url
+from tests.support.calls import configure, only_providers, paying_client, post
+from tests.support.servers import refused_url
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.integrations.currency.conftest import adapter, call, http  # noqa: F401
-from tests.messaging.helpers import Caller, Inbox, paying_client, smtp_server
+from tests.support.calls import Caller, paying_client
+from tests.support.smtp import Inbox, smtp_server
 
 
 @pytest.fixture

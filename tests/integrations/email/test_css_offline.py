@@ -1,17 +1,16 @@
 """transform_css inlines a message's own <style> rules and reads nothing they point to."""
 
 import json
-import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from apps.integrations.email.providers.sendgrid import SendGrid
-from tests.core.listener import Listener
 from tests.integrations.email.conftest import MESSAGE
 from tests.integrations.email.vendor_answers import SENDGRID_ACCEPTED_HEADERS
+from tests.support.files import WatchedFile
+from tests.support.servers import Listener
 
 MAIL_SEND = "https://api.sendgrid.com/v3/mail/send"
 CSS = b"p { color: #123456 !important }"
@@ -19,30 +18,6 @@ STYLESHEET = b"HTTP/1.1 200 OK\r\nContent-Type: text/css\r\nContent-Length: %d\r
     len(CSS),
     CSS,
 )
-
-
-class WatchedFile:
-    """A named pipe: whoever opens it to read is seen (and handed a stylesheet)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / "secret.css"
-        os.mkfifo(self.path)
-        self.opened = threading.Event()
-        self._thread = threading.Thread(target=self._feed, daemon=True)
-        self._thread.start()
-
-    def _feed(self) -> None:
-        try:
-            with self.path.open("w") as pipe:  # blocks until a reader opens the other end
-                self.opened.set()
-                pipe.write("p { content: 'SECRET-FROM-DISK' }")
-        except BrokenPipeError:
-            pass  # the reader was close() itself, which reads nothing
-
-    def close(self) -> None:
-        if not self.opened.is_set():  # unblock the feeder by opening the other end ourselves
-            os.close(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK))
-        self._thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from tests.integrations.email.vendor_answers import (
     SENDGRID_ACCEPTED_HEADERS,
     sendgrid_errors,
 )
-from tests.messaging.helpers import HangingServer, configure, only_providers, post, refused_url
+from tests.support.calls import configure, only_providers, post
+from tests.support.servers import HangingServer, refused_url
 
 SEND = "/api/v1/services/email/send/"
 SENDGRID_URL = "https://sendgrid.test"

@@ -14,7 +14,7 @@ from apps.integrations.email.providers.mailgun import Mailgun
 from apps.integrations.email.providers.postmark import Postmark
 from apps.integrations.email.providers.sendgrid import SendGrid
 from apps.integrations.email.providers.smtp import Smtp
-from tests.messaging.helpers import free_port
+from tests.support.servers import free_port
 
 # Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
 pytestmark = pytest.mark.usefixtures("egress_private")

@@ -26,7 +26,8 @@ from apps.catalog.providers import (
 )
 from apps.integrations.email.providers.smtp import Smtp
 from tests.integrations.email.conftest import MESSAGE
-from tests.messaging.helpers import Inbox, free_port, smtp_server
+from tests.support.servers import free_port
+from tests.support.smtp import Inbox, smtp_server
 
 # Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
 pytestmark = pytest.mark.usefixtures("egress_private")

@@ -2,8 +2,7 @@
 
 import pytest
 
-from tests.integrations.currency.conftest import adapter, call, http  # noqa: F401
-from tests.messaging.helpers import Caller, paying_client
+from tests.support.calls import Caller, paying_client
 
 
 @pytest.fixture

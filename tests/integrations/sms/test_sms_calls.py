@@ -14,7 +14,8 @@ from tests.integrations.sms.vendor_answers import (
     VONAGE_SENT,
     twilio_error,
 )
-from tests.messaging.helpers import HangingServer, configure, only_providers, post, refused_url
+from tests.support.calls import configure, only_providers, post
+from tests.support.servers import HangingServer, refused_url
 
 SEND = "/api/v1/services/sms/send/"
 TWILIO_URL = "https://twilio.test"

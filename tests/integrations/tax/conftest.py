@@ -1,6 +1,8 @@
 """Tax adapters called as the executor calls them; sales and addresses used across tests."""
 
-from tests.integrations.currency.conftest import adapter, call, http  # noqa: F401
+SALE = "/api/v1/services/tax/taxes_for_sale/"
+AVATAX_URL = "https://avatax.test"
+TAXJAR_URL = "https://taxjar.test"
 
 SEATTLE = {
     "line1": "400 Broad St",

@@ -8,15 +8,14 @@ from django.test import Client as HttpClient
 
 from apps.catalog.models import Provider
 from apps.ledger.models import LedgerEntry
-from tests.catalog.test_admin import change_url, provider_form_data
-from tests.integrations.tax.conftest import SEATTLE, TORONTO, sale
-from tests.integrations.tax.test_tax_calls import AVATAX_URL, SALE, TAXJAR_URL
+from tests.integrations.tax.conftest import AVATAX_URL, SALE, SEATTLE, TAXJAR_URL, TORONTO, sale
 from tests.integrations.tax.vendor_answers import (
     AVATAX_TRANSACTION,
     TAXJAR_TAX_CA,
     TAXJAR_TAX_US,
 )
-from tests.messaging.helpers import Caller, configure, only_providers, paying_client, post
+from tests.support.admin import change_url, provider_form_data
+from tests.support.calls import Caller, configure, only_providers, paying_client, post
 
 pytestmark = pytest.mark.django_db
 

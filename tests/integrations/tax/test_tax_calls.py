@@ -7,7 +7,17 @@ import pytest
 import respx
 
 from apps.ledger.models import LedgerEntry
-from tests.integrations.tax.conftest import BERLIN, IRVINE, SEATTLE, TOKYO, TORONTO, sale
+from tests.integrations.tax.conftest import (
+    AVATAX_URL,
+    BERLIN,
+    IRVINE,
+    SALE,
+    SEATTLE,
+    TAXJAR_URL,
+    TOKYO,
+    TORONTO,
+    sale,
+)
 from tests.integrations.tax.vendor_answers import (
     AVATAX_RATES_BY_ADDRESS,
     AVATAX_TRANSACTION,
@@ -15,12 +25,9 @@ from tests.integrations.tax.vendor_answers import (
     TAXJAR_TAX_US,
     avatax_error,
 )
-from tests.messaging.helpers import Caller, configure, only_providers, paying_client, post
+from tests.support.calls import Caller, configure, only_providers, paying_client, post
 
-SALE = "/api/v1/services/tax/taxes_for_sale/"
 ADDRESS = "/api/v1/services/tax/taxes_for_address/"
-AVATAX_URL = "https://avatax.test"
-TAXJAR_URL = "https://taxjar.test"
 
 pytestmark = pytest.mark.django_db
 

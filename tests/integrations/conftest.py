@@ -1,4 +1,5 @@
-"""Adapters called the way the executor calls them, over an httpx client respx intercepts."""
+"""Adapters called the way the executor calls them, over an httpx client respx intercepts
+(the fixtures every vendor area of tests/integrations uses)."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any

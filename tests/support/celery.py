@@ -1,8 +1,10 @@
-"""A real Celery worker on the real RabbitMQ, and helpers to wait for background calls."""
+"""A real Celery worker on the real RabbitMQ (fixtures, registered by tests/conftest.py), and
+waiting for the background calls it runs."""
 
-import time
+from __future__ import annotations
+
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from kombu import Connection, pools
 
 from apps.realtime.models import AsyncCall
 from gateway_project.celery import app
+from tests.support.waiting import wait_until
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
@@ -54,21 +57,10 @@ def celery_worker(celery_queue: str, transactional_db: None) -> Iterator[Any]:
         yield worker
 
 
-def wait_for(check: Callable[[], Any], *, timeout: float = 30.0, what: str = "it") -> Any:
-    """Poll until check() is truthy (a background worker's effect); fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def final_call(request_id: str, **kwargs: Any) -> AsyncCall:
-    return wait_for(
+def final_call(request_id: str, *, timeout: float = 30.0) -> AsyncCall:
+    """The background call once a worker has finished it."""
+    return wait_until(
         lambda: AsyncCall.objects.filter(request_id=request_id, status__in=AsyncCall.FINAL).first(),
+        timeout=timeout,
         what=f"background call {request_id} to finish",
-        **kwargs,
     )
