@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from asgiref.sync import async_to_sync
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import WSGIRequest
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAcceptable
@@ -33,12 +33,14 @@ from apps.core.errors import GatewayError
 from apps.core.log_context import call_logged
 from apps.core.middleware import request_id_for
 from apps.gateway.http import (
+    CALL_PATH,
     HttpAnswer,
     answer_call,
     gateway_request_from_http,
     problem_answer,
 )
 from apps.gateway.openapi import MethodCallSchema
+from apps.gateway.stages import GatewayRequest
 from apps.routing.http import close_http_client
 
 # What the browsable API leaves to DRF: it writes its own type and length for its page.
@@ -116,10 +118,11 @@ class MethodCallViewSet(viewsets.ViewSet):
         request_id = getattr(django_request, "request_id", None) or request_id_for(
             request.headers.get("X-Request-ID", "")
         )
-        service, method = self.kwargs.get("service", "?"), self.kwargs.get("method", "?")
-        if self.method_spec is not None:
-            service, method = self.method_spec.service, self.method_spec.name
-        with call_logged(request_id, channel="http", service=service, method=method) as log:
+        call_path = CALL_PATH.match(django_request.path_info)
+        names = call_path.groupdict() if call_path else {}
+        with call_logged(
+            request_id, channel="http", service=names.get("service"), method=names.get("method")
+        ) as log:
             answer = _answer(django_request, request_id)
             log.status = answer.status
         django_request.request_id = answer.request_id  # type: ignore[attr-defined]
@@ -128,7 +131,7 @@ class MethodCallViewSet(viewsets.ViewSet):
         return _response(answer)
 
 
-def _answer(django_request: Any, request_id: str) -> HttpAnswer:
+def _answer(django_request: HttpRequest, request_id: str) -> HttpAnswer:
     http_method = django_request.method or ""
     try:
         body: bytes | None = django_request.body if http_method == "POST" else b""
@@ -151,7 +154,7 @@ def _answer(django_request: Any, request_id: str) -> HttpAnswer:
     return async_to_sync(_answer_in_loop)(request, isinstance(django_request, WSGIRequest))
 
 
-async def _answer_in_loop(request: Any, loop_ends: bool) -> HttpAnswer:
+async def _answer_in_loop(request: GatewayRequest, loop_ends: bool) -> HttpAnswer:
     try:
         return await answer_call(request)
     finally:
