@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 
 from apps.catalog.registry import MethodSpec, registry
 from apps.core.errors import GatewayError
-from apps.gateway.admission import validate
+from apps.gateway.checks import validate
 from apps.routing.routes import MethodRoute, RoutingPolicy
 
 pytestmark = pytest.mark.django_db
