@@ -9,6 +9,7 @@ from apps.accounts.models import Client
 from apps.catalog.models import Method, Provider
 from apps.ledger.models import LedgerEntry
 from tests import factories
+from tests.support.calls import jwt_for
 
 LATEST = "/api/v1/services/currency/latest_rates/"
 CONVERT = "/api/v1/services/currency/convert/"
@@ -210,15 +211,6 @@ def test_a_suspended_client_is_403(api, caller, sandbox_only):
 
 
 # --- internal JWT callers -------------------------------------------------------------------
-
-
-def jwt_for(entity_id, settings, **claims):
-    import time
-
-    import jwt
-
-    payload = {"entity_id": entity_id, "exp": int(time.time()) + 60, **claims}
-    return jwt.encode(payload, settings.INTERNAL_GATEWAY_KEY, algorithm="HS256")
 
 
 def test_an_internal_service_calls_with_a_jwt_for_a_client(api, caller, sandbox_only, settings):

@@ -5,7 +5,6 @@ fixer is tried first, Open Exchange Rates second. Vendors answer in their docume
 """
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 
@@ -43,7 +42,9 @@ def configure(
 
 
 @pytest.fixture
-def two_providers(db: None) -> None:
+def fixer_then_oxr(db: None) -> None:
+    """fixer first and Open Exchange Rates second, with the default breakers (the
+    conftest's `two_providers` sets fixer's own)."""
     Provider.objects.exclude(slug__in=["fixer", "openexchangerates"]).update(enabled=False)
     configure(
         "fixer", base_url=FIXER_URL, credentials={"access_key": "fx"}, priority=1, cost="0.0010"
@@ -55,14 +56,6 @@ def two_providers(db: None) -> None:
         priority=2,
         cost="0.0030",
     )
-
-
-@pytest.fixture
-def vendors() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        router.route(host="127.0.0.1").pass_through()
-        router.get(f"{OXR_URL}/latest.json").respond(json=OXR_LATEST)
-        yield router
 
 
 def call(api, caller):
@@ -103,7 +96,7 @@ def assert_served_by_oxr_after(response, first_outcome: str) -> None:
     ],
     ids=["500", "503", "html", "wrong-shape", "monthly-quota", "429", "bad-key"],
 )
-def test_a_provider_fault_fails_over(api, caller, two_providers, vendors, fixer_answer, outcome):
+def test_a_provider_fault_fails_over(api, caller, fixer_then_oxr, vendors, fixer_answer, outcome):
     # given fixer answers with a fault
     vendors.get(f"{FIXER_URL}/latest").respond(**fixer_answer)
 
@@ -111,7 +104,7 @@ def test_a_provider_fault_fails_over(api, caller, two_providers, vendors, fixer_
     assert_served_by_oxr_after(call(api, caller), outcome)
 
 
-def test_a_refused_connection_fails_over(api, caller, two_providers, vendors, refused_url):
+def test_a_refused_connection_fails_over(api, caller, fixer_then_oxr, vendors, refused_url):
     configure(
         "fixer", base_url=refused_url, credentials={"access_key": "fx"}, priority=1, cost="0.0010"
     )
@@ -120,7 +113,7 @@ def test_a_refused_connection_fails_over(api, caller, two_providers, vendors, re
 
 
 def test_a_hanging_provider_times_out_and_fails_over(
-    api, caller, two_providers, vendors, hanging_url
+    api, caller, fixer_then_oxr, vendors, hanging_url
 ):
     configure(
         "fixer",
@@ -137,7 +130,7 @@ def test_a_hanging_provider_times_out_and_fails_over(
     assert 200 <= LedgerEntry.objects.get().attempts[0]["latency_ms"] < 1000
 
 
-def test_invalid_input_is_422_without_failover(api, caller, two_providers, vendors):
+def test_invalid_input_is_422_without_failover(api, caller, fixer_then_oxr, vendors):
     # given fixer says the base currency does not exist
     vendors.get(f"{FIXER_URL}/latest").respond(json=apilayer_error(201, "invalid_base_currency"))
 
@@ -156,7 +149,7 @@ def test_invalid_input_is_422_without_failover(api, caller, two_providers, vendo
 
 
 def test_when_every_provider_fails_the_client_gets_502_with_the_attempts(
-    api, caller, two_providers, vendors
+    api, caller, fixer_then_oxr, vendors
 ):
     # given both providers are failing
     vendors.get(f"{FIXER_URL}/latest").respond(status_code=500)
@@ -186,7 +179,7 @@ def test_when_every_provider_fails_the_client_gets_502_with_the_attempts(
     assert caller.client.balance == Decimal("0")
 
 
-def test_a_plan_may_charge_failed_calls(api, caller, two_providers, vendors):
+def test_a_plan_may_charge_failed_calls(api, caller, fixer_then_oxr, vendors):
     plan = caller.client.plan
     plan.charge_failed_calls = True
     plan.save()
@@ -201,7 +194,7 @@ def test_a_plan_may_charge_failed_calls(api, caller, two_providers, vendors):
 
 
 def test_max_attempts_and_failover_off_limit_the_providers_tried(
-    api, caller, two_providers, vendors
+    api, caller, fixer_then_oxr, vendors
 ):
     fixer_route = vendors.get(f"{FIXER_URL}/latest").respond(status_code=500)
     policy = RoutingPolicy.objects.get(method__slug="latest_rates")
@@ -222,7 +215,7 @@ def test_max_attempts_and_failover_off_limit_the_providers_tried(
 
 
 def test_the_total_deadline_ends_the_call_with_504(
-    api, caller, two_providers, vendors, hanging_url
+    api, caller, fixer_then_oxr, vendors, hanging_url
 ):
     # given both providers hang longer than the method's deadline
     for slug in ("fixer", "openexchangerates"):

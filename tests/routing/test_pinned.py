@@ -45,20 +45,20 @@ def pinned_to(slug: str | None) -> CallContext:
 
 
 @pytest.fixture
-def vendors() -> Iterator[respx.MockRouter]:
+def named_vendors() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         router.get(f"{FIXER_URL}/latest", name="fixer").respond(json=FIXER_LATEST)
         router.get(f"{OXR_URL}/latest.json", name="oxr").respond(json=OXR_LATEST)
         yield router
 
 
-async def test_a_pinned_call_goes_to_its_provider_whatever_the_strategy(vendors):
+async def test_a_pinned_call_goes_to_its_provider_whatever_the_strategy(named_vendors):
     outcome = await execute(
         route=ROUTE, payload={"base": "USD"}, context=pinned_to("openexchangerates")
     )
 
     assert outcome.offering.provider.slug == "openexchangerates"
-    assert not vendors["fixer"].called
+    assert not named_vendors["fixer"].called
     assert outcome.decision == {
         "strategy": "pinned",
         "pinned": "openexchangerates",
@@ -67,7 +67,9 @@ async def test_a_pinned_call_goes_to_its_provider_whatever_the_strategy(vendors)
     }
 
 
-async def test_a_pinned_provider_that_is_down_gives_503_never_another_provider(vendors, clock):
+async def test_a_pinned_provider_that_is_down_gives_503_never_another_provider(
+    named_vendors, clock
+):
     # given the pinned provider's breaker is open
     await breakers.route_end([AttemptRecord(OXR, breakers.FAULT, "http_error")] * 5)
 
@@ -78,23 +80,23 @@ async def test_a_pinned_provider_that_is_down_gives_503_never_another_provider(v
     # then
     assert failed.value.error.status == 503
     assert "Retry-After" in failed.value.error.headers
-    assert not vendors["fixer"].called and not vendors["oxr"].called
+    assert not named_vendors["fixer"].called and not named_vendors["oxr"].called
     assert failed.value.decision["skipped"] == [
         {"provider": "openexchangerates", "reason": "circuit_open"}
     ]
 
 
-async def test_a_pin_to_a_provider_that_does_not_serve_the_method_gives_503(vendors):
+async def test_a_pin_to_a_provider_that_does_not_serve_the_method_gives_503(named_vendors):
     with pytest.raises(CallFailed) as failed:
         await execute(route=ROUTE, payload={"base": "USD"}, context=pinned_to("godaddy"))
 
     assert failed.value.error.status == 503
     assert "godaddy" in failed.value.error.detail
-    assert not vendors["fixer"].called and not vendors["oxr"].called
+    assert not named_vendors["fixer"].called and not named_vendors["oxr"].called
 
 
-async def test_a_pinned_provider_that_fails_is_not_failed_over(vendors):
-    vendors["oxr"].respond(status_code=500)
+async def test_a_pinned_provider_that_fails_is_not_failed_over(named_vendors):
+    named_vendors["oxr"].respond(status_code=500)
 
     with pytest.raises(CallFailed) as failed:
         await execute(route=ROUTE, payload={"base": "USD"}, context=pinned_to("openexchangerates"))
@@ -103,10 +105,10 @@ async def test_a_pinned_provider_that_fails_is_not_failed_over(vendors):
     assert [(a.provider, a.outcome) for a in failed.value.attempts] == [
         ("openexchangerates", "http_error")
     ]
-    assert not vendors["fixer"].called
+    assert not named_vendors["fixer"].called
 
 
-async def test_an_unpinned_call_is_routed_by_the_methods_strategy(vendors):
+async def test_an_unpinned_call_is_routed_by_the_methods_strategy(named_vendors):
     outcome = await execute(route=ROUTE, payload={"base": "USD"}, context=pinned_to(None))
 
     assert outcome.decision["strategy"] == "cheapest"

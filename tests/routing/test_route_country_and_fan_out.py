@@ -53,7 +53,7 @@ def context(route_country: str = "") -> CallContext:
 
 
 @pytest.fixture
-def vendors() -> Iterator[respx.MockRouter]:
+def named_vendors() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         router.get(f"{FIXER_URL}/latest", name="fixer").respond(json=FIXER_LATEST)
         router.get(f"{OXR_URL}/latest.json", name="oxr").respond(json=OXR_LATEST)
@@ -65,25 +65,25 @@ ROUTE = MethodRoute(
 )
 
 
-async def test_a_call_routed_by_country_goes_only_to_providers_serving_it(vendors):
+async def test_a_call_routed_by_country_goes_only_to_providers_serving_it(named_vendors):
     outcome = await execute(route=ROUTE, payload={"base": "USD"}, context=context("CA"))
 
     assert outcome.offering.provider.slug == "openexchangerates"
-    assert not vendors["fixer"].called
+    assert not named_vendors["fixer"].called
     assert outcome.decision["candidates"] == ["openexchangerates"]
     assert outcome.decision["route_country"] == "CA"
 
 
-async def test_a_country_no_provider_serves_is_503_naming_it(vendors):
+async def test_a_country_no_provider_serves_is_503_naming_it(named_vendors):
     with pytest.raises(CallFailed) as failed:
         await execute(route=ROUTE, payload={"base": "USD"}, context=context("FR"))
 
     assert failed.value.error.status == 503
     assert "serves FR" in failed.value.error.detail
-    assert not vendors.calls
+    assert not named_vendors.calls
 
 
-async def test_without_a_route_country_every_provider_is_a_candidate(vendors):
+async def test_without_a_route_country_every_provider_is_a_candidate(named_vendors):
     outcome = await execute(route=ROUTE, payload={"base": "USD"}, context=context())
 
     assert outcome.decision["candidates"] == ["fixer", "openexchangerates"]
@@ -102,10 +102,10 @@ FAN_OUT = MethodRoute(
 )
 
 
-async def test_fan_out_asks_every_provider_and_the_hook_picks_the_answer(vendors):
+async def test_fan_out_asks_every_provider_and_the_hook_picks_the_answer(named_vendors):
     outcome = await execute(route=FAN_OUT, payload={"base": "USD"}, context=context())
 
-    assert vendors["fixer"].called and vendors["oxr"].called
+    assert named_vendors["fixer"].called and named_vendors["oxr"].called
     # OXR quotes the lower GBP rate: the hook picks its answer
     assert outcome.offering.provider.slug == "openexchangerates"
     assert outcome.data["chosen"] == "openexchangerates"
@@ -113,8 +113,8 @@ async def test_fan_out_asks_every_provider_and_the_hook_picks_the_answer(vendors
     assert outcome.cost == Decimal("0.0050")  # both answered, both are paid for
 
 
-async def test_fan_out_is_served_by_those_that_answered(vendors):
-    vendors["fixer"].respond(500)
+async def test_fan_out_is_served_by_those_that_answered(named_vendors):
+    named_vendors["fixer"].respond(500)
 
     outcome = await execute(route=FAN_OUT, payload={"base": "USD"}, context=context())
 
@@ -123,9 +123,9 @@ async def test_fan_out_is_served_by_those_that_answered(vendors):
     assert outcome.cost == Decimal("0.0020")
 
 
-async def test_fan_out_with_every_provider_failing_is_502_with_the_attempts(vendors):
-    vendors["fixer"].respond(500)
-    vendors["oxr"].respond(503, json={"error": True, "status": 503, "message": "down"})
+async def test_fan_out_with_every_provider_failing_is_502_with_the_attempts(named_vendors):
+    named_vendors["fixer"].respond(500)
+    named_vendors["oxr"].respond(503, json={"error": True, "status": 503, "message": "down"})
 
     with pytest.raises(CallFailed) as failed:
         await execute(route=FAN_OUT, payload={"base": "USD"}, context=context())
@@ -134,11 +134,11 @@ async def test_fan_out_with_every_provider_failing_is_502_with_the_attempts(vend
     assert len(failed.value.error.attempts) == 2
 
 
-async def test_fan_out_with_every_provider_rejecting_the_input_is_422(vendors):
-    vendors["fixer"].respond(
+async def test_fan_out_with_every_provider_rejecting_the_input_is_422(named_vendors):
+    named_vendors["fixer"].respond(
         json={"success": False, "error": {"code": 201, "type": "invalid_base_currency"}}
     )
-    vendors["oxr"].respond(
+    named_vendors["oxr"].respond(
         400,
         json={
             "error": True,

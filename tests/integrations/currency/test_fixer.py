@@ -21,16 +21,17 @@ CONVERT = "https://data.fixer.io/api/convert"
 
 
 @pytest.fixture
-def fixer(adapter):
+def fixer_adapter(adapter):
+    """The adapter itself (the root conftest's `fixer` fakes the vendor for calls)."""
     return adapter(Fixer, access_key="fixer-key")
 
 
-async def test_latest_rates_asks_for_the_base_and_symbols(respx_mock, fixer, call):
+async def test_latest_rates_asks_for_the_base_and_symbols(respx_mock, fixer_adapter, call):
     # given
     route = respx_mock.get(LATEST).respond(200, json=FIXER_LATEST)
 
     # when
-    answer = await call(fixer, "latest_rates", {"base": "EUR", "symbols": ["USD", "GBP"]})
+    answer = await call(fixer_adapter, "latest_rates", {"base": "EUR", "symbols": ["USD", "GBP"]})
 
     # then
     sent = route.calls.last.request
@@ -42,24 +43,26 @@ async def test_latest_rates_asks_for_the_base_and_symbols(respx_mock, fixer, cal
     }
 
 
-async def test_latest_rates_without_symbols_lists_all_but_the_base(respx_mock, fixer, call):
+async def test_latest_rates_without_symbols_lists_all_but_the_base(respx_mock, fixer_adapter, call):
     # given
     route = respx_mock.get(LATEST).respond(200, json=FIXER_LATEST)
 
     # when
-    answer = await call(fixer, "latest_rates", {"base": "EUR"})
+    answer = await call(fixer_adapter, "latest_rates", {"base": "EUR"})
 
     # then
     assert "symbols" not in route.calls.last.request.url.params
     assert answer["rates"] == {"CHF": 1.1525, "GBP": 0.88245, "JPY": 133.482, "USD": 1.23396}
 
 
-async def test_convert_recomputes_the_result_in_decimal_to_the_minor_unit(respx_mock, fixer, call):
+async def test_convert_recomputes_the_result_in_decimal_to_the_minor_unit(
+    respx_mock, fixer_adapter, call
+):
     # given
     route = respx_mock.get(CONVERT).respond(200, json=FIXER_CONVERT)
 
     # when
-    answer = await call(fixer, "convert", {"from": "GBP", "to": "JPY", "amount": "25.00"})
+    answer = await call(fixer_adapter, "convert", {"from": "GBP", "to": "JPY", "amount": "25.00"})
 
     # then
     sent = route.calls.last.request
@@ -92,14 +95,14 @@ async def test_convert_recomputes_the_result_in_decimal_to_the_minor_unit(respx_
     ],
 )
 async def test_account_and_service_errors_are_provider_faults(
-    respx_mock, fixer, call, code, type_, outcome
+    respx_mock, fixer_adapter, call, code, type_, outcome
 ):
     # given fixer's error convention: HTTP 200 and success false
     respx_mock.get(LATEST).respond(200, json=apilayer_error(code, type_, "Fixer says no."))
 
     # when
     with pytest.raises(ProviderFault) as raised:
-        await call(fixer, "latest_rates", {"base": "EUR"})
+        await call(fixer_adapter, "latest_rates", {"base": "EUR"})
 
     # then
     assert raised.value.outcome == outcome
@@ -126,7 +129,7 @@ async def test_account_and_service_errors_are_provider_faults(
     ],
 )
 async def test_input_errors_name_the_field_the_client_got_wrong(
-    respx_mock, fixer, call, method, payload, code, type_, field
+    respx_mock, fixer_adapter, call, method, payload, code, type_, field
 ):
     # given
     respx_mock.get(url__startswith="https://data.fixer.io/api/").respond(
@@ -135,31 +138,31 @@ async def test_input_errors_name_the_field_the_client_got_wrong(
 
     # when
     with pytest.raises(InvalidInput) as raised:
-        await call(fixer, method, payload)
+        await call(fixer_adapter, method, payload)
 
     # then
     assert list(raised.value.errors or {}) == [field]
 
 
-async def test_a_server_error_is_a_fault(respx_mock, fixer, call):
+async def test_a_server_error_is_a_fault(respx_mock, fixer_adapter, call):
     # given
     respx_mock.get(LATEST).respond(503, text="Service Unavailable")
 
     # when
     with pytest.raises(ProviderFault) as raised:
-        await call(fixer, "latest_rates", {"base": "EUR"})
+        await call(fixer_adapter, "latest_rates", {"base": "EUR"})
 
     # then
     assert (raised.value.outcome, raised.value.detail) == (OUTCOME_HTTP_ERROR, "HTTP 503")
 
 
-async def test_too_many_requests_is_a_quota_fault_with_retry_after(respx_mock, fixer, call):
+async def test_too_many_requests_is_a_quota_fault_with_retry_after(respx_mock, fixer_adapter, call):
     # given
     respx_mock.get(LATEST).respond(429, headers={"Retry-After": "30"}, json={})
 
     # when
     with pytest.raises(ProviderFault) as raised:
-        await call(fixer, "latest_rates", {"base": "EUR"})
+        await call(fixer_adapter, "latest_rates", {"base": "EUR"})
 
     # then
     assert raised.value.outcome == OUTCOME_QUOTA
@@ -179,13 +182,13 @@ async def test_too_many_requests_is_a_quota_fault_with_retry_after(respx_mock, f
     ],
     ids=["html", "no-rates", "rate-not-a-number", "negative", "zero", "boolean", "not-an-object"],
 )
-async def test_a_garbage_answer_is_a_malformed_fault(respx_mock, fixer, call, response):
+async def test_a_garbage_answer_is_a_malformed_fault(respx_mock, fixer_adapter, call, response):
     # given
     respx_mock.get(LATEST).mock(return_value=response)
 
     # when
     with pytest.raises(ProviderFault) as raised:
-        await call(fixer, "latest_rates", {"base": "EUR"})
+        await call(fixer_adapter, "latest_rates", {"base": "EUR"})
 
     # then
     assert raised.value.outcome == OUTCOME_MALFORMED
@@ -193,11 +196,11 @@ async def test_a_garbage_answer_is_a_malformed_fault(respx_mock, fixer, call, re
 
 async def test_without_an_access_key_nothing_is_sent(respx_mock, adapter, call):
     # given a provider row whose credentials were never filled in
-    fixer = adapter(Fixer)
+    fixer_adapter = adapter(Fixer)
 
     # when
     with pytest.raises(ProviderFault) as raised:
-        await call(fixer, "latest_rates", {"base": "EUR"})
+        await call(fixer_adapter, "latest_rates", {"base": "EUR"})
 
     # then
     assert raised.value.outcome == OUTCOME_MISCONFIGURED

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import respx
 
 from apps.integrations.domains.models import Domain, Purchase, RegistrantAccount
 from apps.ledger.models import LedgerEntry
@@ -35,13 +34,6 @@ def client_of_domains(db):
         ("domains.get", "0.0100"),
         ("domains.set_dns", "0.0500"),
     )
-
-
-@pytest.fixture
-def vendors():
-    with respx.mock(assert_all_called=False) as router:
-        router.route(host="127.0.0.1").pass_through()
-        yield router
 
 
 @pytest.fixture
