@@ -16,13 +16,19 @@ import logging
 import os
 import queue
 import threading
+from typing import Any
 
+from celery import current_app
 from django.conf import settings
 
 from apps.core.log_context import request_id_bound
 from apps.observability.tracing import current_carrier, trace_context
 
 logger = logging.getLogger(__name__)
+
+# Tasks are sent by name: the modules that define them import the pipeline, which sends them.
+RUN_ASYNC_CALL_TASK = "gateway.run_async_call"  # apps.gateway.tasks
+DELIVER_CALLBACK_TASK = "realtime.deliver_callback"  # apps.realtime.tasks
 
 # Sends waiting for a slow broker; past this, calls are left to the stale-call sweep.
 BACKLOG_MAX = 1000
@@ -53,14 +59,20 @@ def async_call_dispatch(*, call_id: int, request_id: str) -> None:
         )
 
 
-def _send(call_id: int, request_id: str, trace_headers: dict[str, str]) -> None:
-    # The task module imports the pipeline, which imports this one.
-    from apps.gateway.tasks import run_async_call
+def task_send(name: str, *args: Any) -> None:
+    """Send the task registered under `name` (its `delay`, so the embedded run, eager and
+    without a broker, still runs it in line). A process that never imported the task's
+    module registers it through Celery's autodiscovery, once."""
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    current_app.tasks[name].delay(*args)
 
+
+def _send(call_id: int, request_id: str, trace_headers: dict[str, str]) -> None:
     try:
         # The task logs with the call's request id, and its span links to the accepting one.
         with request_id_bound(request_id), trace_context(trace_headers):
-            run_async_call.delay(call_id)
+            task_send(RUN_ASYNC_CALL_TASK, call_id)
     except Exception:
         # The call is admitted and stored: it stays pending (its credit held) until the
         # stale-call sweep sends it again.

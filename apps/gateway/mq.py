@@ -22,25 +22,27 @@ import json
 import logging
 import random
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from kombu import Connection, Exchange, Message, Producer, Queue
+from kombu import Connection, Message, Producer
 
 from apps.accounts.authentication import Principal
 from apps.accounts.models import Client
 from apps.core import jsonbytes, state
 from apps.core.log_context import call_logged, call_status
 from apps.core.middleware import request_id_tame
-from apps.gateway.call import GatewayRequest, GatewayResponse
+from apps.gateway.mq_topology import Topology, mq_connection
 from apps.gateway.pipeline import handle_call
+from apps.gateway.stages import GatewayRequest, GatewayResponse
 from apps.ledger.models import LedgerEntry
 from apps.observability.tracing import carrier_of, trace_context
 from apps.routing.http import close_http_client
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["DEAD_REASON", "CallConsumer", "DeadLetter", "Topology", "mq_connection", "run_command"]
 
 DEAD_REASON = "x-gateway-dead-reason"
 DELIVERIES = "x-gateway-deliveries"
@@ -50,54 +52,6 @@ RETRY_STATUSES = {409, 429, 502, 503, 504}
 
 class DeadLetter(Exception):
     """The message cannot become a call; it goes to the dead-letter queue with this reason."""
-
-
-@dataclass(frozen=True)
-class Topology:
-    exchange: Exchange
-    queue: Queue
-    retry: Queue
-    dead: Queue
-    events: Exchange
-
-    @classmethod
-    def from_settings(cls) -> Topology:
-        exchange = Exchange(settings.GATEWAY_MQ_EXCHANGE, "direct", durable=True)
-        name = settings.GATEWAY_MQ_QUEUE
-        return cls(
-            exchange=exchange,
-            queue=Queue(name, exchange, routing_key=name, durable=True),
-            retry=Queue(
-                f"{name}.retry",
-                exchange,
-                routing_key=f"{name}.retry",
-                durable=True,
-                queue_arguments={
-                    "x-dead-letter-exchange": exchange.name,
-                    "x-dead-letter-routing-key": name,
-                },
-            ),
-            dead=Queue(
-                settings.GATEWAY_MQ_DEAD_LETTER_QUEUE,
-                exchange,
-                routing_key=settings.GATEWAY_MQ_DEAD_LETTER_QUEUE,
-                durable=True,
-            ),
-            events=Exchange(settings.GATEWAY_CALL_EVENTS_EXCHANGE, "topic", durable=True),
-        )
-
-    def declare(self, connection: Connection) -> None:
-        channel = connection.default_channel
-        for queue in (self.queue, self.retry, self.dead):
-            queue.bind(channel).declare()
-        if settings.GATEWAY_CALL_EVENTS_ENABLED:
-            self.events.bind(channel).declare()
-
-
-def mq_connection() -> Connection:
-    # Publisher confirms: a publish returns once the broker has the message, so the message
-    # that caused it may then be acknowledged.
-    return Connection(settings.GATEWAY_MQ_URL, transport_options={"confirm_publish": True})
 
 
 class CallConsumer:
@@ -152,7 +106,13 @@ class CallConsumer:
                 raise DeadLetter(f"invalid call: {response.body.get('detail', '')}")
             if response.status in RETRY_STATUSES:
                 if deliveries < settings.GATEWAY_MQ_MAX_DELIVERIES:
-                    self._retry(message, headers, deliveries, request_id, response)
+                    self._retry(
+                        message,
+                        headers,
+                        deliveries=deliveries,
+                        request_id=request_id,
+                        response=response,
+                    )
                     self._done(message)
                     return
                 raise DeadLetter(
@@ -177,6 +137,7 @@ class CallConsumer:
         self,
         message: Message,
         headers: dict[str, Any],
+        *,
         deliveries: int,
         request_id: str,
         response: GatewayResponse,

@@ -42,7 +42,7 @@ from apps.billing.idempotency import idempotency_complete
 from apps.billing.pending import settle_pending_mark, settle_pending_unmark
 from apps.billing.services import HeldCredit
 from apps.catalog.registry import registry
-from apps.gateway.call import GatewayResponse
+from apps.gateway.stages import GatewayResponse
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import ledger_record_call
 

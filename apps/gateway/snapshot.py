@@ -15,7 +15,7 @@ from asgiref.sync import sync_to_async
 from apps.billing.pricebook import PriceBook, build_price_book
 from apps.catalog.countries import served_countries
 from apps.catalog.models import Method, Offering, OfferingCountryCost
-from apps.catalog.providers import ProviderConfig
+from apps.catalog.providers import ProviderAdapter, ProviderConfig
 from apps.catalog.registry import registry
 from apps.catalog.secret_mask import provider_secrets_refresh
 from apps.catalog.services import CATALOG_VERSION
@@ -34,48 +34,7 @@ class Snapshot:
 
 def build_snapshot(version: int) -> Snapshot:
     provider_secrets_refresh()  # the log filter masks what the catalog now holds
-    country_costs: dict[int, dict[str, Decimal]] = {}
-    for row in OfferingCountryCost.objects.values_list("offering_id", "country", "cost"):
-        country_costs.setdefault(row[0], {})[row[1]] = row[2]
-
-    offerings_by_method: dict[int, list[OfferingRoute]] = {}
-    offerings = Offering.objects.filter(enabled=True, provider__enabled=True).select_related(
-        "provider"
-    )
-    for offering in offerings:
-        provider = offering.provider
-        adapter = registry.adapters.get(provider.adapter)
-        if adapter is None:
-            continue  # an adapter removed from code; the admin flags it
-        credentials = provider.credentials
-        offerings_by_method.setdefault(offering.method_id, []).append(
-            OfferingRoute(
-                offering_id=offering.pk,
-                provider=ProviderConfig(
-                    slug=provider.slug,
-                    adapter=provider.adapter,
-                    base_url=provider.base_url,
-                    timeout_ms=provider.timeout_ms,
-                    credentials=dict(credentials),
-                ),
-                adapter=adapter,
-                priority=offering.priority,
-                weight=offering.weight,
-                cost=offering.cost,
-                country_costs=country_costs.get(offering.pk, {}),
-                credentials_readable=not isinstance(credentials, UnreadableSecrets),
-                countries=served_countries(provider.countries, adapter.countries),
-                breaker=BreakerPolicy(
-                    failures=provider.breaker_failures,
-                    fault_rate=provider.breaker_fault_rate,
-                    window_s=provider.breaker_window_s,
-                    min_calls=provider.breaker_min_calls,
-                    cooldown_s=provider.breaker_cooldown_s,
-                    forced=offering.breaker_forced,
-                ),
-            )
-        )
-
+    offerings_by_method = _offering_routes()
     methods: dict[str, MethodRoute] = {}
     for method in Method.objects.filter(enabled=True, service__enabled=True).select_related(
         "service", "routing"
@@ -101,8 +60,57 @@ def build_snapshot(version: int) -> Snapshot:
             policy=policy,
             offerings=tuple(offerings_by_method.get(method.pk, ())),
         )
-
     return Snapshot(version=version, methods=methods, pricing=build_price_book())
+
+
+def _offering_routes() -> dict[int, list[OfferingRoute]]:
+    """The enabled offerings of enabled providers whose adapter is in the code, by method id."""
+    country_costs: dict[int, dict[str, Decimal]] = {}
+    for row in OfferingCountryCost.objects.values_list("offering_id", "country", "cost"):
+        country_costs.setdefault(row[0], {})[row[1]] = row[2]
+    offerings_by_method: dict[int, list[OfferingRoute]] = {}
+    offerings = Offering.objects.filter(enabled=True, provider__enabled=True).select_related(
+        "provider"
+    )
+    for offering in offerings:
+        adapter = registry.adapters.get(offering.provider.adapter)
+        if adapter is None:
+            continue  # an adapter removed from code; the admin flags it
+        route = _offering_route(offering, adapter, country_costs.get(offering.pk, {}))
+        offerings_by_method.setdefault(offering.method_id, []).append(route)
+    return offerings_by_method
+
+
+def _offering_route(
+    offering: Offering, adapter: type[ProviderAdapter], country_costs: dict[str, Decimal]
+) -> OfferingRoute:
+    provider = offering.provider
+    credentials = provider.credentials
+    return OfferingRoute(
+        offering_id=offering.pk,
+        provider=ProviderConfig(
+            slug=provider.slug,
+            adapter=provider.adapter,
+            base_url=provider.base_url,
+            timeout_ms=provider.timeout_ms,
+            credentials=dict(credentials),
+        ),
+        adapter=adapter,
+        priority=offering.priority,
+        weight=offering.weight,
+        cost=offering.cost,
+        country_costs=country_costs,
+        credentials_readable=not isinstance(credentials, UnreadableSecrets),
+        countries=served_countries(provider.countries, adapter.countries),
+        breaker=BreakerPolicy(
+            failures=provider.breaker_failures,
+            fault_rate=provider.breaker_fault_rate,
+            window_s=provider.breaker_window_s,
+            min_calls=provider.breaker_min_calls,
+            cooldown_s=provider.breaker_cooldown_s,
+            forced=offering.breaker_forced,
+        ),
+    )
 
 
 _lock = threading.Lock()

@@ -132,7 +132,7 @@ class Admitted:
     principal: Principal
     route: MethodRoute
     pricing: PriceBook
-    payload: dict[str, Any]  # validated (and, with a prepare hook, as the hook rewrote it)
+    payload: dict[str, Any]  # validated (a prepare hook's rewrite is in `prepared`)
     country: str
     price: Decimal  # what the call is charged if it is billable (0 for a free call)
     hold: HeldCredit | None = None
@@ -164,6 +164,7 @@ class Served:
     call: Admitted
     response: GatewayResponse
     outcome: CallOutcome
+    shown: dict[str, Any]  # the data as the client sees it (the method's `present` applied)
 
 
 @dataclass(frozen=True)

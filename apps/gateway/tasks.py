@@ -8,18 +8,19 @@ from django.conf import settings
 
 from apps.core.log_context import call_logged, current_request_id
 from apps.gateway.background import (
-    _after_settle,
-    _finish,
+    async_call_callback,
+    async_call_finish,
     async_call_publish,
-    async_call_run,
     async_calls_stale,
 )
-from apps.gateway.call import GatewayResponse
+from apps.gateway.background_run import async_call_run
+from apps.gateway.dispatch import RUN_ASYNC_CALL_TASK
 from apps.gateway.settle import DATABASE_GONE, SETTLE_PENDING_TASK, settle_pending_apply
+from apps.gateway.stages import GatewayResponse
 from apps.ledger.models import LedgerEntry
 from apps.realtime.models import AsyncCall
 
-RUN_ASYNC_CALL_TASK = "gateway.run_async_call"
+__all__ = ["RUN_ASYNC_CALL_TASK", "redispatch_stale_calls", "run_async_call", "settle_pending"]
 
 
 @shared_task(
@@ -84,7 +85,7 @@ def settle_pending(self: Task, pending: dict[str, Any]) -> None:
     if call_id is not None:
 
         def settle_once(response: GatewayResponse, attempts: list[dict[str, Any]]) -> bool:
-            return _finish(call_id, response, attempts=attempts)
+            return async_call_finish(call_id, response, attempts=attempts)
 
     try:
         written = settle_pending_apply(pending, settle_once=settle_once)
@@ -92,5 +93,5 @@ def settle_pending(self: Task, pending: dict[str, Any]) -> None:
         countdown = min(2 ** min(self.request.retries, 6), 60)
         raise self.retry(exc=exc, countdown=countdown, max_retries=None) from exc
     if written and call_id is not None:
-        _after_settle(call_id)
+        async_call_callback(call_id)
         async_to_sync(async_call_publish, force_new_loop=True)(call_id)

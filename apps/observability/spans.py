@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -119,31 +119,33 @@ def _answered(span: Span, response: Any, http: bool) -> None:
 
 
 def admission_traced(admit: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """The admission's span around `admit_call(call)`; it names the client on the call's span
-    too, once authentication has found it."""
+    """The admission's span around `admit_call(request)`; it names the client on the call's
+    span too, once authentication has found it. The stage admission returns (Admitted,
+    Replayed or Refused, apps.gateway.stages) says how it ended."""
 
     @wraps(admit)
     async def traced(*args: P.args, **kwargs: P.kwargs) -> R:
         tracer = active_tracer()
         if tracer is None:
             return await admit(*args, **kwargs)
-        call: Any = args[0]
         call_span = trace.get_current_span()
         with tracer.start_as_current_span(
             "gateway.admission", record_exception=False, set_status_on_exception=False
         ) as span:
             try:
-                admitted = await admit(*args, **kwargs)
+                stage: Any = await admit(*args, **kwargs)
             except BaseException as exc:
                 if span.is_recording():
                     _refused(span, exc)
                 raise
-            finally:
-                _client_named(call, span, call_span)
+            _client_named(getattr(stage, "call", stage), span, call_span)
             if span.is_recording():
-                outcome = "admitted" if isinstance(admitted, dict) else "answered"
-                span.set_attribute("gateway.admission.outcome", outcome)
-            return admitted
+                error = getattr(stage, "error", None)
+                if error is not None:
+                    _refused(span, error)
+                else:
+                    span.set_attribute("gateway.admission.outcome", stage.admission_outcome)
+            return stage  # type: ignore[no-any-return]
 
     return traced
 
@@ -223,8 +225,8 @@ async def outbound_response(response: httpx.Response) -> None:
 
 
 def settle_traced(record: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """The settle's span around `record_call(call, response, ...)`: the ledger row, the
-    charge and the hold, written together."""
+    """The settle's span around `record_<outcome>(stage)` (apps.gateway.recording): the
+    ledger row, the charge and the hold, written together."""
 
     @wraps(record)
     async def traced(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -235,8 +237,9 @@ def settle_traced(record: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]
             "gateway.settle", record_exception=False, set_status_on_exception=False
         ) as span:
             if span.is_recording():
-                span.set_attribute("gateway.settle.kind", _settle_kind(kwargs))
-                span.set_attribute("gateway.status", int(getattr(args[1], "status", 0)))
+                stage: Any = args[0]
+                span.set_attribute("gateway.settle.kind", stage.kind)
+                span.set_attribute("gateway.status", int(stage.response.status))
             try:
                 return await record(*args, **kwargs)
             except BaseException as exc:
@@ -245,13 +248,6 @@ def settle_traced(record: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]
                 raise
 
     return traced
-
-
-def _settle_kind(kwargs: Mapping[str, Any]) -> str:
-    for key, kind in (("outcome", "served"), ("cached", "cached"), ("failed", "failed")):
-        if kwargs.get(key) is not None:
-            return kind
-    return "refused"
 
 
 def _failed(span: Span, error_type: str) -> None:

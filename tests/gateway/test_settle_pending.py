@@ -16,8 +16,8 @@ from apps.billing.models import CreditHold, IdempotencyKey
 from apps.billing.pending import settle_pending_mark, settle_pending_marked
 from apps.billing.services import HeldCredit
 from apps.core.errors import IdempotencyKeyInFlight
-from apps.gateway.call import GatewayResponse
 from apps.gateway.settle import pending_settle, settle_pending_apply
+from apps.gateway.stages import GatewayResponse
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import credit_hold_release_dangling
 from tests.support.asgi import GatewayClient
@@ -175,7 +175,7 @@ def test_a_served_call_whose_row_cannot_be_written_is_503_then_replayed_and_char
 ):
     # given a database that refuses the first call's settle, every time the request tries it
     monkeypatch.setattr("apps.gateway.recording.aledger_record_call", connection_lost)
-    monkeypatch.setattr("apps.gateway.recording.settle_pending_apply", connection_lost)
+    monkeypatch.setattr("apps.gateway.outcome_unknown.settle_pending_apply", connection_lost)
     headers = {**caller.headers, "Idempotency-Key": "send-once"}
     body = json.dumps({"base": "EUR"})
 

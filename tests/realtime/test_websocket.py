@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from apps.gateway.background import async_call_run
+from apps.gateway.background_run import async_call_run
 from apps.realtime.models import AsyncCall
 from gateway_project.asgi import application
 from gateway_project.celery import app
