@@ -21,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -85,7 +85,30 @@ def idempotency_begin(
     Raises IdempotencyKeyReused (422) for another payload, IdempotencyKeyInFlight (409)
     while the first call runs.
     """
-    fresh: dict[str, Any] = {
+    fresh = _fresh_fields(payload_hash=payload_hash, request_id=request_id)
+    for _ in range(3):
+        now = timezone.now()
+        record_id = _insert(
+            client_id=client_id, method=method, key=key, now=now, lease=lease, fresh=fresh
+        )
+        if record_id is not None:
+            return record_id
+        existing = IdempotencyKey.objects.filter(
+            client_id=client_id, method=method, key=key
+        ).first()
+        if existing is None:
+            continue  # purged meanwhile: try the insert again
+        if _may_take_over(existing, now=now):
+            if _take_over(existing, now=now, lease=lease, fresh=fresh):
+                return existing.pk
+            continue
+        return _stored_answer(existing, method=method, key=key, payload_hash=payload_hash)
+    raise IdempotencyKeyInFlight("Another call with this Idempotency-Key is starting; retry.")
+
+
+def _fresh_fields(*, payload_hash: str, request_id: str) -> dict[str, Any]:
+    """The fields of a record that a new call owns, whether inserted or taken over."""
+    return {
         "payload_hash": payload_hash,
         "request_id": request_id,
         "state": IdempotencyKey.State.IN_FLIGHT,
@@ -93,61 +116,76 @@ def idempotency_begin(
         "response_body": None,
         "response_headers": {},
     }
-    for _ in range(3):
-        now = timezone.now()
-        try:
-            with transaction.atomic():
-                record = IdempotencyKey.objects.create(
-                    client_id=client_id,
-                    method=method,
-                    key=key,
-                    created_at=now,
-                    locked_until=now + lease,
-                    **fresh,
-                )
-            return record.pk
-        except IntegrityError:
-            pass
-        existing = IdempotencyKey.objects.filter(
-            client_id=client_id, method=method, key=key
-        ).first()
-        if existing is None:
-            continue  # purged meanwhile: try the insert again
-        expired = existing.created_at < now - KEEP_FOR
-        abandoned = (
-            existing.state == IdempotencyKey.State.IN_FLIGHT
-            and existing.locked_until < now
-            and not _first_call_may_be_served(existing)
-        )
-        if expired or abandoned:
-            # Take it over; conditional on what was read, so one of several retries wins.
-            taken = IdempotencyKey.objects.filter(
-                pk=existing.pk,
-                created_at=existing.created_at,
-                locked_until=existing.locked_until,
-                state=existing.state,
-            ).update(created_at=now, locked_until=now + lease, **fresh)
-            if taken:
-                return existing.pk
-            continue
-        if existing.payload_hash != payload_hash:
-            raise IdempotencyKeyReused(
-                f"Idempotency-Key {key!r} was used for {method} with another payload "
-                f"(by request {existing.request_id}); use a new key for a new call."
+
+
+def _insert(
+    *,
+    client_id: int,
+    method: str,
+    key: str,
+    now: datetime,
+    lease: timedelta,
+    fresh: dict[str, Any],
+) -> int | None:
+    """The new record's id; None when the key is already registered (the unique constraint)."""
+    try:
+        with transaction.atomic():
+            record = IdempotencyKey.objects.create(
+                client_id=client_id,
+                method=method,
+                key=key,
+                created_at=now,
+                locked_until=now + lease,
+                **fresh,
             )
-        if existing.state == IdempotencyKey.State.IN_FLIGHT:
-            raise IdempotencyKeyInFlight(
-                f"The call {existing.request_id} with this Idempotency-Key is still running; "
-                "retry later."
-            )
-        assert existing.response_status is not None and existing.response_body is not None
-        return Replay(
-            request_id=existing.request_id,
-            status=existing.response_status,
-            body=existing.response_body,
-            headers=dict(existing.response_headers),
+    except IntegrityError:
+        return None
+    return record.pk
+
+
+def _may_take_over(existing: IdempotencyKey, *, now: datetime) -> bool:
+    """Whether the record is past its 24 hours, or abandoned by a call that cannot be served."""
+    expired = existing.created_at < now - KEEP_FOR
+    abandoned = (
+        existing.state == IdempotencyKey.State.IN_FLIGHT
+        and existing.locked_until < now
+        and not _first_call_may_be_served(existing)
+    )
+    return expired or abandoned
+
+
+def _take_over(
+    existing: IdempotencyKey, *, now: datetime, lease: timedelta, fresh: dict[str, Any]
+) -> bool:
+    """Take the record over; conditional on what was read, so one of several retries wins."""
+    taken = IdempotencyKey.objects.filter(
+        pk=existing.pk,
+        created_at=existing.created_at,
+        locked_until=existing.locked_until,
+        state=existing.state,
+    ).update(created_at=now, locked_until=now + lease, **fresh)
+    return bool(taken)
+
+
+def _stored_answer(existing: IdempotencyKey, *, method: str, key: str, payload_hash: str) -> Replay:
+    """The first call's answer; 422 for another payload, 409 while the first call runs."""
+    if existing.payload_hash != payload_hash:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was used for {method} with another payload "
+            f"(by request {existing.request_id}); use a new key for a new call."
         )
-    raise IdempotencyKeyInFlight("Another call with this Idempotency-Key is starting; retry.")
+    if existing.state == IdempotencyKey.State.IN_FLIGHT:
+        raise IdempotencyKeyInFlight(
+            f"The call {existing.request_id} with this Idempotency-Key is still running; "
+            "retry later."
+        )
+    assert existing.response_status is not None and existing.response_body is not None
+    return Replay(
+        request_id=existing.request_id,
+        status=existing.response_status,
+        body=existing.response_body,
+        headers=dict(existing.response_headers),
+    )
 
 
 def _first_call_may_be_served(existing: IdempotencyKey) -> bool:
