@@ -1,9 +1,8 @@
-"""The finance API (staff with the ledger permission) and the clients' own usage.
+"""The finance API (staff with the ledger permission); a client's own usage is usage_api.py.
 
   GET /api/v1/ledger/                 rows, newest first, cursor pagination
   GET /api/v1/ledger/summary/         calls, cost, revenue, margin per group
   GET /api/v1/ledger/export.csv       the rows as CSV, streamed, oldest first
-  GET /api/v1/usage/                  a client key's own calls and charges
 
 Staff authenticate with their admin session or a token (`Authorization: Token <key>`,
 `manage.py create_staff_token <username>`; stored hashed, expiring); reading the ledger needs
@@ -26,22 +25,18 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from knox.auth import TokenAuthentication
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.authentication import ClientKeyAuthentication, Principal
+from apps.accounts.authentication import ClientKeyAuthentication
 from apps.core.money import money_str
 from apps.ledger.export import export_chunks
+from apps.ledger.filters import LedgerFilters
 from apps.ledger.models import LedgerEntry
 from apps.ledger.params import InstantField, LedgerCursor
-from apps.ledger.selectors import (
-    LedgerFilters,
-    ledger_rows,
-    ledger_usage_rows,
-)
+from apps.ledger.selectors import ledger_rows
 from apps.ledger.summary import SUMMARY_GROUPS, ledger_summary
 
 LEDGER_PERMISSION = "ledger.view_ledgerentry"
@@ -253,49 +248,3 @@ class LedgerExportApi(APIView):
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         response["Content-Disposition"] = f'attachment; filename="ledger-{stamp}.csv"'
         return response
-
-
-class UsageApi(APIView):
-    """GET /api/v1/usage/: the calling key's client's own calls and charges, newest first."""
-
-    authentication_classes = [ClientKeyAuthentication]
-    permission_classes = [IsAuthenticated]
-
-    class InputSerializer(serializers.Serializer):
-        method = serializers.CharField(
-            required=False, help_text="A method slug or key (currency.latest_rates)."
-        )
-        created_after = InstantField(required=False, help_text="Inclusive.")
-        created_before = InstantField(required=False, help_text="Exclusive.")
-
-    class OutputSerializer(serializers.Serializer):
-        request_id = serializers.CharField()
-        created_at = serializers.DateTimeField()
-        kind = serializers.CharField()
-        service = serializers.CharField()
-        method = serializers.CharField()
-        status = serializers.CharField()
-        price = serializers.DecimalField(max_digits=14, decimal_places=4)
-        amount = serializers.DecimalField(max_digits=14, decimal_places=4)
-        currency = serializers.CharField()
-        cached = serializers.BooleanField()
-        free_call = serializers.BooleanField()
-        channel = serializers.CharField()
-
-    @extend_schema(
-        parameters=[InputSerializer],
-        responses={200: OutputSerializer(many=True)},
-        tags=["usage"],
-    )
-    def get(self, request: Request) -> Response:
-        principal = request.auth
-        if not isinstance(principal, Principal):
-            raise PermissionDenied("Usage is read with a client's API key.")
-        data = self.InputSerializer(data=request.query_params)
-        data.is_valid(raise_exception=True)
-        rows = ledger_usage_rows(
-            client_id=principal.client_id, filters=LedgerFilters(**data.validated_data)
-        )
-        paginator = LedgerCursor()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

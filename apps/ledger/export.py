@@ -22,8 +22,9 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
+from apps.ledger.filters import LedgerFilters
 from apps.ledger.models import LedgerEntry
-from apps.ledger.selectors import EXPORT_COLUMNS, LedgerFilters, ledger_export_batches
+from apps.ledger.selectors import EXPORT_COLUMNS, ledger_export_batches
 
 # A cell starting with one of these is a formula to a spreadsheet (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

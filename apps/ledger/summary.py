@@ -22,11 +22,11 @@ from django.utils import timezone
 from apps.core.money import ZERO
 from apps.ledger.accounting import accounting_day, accounting_tz
 from apps.ledger.buckets import BUCKET_SUMS
+from apps.ledger.filters import LedgerFilters
 from apps.ledger.models import LedgerDay, LedgerEntry
 from apps.ledger.month_models import LedgerMonth
 from apps.ledger.months import DaySpan, grain_for, rollup_spans
 from apps.ledger.rollup import ROLLED_UP_KINDS
-from apps.ledger.selectors import LedgerFilters
 
 SUMMARY_GROUPS = ("provider", "client", "service", "method", "day", "country")
 
