@@ -11,8 +11,6 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Count, QuerySet
-from django.db.models.fields.related import ForeignKey
-from django.forms import ModelChoiceField
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -24,21 +22,10 @@ from apps.billing.models import (
     PlanRateLimit,
     Price,
 )
-from apps.catalog.models import Method
+from apps.catalog.forms import MethodChoicesMixin
 
 
-class MethodByKeyMixin:
-    """Method drop-downs label each method by its key without a query per option."""
-
-    def formfield_for_foreignkey(
-        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
-    ) -> ModelChoiceField | None:
-        if db_field.name == "method":
-            kwargs["queryset"] = Method.objects.select_related("service")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
-
-
-class PriceInline(MethodByKeyMixin, admin.TabularInline):
+class PriceInline(MethodChoicesMixin, admin.TabularInline):
     model = Price
     fields = ("method", "price", "free_calls", "country_price_count")
     readonly_fields = ("country_price_count",)
@@ -115,7 +102,7 @@ class CountryPriceInline(admin.TabularInline):
 
 
 @admin.register(Price)
-class PriceAdmin(MethodByKeyMixin, SimpleHistoryAdmin):
+class PriceAdmin(MethodChoicesMixin, SimpleHistoryAdmin):
     list_display = ("plan", "method", "price", "free_calls")
     list_filter = ("plan",)
     list_select_related = ("plan", "method__service")
@@ -129,7 +116,7 @@ class PriceAdmin(MethodByKeyMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ClientPrice)
-class ClientPriceAdmin(MethodByKeyMixin, SimpleHistoryAdmin):
+class ClientPriceAdmin(MethodChoicesMixin, SimpleHistoryAdmin):
     """Negotiated prices on a page of their own: ops set them without the right to change
     the client itself (its credit limit is finance's business). Also inline on the client."""
 
