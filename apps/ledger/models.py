@@ -254,47 +254,6 @@ class LedgerDay(models.Model):
         return f"{self.day} {self.client_id} {self.service}.{self.method} via {self.provider}"
 
 
-class LedgerReversal(models.Model):
-    """That a ledger row has been reversed, and by which row: its primary key is what keeps a
-    row from being reversed twice, whichever node books the reversals.
-
-    The ledger row's own `reverses` cannot be unique on PostgreSQL (the table is partitioned by
-    month, and a unique index of a partitioned table must hold created_at); this small table is
-    not partitioned. Written in the transaction of the reversing row (ledger_reverse).
-    """
-
-    reversed_entry_id = models.BigIntegerField(primary_key=True)
-    reversal_id = models.BigIntegerField(unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"{self.reversed_entry_id} reversed by {self.reversal_id}"
-
-
-class LedgerRedaction(models.Model):
-    """A ledger row whose stored text was rewritten: the one exception to append-only.
-
-    Rows written before issue #12 held vendor error text (request URLs with credentials in
-    their query) in `attempts`, `routing` and `error_detail`; the data migration ledger 0008
-    replaced it with our own short reasons and wrote one of these per row it changed. Amounts,
-    statuses and every other field are never touched.
-    """
-
-    # No foreign key in the database: the partitioned ledger's key is (id, created_at).
-    entry = models.ForeignKey(
-        LedgerEntry, on_delete=models.PROTECT, related_name="redactions", db_constraint=False
-    )
-    fields = models.JSONField(default=list, help_text="The fields whose text was rewritten.")
-    reason = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.entry_id}: {', '.join(self.fields)}"
-
-
 class HoldReleaseRun(models.Model):
     """One run of the periodic release of dangling credit holds (ledger.release_dangling_holds).
 
@@ -314,5 +273,7 @@ class HoldReleaseRun(models.Model):
         return f"{self.started_at:%Y-%m-%d %H:%M:%S}: {self.holds_released} released"
 
 
-# The rollup's monthly level (apps.ledger.months fills it), in a module of its own.
+# In modules of their own: the records of a row's reversal and redaction, and the rollup's
+# monthly level (apps.ledger.months fills it).
+from apps.ledger.correction_models import LedgerRedaction, LedgerReversal  # noqa: E402, F401
 from apps.ledger.month_models import LedgerMonth, LedgerMonthClosed  # noqa: E402, F401
