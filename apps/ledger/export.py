@@ -16,11 +16,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Case, CharField, F, OuterRef, Q, QuerySet, Subquery, When
 
 from apps.ledger.filters import LedgerFilters
 from apps.ledger.models import LedgerEntry
@@ -34,7 +35,7 @@ _NUMBERS = ("http_status", "latency_ms")
 _TEXT = tuple(c for c in EXPORT_COLUMNS if c not in (*_NOT_TEXT, "latency_ms"))
 _TEXT_CELLS = tuple(EXPORT_COLUMNS.index(column) for column in _TEXT)
 _NUMBER_CELLS = tuple(EXPORT_COLUMNS.index(column) for column in _NUMBERS)
-_SOURCES = {"client": "client__slug", "reverses": "reverses__request_id"}
+_SOURCES = {"client": "client__slug"}
 
 
 def export_chunks(filters: LedgerFilters, *, batch_size: int) -> Iterator[bytes]:
@@ -115,8 +116,24 @@ def _cell(column: str) -> str:
     return f"r.x_{column}::text"  # money: numeric(14, 4) keeps its four places
 
 
+def _reversed_request_id() -> Case:
+    """The request id of the row a row reverses, looked up only for a row that reverses one.
+
+    Not a join of the ledger to itself: an id alone names no month, so on the partitioned
+    ledger a join probes every partition's primary key for every row exported (11 probes a
+    row at 20 M rows, most of a batch's time), and its cost estimate put every batch over
+    PostgreSQL's JIT threshold."""
+    reversed_row = LedgerEntry.objects.filter(pk=OuterRef("reverses_id")).values("request_id")
+    return Case(
+        When(reverses_id__isnull=False, then=Subquery(reversed_row[:1])),
+        default=None,
+        output_field=CharField(),
+    )
+
+
 def _copy_statement(rows: QuerySet[LedgerEntry]) -> tuple[str, tuple[Any, ...]]:
-    columns = {f"x_{c}": F(_SOURCES.get(c, c)) for c in EXPORT_COLUMNS}
+    columns: dict[str, Any] = {f"x_{c}": F(_SOURCES.get(c, c)) for c in EXPORT_COLUMNS}
+    columns["x_reverses"] = _reversed_request_id()
     inner, params = rows.values(**columns, x_row_id=F("id")).query.sql_with_params()
     cells = ", ".join(f'{_cell(c)} AS "{c}"' for c in EXPORT_COLUMNS)
     quoted = ", ".join(f'"{c}"' for c in ("created_at", *_TEXT))
@@ -141,18 +158,36 @@ def copy_chunks(filters: LedgerFilters, *, batch_size: int) -> Iterator[bytes]:
     after: tuple[datetime, int] | None = None
     while True:
         batch = rows if after is None else _after(rows, after)
-        keys = batch.values_list("created_at", "id")[batch_size - 1 : batch_size]
-        last = next(iter(keys), None)
-        if last is not None:
-            batch = batch.filter(created_at__lte=last[0]).exclude(
-                created_at=last[0], id__gt=last[1]
-            )
-        chunk = _copy(batch)
+        with _small_statements():
+            keys = batch.values_list("created_at", "id")[batch_size - 1 : batch_size]
+            last = next(iter(keys), None)
+            if last is not None:
+                batch = batch.filter(created_at__lte=last[0]).exclude(
+                    created_at=last[0], id__gt=last[1]
+                )
+            chunk = _copy(batch)
         if chunk:
             yield chunk
         if last is None:
             return
         after = last
+
+
+@contextmanager
+def _small_statements() -> Iterator[None]:
+    """One batch's statements in a transaction of their own, with no JIT and no parallel
+    workers: each reads a few thousand rows through an index, in a few milliseconds. On the
+    partitioned ledger at 20 M rows their estimated costs crossed `jit_above_cost` and the
+    parallel thresholds, and compiling a statement took 70-170 ms and starting workers tens
+    more (the export of a client's 2 rows: 306 ms, 3 ms without; a batch of 5,000 rows:
+    134 ms, 40 ms without; docs/benchmarks.md). The settings are local to the transaction,
+    so no pooled connection keeps them."""
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('jit', 'off', true), "
+            "set_config('max_parallel_workers_per_gather', '0', true)"
+        )
+        yield
 
 
 def _after(rows: QuerySet[LedgerEntry], key: tuple[datetime, int]) -> QuerySet[LedgerEntry]:

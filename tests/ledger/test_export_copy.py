@@ -150,10 +150,15 @@ def test_each_batch_is_one_key_read_and_one_copy(tricky_rows):
     with CaptureQueriesContext(connection) as queries:
         chunks = list(copy_chunks(LedgerFilters(), batch_size=5))
 
-    # then the header and 3 chunks: per batch, the last row's key, then its COPY
+    # then the header and 3 chunks: per batch, its planner settings, the last row's key,
+    # then its COPY
     assert len(chunks) == 4
-    statements = [q["sql"].split()[0] for q in queries.captured_queries]
-    assert statements == ["SELECT"] * 4  # keys of batches 1-3, and the empty 4th's
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == 8  # batches 1-3, and the empty 4th
+    assert all(sql.startswith("SELECT set_config('jit', 'off', true)") for sql in statements[::2])
+    assert all(
+        sql.startswith('SELECT "ledger_ledgerentry"."created_at"') for sql in statements[1::2]
+    )
     # (COPY runs on the driver's cursor, so it is not captured: its rows are the chunks)
 
 
