@@ -26,7 +26,7 @@ from apps.routing import http
 from tests import factories
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
 from tests.support.asgi import GatewayClient
-from tests.support.calls import Caller
+from tests.support.calls import FIXER_URL, Caller
 from tests.support.module_fixtures import module_fixture_or
 from tests.support.servers import wait_until_serving
 
@@ -111,9 +111,6 @@ def sandbox_only(db: None) -> Provider:
     provider.save()
     Offering.objects.filter(provider=provider).update(priority=1, cost=Decimal("0.0010"))
     return provider
-
-
-FIXER_URL = "https://fixer.test/api"
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from django.db import connection
 
+from tests.support.waiting import wait_until
+
 LATEST = "/api/v1/services/currency/latest_rates/"
 TTL_S = 1.0
 # The TTL, plus a slow CI machine's time to rebuild a snapshot and answer.
@@ -72,16 +74,24 @@ def gateway_apply(
 def settles_on(url: str, headers: dict[str, str], check: Callable[[httpx.Response], bool]) -> float:
     """Seconds until several calls in a row (both server workers) pass `check`."""
     started = time.monotonic()
-    in_a_row = 0
-    while in_a_row < 6:
-        response = httpx.post(url, json={"base": "EUR"}, headers=headers, timeout=10)
-        in_a_row = in_a_row + 1 if check(response) else 0
-        assert time.monotonic() - started < WITHIN_S, (
-            f"not within {WITHIN_S} s; last answer {response.status_code}, "
-            f"X-Price {response.headers.get('X-Price')}"
+    answers: list[httpx.Response] = []
+
+    def six_in_a_row() -> bool:
+        for _ in range(6):
+            answers.append(httpx.post(url, json={"base": "EUR"}, headers=headers, timeout=10))
+            if not check(answers[-1]):
+                return False
+        return True
+
+    def last_answer() -> str:
+        return (
+            f"last answer {answers[-1].status_code}, X-Price {answers[-1].headers.get('X-Price')}"
         )
-        time.sleep(0.05)
-    return time.monotonic() - started
+
+    wait_until(six_in_a_row, timeout=WITHIN_S, what="six calls in a row", details=last_answer)
+    took = time.monotonic() - started
+    assert took < WITHIN_S, f"not within {WITHIN_S} s; {last_answer()}"
+    return took
 
 
 def test_changes_applied_from_the_command_line_reach_the_running_server(

@@ -26,7 +26,7 @@ def fixer_offering(method: str = "latest_rates") -> Offering:
 
 
 def route(offering: Offering):
-    from tests.routing.conftest import route_of
+    from tests.support.routing import route_of
 
     return route_of(
         "fixer", offering_id=offering.pk, breaker=provider_breaker_policy(offering.provider)

@@ -28,8 +28,8 @@ from apps.accounts.models import Client
 from apps.billing.models import PlanRateLimit
 from apps.catalog.models import Offering, Provider
 from apps.ledger.models import LedgerEntry
-from tests.routing.conftest import sandbox_catalog, set_policy
 from tests.support.calls import Caller
+from tests.support.routing import sandbox_catalog, set_policy
 from tests.support.servers import wait_until_serving
 
 LATEST = "/api/v1/services/currency/latest_rates/"

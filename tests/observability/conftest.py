@@ -1,4 +1,5 @@
-"""The web process as the Procfile runs it: gunicorn, two uvicorn workers, deploy's config."""
+"""The web process as the Procfile runs it (gunicorn, two uvicorn workers, deploy's config),
+tracing into memory, and queues of the test's own on the real RabbitMQ or a hung broker."""
 
 import os
 import shutil
@@ -7,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +16,16 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from kombu import Connection
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from apps.observability import tracing
+from gateway_project.celery import app
+from tests.support.celery import RABBITMQ_URL
 from tests.support.module_fixtures import module_fixture_or
-from tests.support.servers import wait_until_serving
+from tests.support.servers import HangingServer, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -114,3 +119,30 @@ def promtool() -> str:
     if path is None:
         pytest.fail("promtool is missing: .ci/run installs it (apt-get install prometheus).")
     return path
+
+
+@pytest.fixture
+def private_queues(settings) -> Iterator[dict[str, str]]:
+    """Celery's queue and the MQ consumer's queues, named for this test only."""
+    name = f"test-metrics-{uuid.uuid4().hex}"
+    queues = {"celery": f"{name}.celery", "calls": name, "dead": f"{name}.dead"}
+    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "task_default_queue")}
+    app.conf.update(
+        broker_url=RABBITMQ_URL, task_always_eager=False, task_default_queue=queues["celery"]
+    )
+    settings.GATEWAY_MQ_URL = RABBITMQ_URL
+    settings.GATEWAY_MQ_QUEUE = queues["calls"]
+    settings.GATEWAY_MQ_DEAD_LETTER_QUEUE = queues["dead"]
+    yield queues
+    app.conf.update(saved)
+    with Connection(RABBITMQ_URL) as connection:
+        channel = connection.channel()
+        for queue in queues.values():
+            channel.queue_delete(queue)
+
+
+@pytest.fixture
+def silent_broker() -> Iterator[int]:
+    """A port that accepts connections and never says a word (a hung broker)."""
+    with HangingServer() as server:
+        yield server.port

@@ -1,7 +1,6 @@
 """The admin index's control room: what is wrong now, with links to where ops fix it."""
 
 import asyncio
-import html
 import re
 import time
 from datetime import timedelta
@@ -24,22 +23,9 @@ from apps.routing.health import provider_breaker_policy
 from apps.routing.services import offering_breaker_force
 from tests import factories
 from tests.factories import staff_user
+from tests.observability.admin_index import INDEX, page, panel
 
 pytestmark = pytest.mark.django_db
-
-INDEX = "/admin/"
-
-
-def page(client: HttpClient) -> str:
-    response = client.get(INDEX)
-    assert response.status_code == 200
-    return html.unescape(re.sub(r"\s+", " ", response.content.decode()))
-
-
-def panel(text: str) -> str:
-    found = re.search(r'<div class="module" id="control-room".*?</div>', text)
-    assert found, "the index shows no control room"
-    return found.group(0)
 
 
 @pytest.fixture
@@ -61,7 +47,7 @@ def rates_offering(provider: str = "fixer") -> Offering:
 
 
 def fail(offering: Offering, times: int, latency_ms: int = 250) -> None:
-    from tests.routing.conftest import route_of
+    from tests.support.routing import route_of
 
     route = route_of(
         offering.provider.slug,
@@ -129,7 +115,7 @@ def test_a_failing_provider_shows_its_fault_rate(ops, fixer_only):
     # given 2 faults among 10 calls: too few in a row for the breaker, yet 20 % faulted
     offering = rates_offering()
     fail(offering, 2)
-    from tests.routing.conftest import route_of
+    from tests.support.routing import route_of
 
     route = route_of("fixer", offering_id=offering.pk)
     ok = AttemptRecord(route, breakers.SUCCESS, "ok", 120)
@@ -144,7 +130,7 @@ def test_a_slow_provider_shows_its_latency_against_its_timeout(ops, fixer_only):
     # given fixer answers, but in 1.8 s of its 2 s timeout
     fixer_only.timeout_ms = 2000
     fixer_only.save()
-    from tests.routing.conftest import route_of
+    from tests.support.routing import route_of
 
     route = route_of("fixer", offering_id=rates_offering().pk)
     asyncio.run(breakers.route_end([AttemptRecord(route, breakers.SUCCESS, "ok", 1800)] * 3))

@@ -9,15 +9,11 @@ from django.test import Client as HttpClient
 from apps.core import state
 from apps.monitoring import queues
 from tests.factories import staff_user
-from tests.observability import test_queue_depths as depths
-from tests.observability.test_control_room import page, panel
-from tests.observability.test_queue_depths import _closed_port, publish
+from tests.observability.admin_index import page, panel
+from tests.observability.brokers import publish
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.django_db
-
-# The queue-depth tests' fixtures: queues of this test's own on the real RabbitMQ, a hung broker.
-private_queues = depths.private_queues
-silent_broker = depths.silent_broker
 
 
 @pytest.fixture
@@ -52,7 +48,7 @@ def test_a_broker_that_is_down_reads_unknown_and_the_index_renders_in_time(
     # given the MQ broker refuses connections, or accepts them and never answers, and its
     # probe alone would wait 5 s for each step
     monkeypatch.setattr(queues, "STEP_TIMEOUT_S", 5.0)
-    port = _closed_port() if broker == "refused" else silent_broker
+    port = free_port() if broker == "refused" else silent_broker
     settings.GATEWAY_MQ_URL = f"amqp://guest:guest@127.0.0.1:{port}//"
 
     # when

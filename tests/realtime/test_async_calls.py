@@ -11,8 +11,8 @@ from apps.gateway.tasks import RUN_ASYNC_CALL_TASK, run_async_call
 from apps.ledger.models import LedgerEntry
 from apps.realtime.models import AsyncCall
 from tests import factories
-from tests.conftest import FIXER_URL
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
+from tests.support.calls import FIXER_URL
 from tests.support.celery import final_call
 from tests.support.waiting import wait_until
 

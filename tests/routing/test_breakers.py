@@ -17,7 +17,7 @@ from apps.routing.breakers import AttemptRecord
 from apps.routing.routes import BreakerPolicy
 from apps.routing.services import offering_breaker_force
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
-from tests.routing.conftest import FIXER_URL, OXR_URL, configure, post, route_of
+from tests.support.routing import FIXER_URL, OXR_URL, configure, post, route_of
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from apps.ledger.models import LedgerEntry
 from apps.routing import breakers
 from apps.routing.services import offering_breaker_force
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
-from tests.routing.conftest import FIXER_URL, offering_of, post
+from tests.support.routing import FIXER_URL, offering_of, post
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from apps.routing import breaker_scripts as scripts
 from apps.routing import breakers
 from apps.routing.breakers import AttemptRecord, RouteState
 from apps.routing.routes import BreakerPolicy
-from tests.routing.conftest import route_of
+from tests.support.routing import route_of
 
 METHOD = "currency.latest_rates"
 OFFERINGS = [

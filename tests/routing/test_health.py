@@ -11,7 +11,7 @@ from apps.routing import breakers
 from apps.routing.health import provider_breaker_policy, providers_health_check
 from apps.routing.tasks import HEALTH_CHECK_TASK, health_check_providers
 from tests.integrations.currency.vendor_answers import ECB_DAILY, apilayer_error, oxr_error
-from tests.routing.conftest import FIXER_URL, OXR_URL, configure, post
+from tests.support.routing import FIXER_URL, OXR_URL, configure, post
 
 CURRENCYLAYER_URL = "https://currencylayer.test"
 ECB_URL = "https://ecb.test/stats/eurofxref"

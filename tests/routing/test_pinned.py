@@ -12,7 +12,7 @@ from apps.routing.breakers import AttemptRecord
 from apps.routing.executor import CallFailed, execute
 from apps.routing.routes import MethodRoute, RoutingPolicy
 from tests.integrations.currency.vendor_answers import FIXER_LATEST, OXR_LATEST
-from tests.routing.conftest import FIXER_URL, OXR_URL, route_of
+from tests.support.routing import FIXER_URL, OXR_URL, route_of
 
 FIXER = route_of(
     "fixer",

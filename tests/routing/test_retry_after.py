@@ -12,7 +12,7 @@ from apps.routing import breakers
 from apps.routing.breaker_rules import MAX_COOLDOWN_S
 from apps.routing.routes import BreakerPolicy
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
-from tests.routing.conftest import FIXER_URL, offering_of, post
+from tests.support.routing import FIXER_URL, offering_of, post
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from apps.core import state
 from apps.ledger.models import LedgerEntry
 from apps.routing import breakers
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
-from tests.routing.conftest import FIXER_URL, configure, post, sandbox_catalog
+from tests.support.routing import FIXER_URL, configure, post, sandbox_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,7 +143,7 @@ def test_weights_fall_back_to_this_process_when_redis_is_unreachable(
     api, caller, db, redis_goes_away
 ):
     sandbox_catalog({"alpha": {"weight": 3}, "beta": {"weight": 1}})
-    from tests.routing.conftest import set_policy
+    from tests.support.routing import set_policy
 
     set_policy("latest_rates", strategy="weighted")
     redis_goes_away()

@@ -17,7 +17,8 @@ from apps.routing.strategies import (
     register_strategy,
     strategies,
 )
-from tests.routing.conftest import (
+from tests.support.calls import jwt_for
+from tests.support.routing import (
     CONVERT,
     offering_of,
     post,
@@ -25,7 +26,6 @@ from tests.routing.conftest import (
     sandbox_catalog,
     set_policy,
 )
-from tests.support.calls import jwt_for
 
 ALPHA = route_of("alpha", offering_id=1, priority=1, cost="0.0030", country_costs={"DE": "0.0010"})
 BETA = route_of("beta", offering_id=2, priority=2, cost="0.0020")

@@ -13,7 +13,7 @@ from apps.ledger.models import LedgerEntry
 from apps.routing import breakers
 from apps.routing.services import offering_breaker_force
 from apps.routing.strategies import Strategy, register_strategy, strategies
-from tests.routing.conftest import offering_of, post, sandbox_catalog, set_policy
+from tests.support.routing import offering_of, post, sandbox_catalog, set_policy
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from apps.catalog.registry import registry
 from apps.routing.executor import CallFailed, execute
 from apps.routing.routes import MethodRoute, RoutingPolicy
 from tests.integrations.currency.vendor_answers import OXR_LATEST
-from tests.routing.conftest import OXR_URL, route_of
+from tests.support.routing import OXR_URL, route_of
 
 # Fake vendors listen on 127.0.0.1: let the egress policy allow loopback here.
 pytestmark = pytest.mark.usefixtures("egress_private")

@@ -19,7 +19,7 @@ django.setup()
 
 from apps.routing import breakers  # noqa: E402
 from apps.routing.strategies import RoutingContext, strategies  # noqa: E402
-from tests.routing.conftest import route_of  # noqa: E402
+from tests.support.routing import route_of  # noqa: E402
 
 OFFERINGS = [
     route_of("alpha", offering_id=101, weight=5),

@@ -17,6 +17,8 @@ from apps.catalog.services import catalog_cache_invalidate
 from tests import factories
 
 LATEST = "/api/v1/services/currency/latest_rates/"
+# Where the fixer of `fixer_only` (tests/conftest.py) and of the routing tests is, faked.
+FIXER_URL = "https://fixer.test/api"
 
 
 @dataclass
