@@ -74,8 +74,16 @@ def test_a_background_call_logs_with_its_request_id_in_the_worker(
     assert failures, lines
     assert {line["request_id"] for line in failures} == {"bg-0815"}
     assert failing_fixer_then_sandbox.received
-    # and the run's access record (written once the task's body is over) has its outcome
-    [run] = wait_until(lambda: access_records(json_log), what="the run's access record")
+    # and the call has two access records (docs/operations.md): the 202's, nothing charged yet,
+    # and the run's (written once the task's body is over) with its outcome
+    wait_until(lambda: len(access_records(json_log)) == 2, what="the run's access record")
+    [answered, run] = access_records(json_log)
+    assert (answered["request_id"], answered["channel"], answered["status"]) == (
+        "bg-0815",
+        "http",
+        202,
+    )
+    assert (answered["client"], answered["price"]) == ("acme", None)
     assert run["request_id"] == "bg-0815"
     assert (run["channel"], run["status"], run["provider"], run["client"]) == (
         "async",
@@ -89,8 +97,8 @@ def test_a_background_call_logs_with_its_request_id_in_the_worker(
     run_async_call.delay(AsyncCall.objects.get(request_id="bg-0815").pk)
 
     # then that run (finding the call final, doing nothing) still logs under the call's id
-    wait_until(lambda: len(access_records(json_log)) == 2, what="the second run's record")
-    assert access_records(json_log)[1]["request_id"] == "bg-0815"
+    wait_until(lambda: len(access_records(json_log)) == 3, what="the second run's record")
+    assert access_records(json_log)[2]["request_id"] == "bg-0815"
 
 
 def test_the_consumer_logs_each_message_with_its_request_id_and_one_access_record(
