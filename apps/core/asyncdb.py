@@ -52,8 +52,8 @@ def direct_db_enabled() -> bool:
 
 async def open_db_pool() -> None:
     """Give this event loop a pool, for a loop that serves calls for a long time (the ASGI
-    server's). Loops that live for one call or one task (a Celery task's, the Django view's
-    under WSGI) have none and take Django's pooled connection instead of opening one.
+    server's). Loops that live for one call or one task (a Celery task's, the Django-side
+    ViewSet's under WSGI) have none and take Django's pooled connection instead of opening one.
 
     DB_ASYNC is read when a loop's pool would be opened; on every later call of the loop
     this is one dictionary lookup.

@@ -1,8 +1,8 @@
 """Calls answered with a document (a PDF) instead of the JSON envelope.
 
 The pipeline records such a call once the provider handed over the whole document; the HTTP
-entry points then stream it (apps.gateway.asgi_calls in 64 KiB body messages, the Django view
-as a FileResponse). Errors stay application/problem+json.
+entry points then stream it (apps.gateway.asgi_calls in 64 KiB body messages, the Django-side
+ViewSet, apps.gateway.views, as a FileResponse). Errors stay application/problem+json.
 
 A document reaches the client only in the response to its own synchronous HTTP call. The
 other channels cannot hand one back, so such methods refuse them at admission, before
