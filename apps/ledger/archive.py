@@ -85,8 +85,12 @@ def ledger_month_archive(*, partition: Partition, out: Path, keep_table: bool) -
             # The carried rows' keys are checked as they are written: a partition with
             # checks pending (a caller's earlier month, in its transaction) cannot be dropped.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            # Nothing is added to the month while it is exported and detached.
-            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(partition.name)} IN SHARE MODE")
+            # Nothing is added to the month while it is exported and detached, and a second
+            # archive of the same month waits for this one (SHARE would let both export and
+            # book the month's carried rows; SHARE ROW EXCLUSIVE conflicts with itself), then
+            # fails: the partition is gone.
+            name = connection.ops.quote_name(partition.name)
+            cursor.execute(f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE")
         figures = month_figures(partition)
         columns = _export(partition, file)
         digest = _verify(file, figures)

@@ -7,6 +7,7 @@ import csv
 import gzip
 import hashlib
 import json
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from io import StringIO
@@ -20,6 +21,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from apps.accounts.models import Client
+from apps.ledger import archive as archive_module
+from apps.ledger.archive import ledger_month_archive
 from apps.ledger.models import LedgerEntry
 from apps.ledger.partitions import (
     ledger_partitions,
@@ -158,6 +161,7 @@ def test_a_dry_run_says_what_it_would_do_and_changes_nothing(tmp_path: Path, old
     [
         (["--before", "next"], "would archive the current month"),
         (["--before", "2026-13", "--dry-run"], "give a month as YYYY-MM"),
+        (["--before", "0000-01", "--dry-run"], "give a month as YYYY-MM"),
         (["--before", "2020-01"], "--out DIR is required"),
         (["--before", "2020-01", "--out", "/nonexistent/dir"], "no such directory"),
     ],
@@ -167,3 +171,53 @@ def test_the_current_month_and_bad_arguments_are_refused(args: list[str], messag
         args = ["--before", f"{next_month(month_back(0)):%Y-%m}"]
     with pytest.raises(CommandError, match=message):
         archive(*args)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_archive_of_a_month_waits_for_the_first(tmp_path: Path, monkeypatch):
+    # given a month with a row, committed, being archived (only this month: the partitions
+    # the migration made are this month's and later)
+    month, after = month_back(4), month_back(3)
+    partition_create(connection, month)
+    call_row(factories.ClientFactory(), noon(month, 7))
+    first_out, second_out = tmp_path / "first", tmp_path / "second"
+    first_out.mkdir()
+    second_out.mkdir()
+    [partition] = [p for p in ledger_partitions() if p.month == month]
+    second: list[BaseException] = []
+    started: list[bool] = []
+    export = archive_module._export
+
+    def second_archive() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '300ms'")
+            ledger_month_archive(partition=partition, out=second_out, keep_table=False)
+        except BaseException as error:
+            second.append(error)
+        finally:
+            connection.close()
+
+    def export_while_a_second_archive_runs(partition, file):  # type: ignore[no-untyped-def]
+        if not started:  # the first archive's export (the second's just exports)
+            started.append(True)
+            runner = threading.Thread(target=second_archive)
+            runner.start()
+            runner.join()
+        return export(partition, file)
+
+    monkeypatch.setattr(archive_module, "_export", export_while_a_second_archive_runs)
+    try:
+        # when
+        archive("--before", f"{after:%Y-%m}", "--out", str(first_out))
+
+        # then the second waited at the month's lock (and gave up): it exported nothing and
+        # booked nothing; the first archived the month once
+        assert second and "lock timeout" in str(second[0])
+        assert list(second_out.iterdir()) == []
+        assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CARRIED).count() == 1
+        assert ledger_check().startswith("Every balance")
+    finally:
+        with connection.cursor() as cursor:
+            for leftover in (month, after):
+                cursor.execute(f"DROP TABLE IF EXISTS ledger_ledgerentry_p{leftover:%Y_%m}")

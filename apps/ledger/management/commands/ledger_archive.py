@@ -90,6 +90,6 @@ class Command(BaseCommand):
 
 def _month(text: str) -> date:
     match = _MONTH.match(text)
-    if match is None or not 1 <= int(match[2]) <= 12:
+    if match is None or not int(match[1]) >= 1 or not 1 <= int(match[2]) <= 12:
         raise CommandError(f"--before {text!r}: give a month as YYYY-MM")
     return date(int(match[1]), int(match[2]), 1)
