@@ -4,7 +4,7 @@ Redis, started by the test) and a paying client of the offline providers."""
 from collections.abc import Iterator
 
 import pytest
-from tests.messaging.helpers import Caller, configure, only_providers, paying_client
+from tests.support.calls import Caller, configure, only_providers, paying_client
 
 from gateway_client import Gateway
 from tests.conftest import *  # noqa: F403 - the repository's fixtures, live_gateway among them
