@@ -78,8 +78,22 @@ def month_figures(partition: Partition) -> MonthFigures:
 
 def ledger_month_archive(*, partition: Partition, out: Path, keep_table: bool) -> ArchivedMonth:
     """Export one month partition, check the file, book the carried balances and detach it,
-    all in one transaction (writers of that month wait; other months' do not)."""
+    all in one transaction (writers of that month wait; other months' do not). If anything
+    fails, the transaction is rolled back and the month's files are removed: a file on disk
+    always names a month that is archived."""
     file = out / f"{partition.name}.csv.gz"
+    manifest = out / f"{partition.name}.manifest.json"
+    try:
+        return _month_archive(partition, file=file, manifest=manifest, keep_table=keep_table)
+    except BaseException:
+        for written in (file, manifest, *(f.with_name(f.name + ".part") for f in (file, manifest))):
+            written.unlink(missing_ok=True)
+        raise
+
+
+def _month_archive(
+    partition: Partition, *, file: Path, manifest: Path, keep_table: bool
+) -> ArchivedMonth:
     with transaction.atomic():
         with connection.cursor() as cursor:
             # The carried rows' keys are checked as they are written: a partition with
@@ -108,7 +122,7 @@ def ledger_month_archive(*, partition: Partition, out: Path, keep_table: bool) -
             carried_rows=carried,
             table_kept=kept,
         )
-        manifest = {
+        described = {
             **asdict(archived),
             "from": partition.start.isoformat(),
             "to": partition.end.isoformat(),
@@ -116,7 +130,7 @@ def ledger_month_archive(*, partition: Partition, out: Path, keep_table: bool) -
             "carried": {str(client): str(amount) for client, amount in figures.carried.items()},
             "archived_at": timezone.now().isoformat(),
         }
-        _write_atomically(out / f"{partition.name}.manifest.json", json.dumps(manifest, indent=2))
+        _write_atomically(manifest, json.dumps(described, indent=2))
     return archived
 
 

@@ -22,7 +22,7 @@ from django.db import connection
 
 from apps.accounts.models import Client
 from apps.ledger import archive as archive_module
-from apps.ledger.archive import ledger_month_archive
+from apps.ledger.archive import ArchiveRefused, ledger_month_archive
 from apps.ledger.models import LedgerEntry
 from apps.ledger.partitions import (
     ledger_partitions,
@@ -221,3 +221,28 @@ def test_a_second_archive_of_a_month_waits_for_the_first(tmp_path: Path, monkeyp
         with connection.cursor() as cursor:
             for leftover in (month, after):
                 cursor.execute(f"DROP TABLE IF EXISTS ledger_ledgerentry_p{leftover:%Y_%m}")
+
+
+def test_an_archive_that_fails_midway_changes_nothing_and_leaves_no_file(
+    tmp_path: Path, old_months, monkeypatch
+):
+    # given a month whose carried rows cannot be booked (after its export was written)
+    older, _ = old_months
+    client = factories.ClientFactory()
+    call_row(client, noon(older, 7))
+    balance = Client.objects.get(pk=client.pk).balance
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ArchiveRefused("the carried rows could not be booked")
+
+    monkeypatch.setattr(archive_module, "_book_carried", refuse)
+
+    # when
+    with pytest.raises(CommandError, match="could not be booked"):
+        archive("--before", f"{month_back(2):%Y-%m}", "--out", str(tmp_path))
+
+    # then the month is still a partition of the ledger, with its row, and no file claims it
+    assert f"ledger_ledgerentry_p{older:%Y_%m}" in {p.name for p in ledger_partitions()}
+    assert LedgerEntry.objects.filter(client=client, kind=LedgerEntry.Kind.CHARGE).count() == 1
+    assert Client.objects.get(pk=client.pk).balance == balance
+    assert list(tmp_path.iterdir()) == []
