@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from tests.integrations.currency.vendor_answers import FIXER_LATEST
 from tests.support.asgi import GatewayClient
 from tests.support.calls import FIXER_URL, Caller
 from tests.support.module_fixtures import module_fixture_or
-from tests.support.servers import wait_until_serving
+from tests.support.servers import free_port, wait_until_serving
 
 # respx fakes vendors at httpx's client (its "httpx" mocker), not at httpcore: the gateway's
 # requests travel over aiohttp (apps.routing.transport), which httpcore's mocker never sees.
@@ -157,9 +156,7 @@ def live_gateway(
     django_db(transaction=True)) the server sees, and what the server writes the test reads.
     Each server process keeps its own caches, dropped as usual when a version moves.
     """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     env = {

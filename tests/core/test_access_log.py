@@ -3,7 +3,6 @@
 import io
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,11 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from apps.core.access_log import QueryTokenFilter
-from tests.support.servers import wait_until_serving
+from tests.support.servers import free_port, wait_until_serving
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "eyJyIjoiMTIzIn0:1tXyZa:SeCrEtSiGnAtUrE"  # shaped like apps.realtime.tokens' tokens
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 SERVERS = {

@@ -4,7 +4,6 @@ tracing into memory, and queues of the test's own on the real RabbitMQ or a hung
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from apps.observability import tracing
 from gateway_project.celery import app
 from tests.support.celery import RABBITMQ_URL
 from tests.support.module_fixtures import module_fixture_or
-from tests.support.servers import HangingServer, wait_until_serving
+from tests.support.servers import HangingServer, free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -56,9 +55,7 @@ def gunicorn_gateway(
 ) -> Iterator[Server]:
     """gunicorn as deploy/ runs it; with extra environment from a `gunicorn_env` fixture (a
     dict) where the test's module defines one."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     metrics_dir = tmp_path / "prometheus"
