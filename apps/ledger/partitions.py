@@ -128,6 +128,11 @@ def partition_create(
         has_default = cursor.fetchone()[0]
         stray = False
         if has_default:
+            # Writers wait from here to the commit (CREATE ... PARTITION OF locks the table
+            # anyway): a row of the month written into the default partition after the look
+            # below, or after the move, makes PostgreSQL refuse the partition, and with calls
+            # coming in all the time (a month beat never made) it would be refused every run.
+            cursor.execute(f"LOCK TABLE {quote(table)} IN SHARE ROW EXCLUSIVE MODE")
             cursor.execute(
                 f"SELECT EXISTS (SELECT 1 FROM {quote(default)} "  # noqa: S608 (our names)
                 "WHERE created_at >= %s AND created_at < %s)",

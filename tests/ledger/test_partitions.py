@@ -111,6 +111,61 @@ def test_rows_in_the_default_partition_raise_an_alert_and_move_into_their_month_
     assert partitions_maintain()["default_partition_rows"] == 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_month_made_while_calls_write_into_the_default_partition_takes_them_all():
+    # given rows of a month without a partition, in the default partition
+    client = factories.ClientFactory()
+    month = date(2042, 5, 1)
+    call_row(client, datetime(2042, 5, 3, tzinfo=UTC))
+    written: dict[str, Any] = {}
+    writer_done = threading.Event()
+
+    def write_a_row_of_the_month() -> None:
+        try:
+            written["row"] = call_row(client, datetime(2042, 5, 4, tzinfo=UTC))
+        except BaseException as error:
+            written["error"] = error
+        finally:
+            writer_done.set()
+            connections.close_all()
+
+    def a_call_arrives_after_the_move(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        result = execute(sql, params, many, context)
+        if sql.startswith("WITH moved AS (DELETE") and "writer" not in written:
+            written["writer"] = threading.Thread(target=write_a_row_of_the_month)
+            written["writer"].start()
+            while not writer_done.is_set() and not another_waits_for_a_lock():
+                writer_done.wait(0.02)
+        return result
+
+    # when its partition is made while another call writes a row of that month
+    try:
+        with connection.execute_wrapper(a_call_arrives_after_the_move):
+            created = partition_create(connection, month)
+        written["writer"].join(10)
+
+        # then the partition is made, and both rows are in it
+        assert created is True
+        assert "error" not in written
+        assert LedgerEntry.objects.filter(client=client).count() == 2
+        assert {partition_of(row) for row in LedgerEntry.objects.filter(client=client)} == {
+            "ledger_ledgerentry_p2042_05"
+        }
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS ledger_ledgerentry_p2042_05")
+
+
+def another_waits_for_a_lock() -> bool:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return bool(cursor.fetchone()[0])
+
+
 def test_a_reversal_is_claimed_once():
     # given a reversed call
     client = factories.ClientFactory()
