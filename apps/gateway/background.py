@@ -21,7 +21,6 @@ import json
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -32,7 +31,6 @@ from django.utils import timezone
 
 from apps.billing.idempotency import idempotency_complete
 from apps.core.db import then_release_connection
-from apps.core.egress import url_refusal
 from apps.core.errors import InvalidRequest
 from apps.core.log_context import call_noted
 from apps.gateway.dispatch import DELIVER_CALLBACK_TASK, async_call_dispatch, task_send
@@ -41,22 +39,6 @@ from apps.realtime.models import AsyncCall
 from apps.realtime.tokens import websocket_token
 
 logger = logging.getLogger(__name__)
-
-
-def callback_url_check(url: str) -> str:
-    """The callback URL of an async call, checked: absolute http(s), at most 2000 chars."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
-        raise InvalidRequest("The callback URL must be an absolute http(s) URL.")
-    # What is plain from the URL alone is refused now; delivery checks every address again.
-    if url_refusal(url) is not None:
-        raise InvalidRequest("The callback URL must point to a public address.")
-    return url
-
-
-def prefers_async(prefer: str) -> bool:
-    """Whether a Prefer header (RFC 7240) asks for respond-async."""
-    return any(p.split(";")[0].strip().lower() == "respond-async" for p in prefer.split(","))
 
 
 async def async_call_accept(admitted: Admitted) -> Accepted:

@@ -15,11 +15,13 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from apps.catalog.documents import Document
+from apps.core.egress import url_refusal
 from apps.core.errors import (
     GatewayError,
     InvalidRequest,
@@ -29,7 +31,6 @@ from apps.core.errors import (
     database_unavailable,
 )
 from apps.core.problems import PROBLEM_CONTENT_TYPE, problem_body
-from apps.gateway.background import callback_url_check, prefers_async
 from apps.gateway.pipeline import handle_call
 from apps.gateway.stages import GatewayRequest, GatewayResponse
 from apps.ledger.models import LedgerEntry
@@ -38,8 +39,10 @@ __all__ = [
     "CALL_PATH",
     "HttpAnswer",
     "answer_call",
+    "callback_url_check",
     "gateway_request_from_http",
     "http_answer",
+    "prefers_async",
     "problem_answer",
 ]
 
@@ -110,6 +113,22 @@ def gateway_request_from_http(
         respond_async=respond_async,
         callback_url=callback_url,
     )
+
+
+def callback_url_check(url: str) -> str:
+    """The callback URL of an async call, checked: absolute http(s), at most 2000 chars."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        raise InvalidRequest("The callback URL must be an absolute http(s) URL.")
+    # What is plain from the URL alone is refused now; delivery checks every address again.
+    if url_refusal(url) is not None:
+        raise InvalidRequest("The callback URL must point to a public address.")
+    return url
+
+
+def prefers_async(prefer: str) -> bool:
+    """Whether a Prefer header (RFC 7240) asks for respond-async."""
+    return any(p.split(";")[0].strip().lower() == "respond-async" for p in prefer.split(","))
 
 
 async def answer_call(request: GatewayRequest) -> HttpAnswer:
