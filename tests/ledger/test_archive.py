@@ -246,3 +246,15 @@ def test_an_archive_that_fails_midway_changes_nothing_and_leaves_no_file(
     assert LedgerEntry.objects.filter(client=client, kind=LedgerEntry.Kind.CHARGE).count() == 1
     assert Client.objects.get(pk=client.pk).balance == balance
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_month_just_ended_is_refused_until_it_has_closed(monkeypatch):
+    # given it is an hour into this month: last month's rows may still be being written
+    this_month = month_back(0)
+    monkeypatch.setattr(
+        "apps.ledger.months.timezone.now", lambda: month_start(this_month) + timedelta(hours=1)
+    )
+
+    # when / then
+    with pytest.raises(CommandError, match=f"latest allowed now is --before {month_back(1):%Y-%m}"):
+        archive("--before", f"{this_month:%Y-%m}", "--dry-run")

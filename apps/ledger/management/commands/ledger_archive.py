@@ -4,20 +4,21 @@ Archives every month partition of the ledger wholly before the month given (Post
 apps.ledger.archive): each is exported to DIR/<partition>.csv.gz with a manifest, checked,
 then detached and dropped (--keep-table keeps it as the plain table ledger_archived_pYYYY_MM).
 Balances do not change: each client's archived sum is carried forward in one row. The current
-month and later ones are refused.
+month and later ones are refused, and the last one until a day after it ended.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.ledger.archive import ArchiveRefused, ledger_month_archive, month_figures
-from apps.ledger.partitions import is_partitioned, ledger_partitions, month_of
+from apps.ledger.months import MONTH_CLOSES_AFTER, first_open_month
+from apps.ledger.partitions import is_partitioned, ledger_partitions
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -30,7 +31,8 @@ class Command(BaseCommand):
             "--before",
             required=True,
             metavar="YYYY-MM",
-            help="Archive the months before this one (at most the current month).",
+            help="Archive the months before this one (at most the current month, a day after "
+            "the last one ended).",
         )
         parser.add_argument("--out", type=Path, help="The directory for the files.")
         parser.add_argument(
@@ -44,11 +46,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         before = _month(options["before"])
-        current = month_of(datetime.now(UTC))
+        # A month that ended less than MONTH_CLOSES_AFTER ago may still get rows (a node's
+        # clock behind, a call begun before midnight): the call would fail on its dropped
+        # partition. The same moment the rollup closes a month.
+        current = first_open_month()
         if before > current:
             raise CommandError(
-                f"--before {before:%Y-%m} would archive the current month ({current:%Y-%m}) or "
-                f"later ones; the latest allowed is --before {current:%Y-%m}"
+                f"--before {before:%Y-%m} would archive the current month or one that ended "
+                f"less than {MONTH_CLOSES_AFTER.total_seconds() / 3600:.0f} hours ago; the "
+                f"latest allowed now is --before {current:%Y-%m}"
             )
         if not is_partitioned():
             raise CommandError(
