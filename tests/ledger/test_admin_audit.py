@@ -52,6 +52,26 @@ def test_finance_staff_see_the_redactions_listed(redaction):
     assert b'name="_save"' not in detail.content  # nothing to save: read-only
 
 
+def test_a_redaction_of_an_archived_row_stays_listed(redaction):
+    # given a redaction whose ledger row's month was archived (ledger_archive drops the rows;
+    # the redaction keeps the row's id)
+    LedgerRedaction.objects.create(
+        entry_id=987654321, fields=["routing"], reason="archived month's scrub (#12)"
+    )
+    browser = signed_in(staff_user("fiona", "finance"))
+
+    # when
+    page = browser.get(reverse(REDACTIONS))
+
+    # then both are listed, the archived row's by its id
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "archived month&#x27;s scrub (#12)" in text
+    assert "row 987654321 (archived)" in text
+    assert "req-scrubbed-0042" in text
+    assert "2 ledger redactions" in text
+
+
 def test_no_one_adds_changes_or_deletes_a_redaction(redaction):
     # given even a superuser
     browser = signed_in(User.objects.create_superuser("root", password="pw"))
