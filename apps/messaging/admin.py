@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
 from apps.core.admin import ReadOnlyAdmin
+from apps.ledger.models import LedgerEntry
 from apps.messaging.models import DeliveryEvent, SentMessage
 
 
@@ -40,12 +42,18 @@ class SentMessageAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     inlines = [DeliveryEventInline]
-    list_select_related = ["ledger_entry"]
     raw_id_fields = ["ledger_entry"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SentMessage]:
+        # The ledger row's request id looked up, not joined: a join (select_related) is INNER,
+        # so a message whose ledger month ledger_archive took would drop out of the list.
+        rows = LedgerEntry.objects.filter(pk=OuterRef("ledger_entry_id")).values("request_id")
+        return super().get_queryset(request).annotate(entry_request_id=Subquery(rows[:1]))
 
     @admin.display(description="request id")
     def request_id(self, message: SentMessage) -> str:
-        return message.ledger_entry.request_id
+        found: str | None = getattr(message, "entry_request_id", None)
+        return found if found is not None else f"row {message.ledger_entry_id} (archived)"
 
 
 @admin.register(DeliveryEvent)

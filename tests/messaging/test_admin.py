@@ -94,3 +94,17 @@ def test_a_message_id_search_has_an_index_of_its_own():
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'messaging_sentmessage'")
         definitions = [d for (d,) in cursor.fetchall()]
     assert [d for d in definitions if d.endswith("USING btree (message_id)")]
+
+
+def test_a_message_whose_ledger_month_was_archived_stays_listed(admin_client):
+    # given a message whose ledger row's month ledger_archive took (the message keeps its id)
+    SentMessage.objects.create(
+        ledger_entry_id=987654321, service="email", provider="sendgrid", message_id="Msg-OLD"
+    )
+
+    # when
+    listing = admin_client.get("/admin/messaging/sentmessage/")
+
+    # then it is listed, by its ledger row's id
+    assert [m.message_id for m in listing.context["cl"].result_list] == ["Msg-OLD"]
+    assert "row 987654321 (archived)" in listing.content.decode()
