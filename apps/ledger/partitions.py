@@ -15,6 +15,7 @@ keeps one plain table: every function here is a no-op there.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 TABLE = "ledger_ledgerentry"
@@ -30,6 +31,10 @@ DEFAULT_PARTITION = f"{TABLE}_default"
 _NAME = re.compile(r"^ledger_ledgerentry_p(\d{4})_(\d{2})$")
 # Any constant shared by every process that creates partitions (beat, migration, archive).
 _LOCK_KEY = 0x1ED6E4
+# How long making a partition waits for the ledger's lock before giving up until the next run.
+PARTITION_LOCK_TIMEOUT_MS = 5000
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, order=True)
@@ -120,6 +125,12 @@ def partition_create(
     start, end = month_start(month), month_start(next_month(month))
     quote = db.ops.quote_name
     with transaction.atomic(using=db.alias), db.cursor() as cursor:
+        # CREATE ... PARTITION OF takes the whole ledger's strongest lock: behind a long read
+        # (an export) every call would queue behind it. Give up instead; beat makes months
+        # LEDGER_PARTITIONS_AHEAD ahead, so the next run has time to try again.
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true)", [f"{PARTITION_LOCK_TIMEOUT_MS}ms"]
+        )
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
         if cursor.fetchone()[0]:
@@ -178,11 +189,20 @@ def ledger_partitions_ensure(*, ahead: int | None = None, today: date | None = N
     for _ in range(ahead):
         last = next_month(last)
     default_partition_create(connection)
-    return [
-        partition_name(month)
-        for month in months(current, last)
-        if partition_create(connection, month)
-    ]
+    created = []
+    for month in months(current, last):
+        try:
+            made = partition_create(connection, month)
+        except OperationalError as error:  # lock_timeout: a long reader held the ledger
+            logger.warning(
+                "ledger partition %s not made now, tried again next run: %s",
+                partition_name(month),
+                error,
+            )
+            continue
+        if made:
+            created.append(partition_name(month))
+    return created
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from apps.ledger.partition_move import table_partition
 from apps.ledger.partitions import (
     is_partitioned,
     ledger_partitions,
+    ledger_partitions_ensure,
     month_of,
     next_month,
     partition_create,
@@ -399,3 +400,31 @@ def test_sqlite_keeps_one_table_and_books_a_reversal_once(tmp_path: Path):
     assert any(line.startswith("refused ") and "already been reversed" in line for line in lines)
     assert "partitions []" in lines
     assert any(line.startswith("archive ") and "not partitioned" in line for line in lines)
+
+
+def test_beat_gives_up_on_a_month_while_a_long_read_holds_the_ledger_and_makes_it_later(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    # given a reader (an export, say) with the ledger open in a transaction of its own
+    monkeypatch.setattr("apps.ledger.partitions.PARTITION_LOCK_TIMEOUT_MS", 300)
+    wanted = f"ledger_ledgerentry_p{months_from_now(4):%Y_%m}"
+    reader = connections.create_connection("default")
+    try:
+        with reader.cursor() as cursor:
+            reader.set_autocommit(False)
+            cursor.execute("SELECT count(*) FROM ledger_ledgerentry")
+
+            # when beat wants one more month ahead
+            with caplog.at_level(logging.WARNING, logger="apps.ledger.partitions"):
+                blocked = ledger_partitions_ensure(ahead=4)
+
+            # then it does not wait for the reader (calls would queue behind it): it says so
+            assert blocked == []
+            assert wanted not in {p.name for p in ledger_partitions()}
+            assert f"ledger partition {wanted} not made now" in caplog.text
+    finally:
+        reader.rollback()
+        reader.close()
+
+    # and once the reader is done, the next run makes the month
+    assert ledger_partitions_ensure(ahead=4) == [wanted]
