@@ -22,12 +22,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from apps.core.money import ZERO
 from apps.ledger.models import LedgerEntry
 from apps.ledger.partitions import TABLE, Partition, month_of, partition_create
+
+# How long the detach waits for the ledger's lock before the month's archive gives up.
+DETACH_LOCK_TIMEOUT_MS = 5000
+LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout
 
 
 class ArchiveRefused(Exception):
@@ -84,7 +88,17 @@ def ledger_month_archive(*, partition: Partition, out: Path, keep_table: bool) -
     file = out / f"{partition.name}.csv.gz"
     manifest = out / f"{partition.name}.manifest.json"
     try:
-        return _month_archive(partition, file=file, manifest=manifest, keep_table=keep_table)
+        try:
+            return _month_archive(partition, file=file, manifest=manifest, keep_table=keep_table)
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            raise ArchiveRefused(
+                f"{partition.name}: the ledger stayed locked for "
+                f"{DETACH_LOCK_TIMEOUT_MS / 1000:g} s (a long read, or another archive of the "
+                "month), and calls would have queued behind the detach; nothing of this month "
+                "was archived. Run the command again."
+            ) from error
     except BaseException:
         for written in (file, manifest, *(f.with_name(f.name + ".part") for f in (file, manifest))):
             written.unlink(missing_ok=True)
@@ -99,6 +113,12 @@ def _month_archive(
             # The carried rows' keys are checked as they are written: a partition with
             # checks pending (a caller's earlier month, in its transaction) cannot be dropped.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            # The detach (and the next month's partition, if the carried rows need one) locks
+            # the whole ledger: behind a long read (an export, a summary) every call would
+            # queue behind it. Give up instead, and the month's transaction and files with it.
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true)", [f"{DETACH_LOCK_TIMEOUT_MS}ms"]
+            )
             # Nothing is added to the month while it is exported and detached, and a second
             # archive of the same month waits for this one (SHARE would let both export and
             # book the month's carried rows; SHARE ROW EXCLUSIVE conflicts with itself), then

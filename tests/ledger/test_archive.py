@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, connections
 
 from apps.accounts.models import Client
 from apps.ledger import archive as archive_module
@@ -190,8 +190,6 @@ def test_a_second_archive_of_a_month_waits_for_the_first(tmp_path: Path, monkeyp
 
     def second_archive() -> None:
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SET lock_timeout = '300ms'")
             ledger_month_archive(partition=partition, out=second_out, keep_table=False)
         except BaseException as error:
             second.append(error)
@@ -207,13 +205,14 @@ def test_a_second_archive_of_a_month_waits_for_the_first(tmp_path: Path, monkeyp
         return export(partition, file)
 
     monkeypatch.setattr(archive_module, "_export", export_while_a_second_archive_runs)
+    monkeypatch.setattr(archive_module, "DETACH_LOCK_TIMEOUT_MS", 300)
     try:
         # when
         archive("--before", f"{after:%Y-%m}", "--out", str(first_out))
 
         # then the second waited at the month's lock (and gave up): it exported nothing and
         # booked nothing; the first archived the month once
-        assert second and "lock timeout" in str(second[0])
+        assert second and "the ledger stayed locked" in str(second[0])
         assert list(second_out.iterdir()) == []
         assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CARRIED).count() == 1
         assert ledger_check().startswith("Every balance")
@@ -258,3 +257,37 @@ def test_the_month_just_ended_is_refused_until_it_has_closed(monkeypatch):
     # when / then
     with pytest.raises(CommandError, match=f"latest allowed now is --before {month_back(1):%Y-%m}"):
         archive("--before", f"{this_month:%Y-%m}", "--dry-run")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_archive_behind_a_long_read_gives_up_instead_of_queueing_calls(
+    tmp_path: Path, monkeypatch
+):
+    # given a month with a row, and a reader (an export, say) with the ledger open
+    monkeypatch.setattr(archive_module, "DETACH_LOCK_TIMEOUT_MS", 300)
+    month, after = month_back(5), month_back(4)
+    partition_create(connection, month)
+    client = factories.ClientFactory()
+    call_row(client, noon(month, 7))
+    balance = Client.objects.get(pk=client.pk).balance
+    reader = connections.create_connection("default")
+    try:
+        reader.set_autocommit(False)
+        with reader.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM ledger_ledgerentry")
+
+            # when the month is archived
+            with pytest.raises(CommandError, match="the ledger stayed locked"):
+                archive("--before", f"{after:%Y-%m}", "--out", str(tmp_path))
+
+        # then nothing changed and no file claims the month
+        assert f"ledger_ledgerentry_p{month:%Y_%m}" in {p.name for p in ledger_partitions()}
+        assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CARRIED).exists()
+        assert Client.objects.get(pk=client.pk).balance == balance
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        reader.rollback()
+        reader.close()
+        with connection.cursor() as cursor:
+            for leftover in (month, after):
+                cursor.execute(f"DROP TABLE IF EXISTS ledger_ledgerentry_p{leftover:%Y_%m}")
