@@ -103,6 +103,31 @@ SETTLE_CREDIT_CTES = (
 )
 
 
+# The same for a group of calls (apps.core.group_commit): every hold of the group dropped,
+# and each client's row moved once, by the sum of its calls' amounts and released holds.
+SETTLE_GROUP_CREDIT_CTES = (
+    f"released AS (DELETE FROM {_HOLD} WHERE id = ANY((%s)::bigint[]) "  # noqa: S608
+    "RETURNING client_id, amount), "
+    "moved AS (SELECT client_id, sum(amount) AS amount, sum(released) AS released, "
+    "bool_or(dropped) AS dropped FROM ("
+    "SELECT client_id, amount, 0 AS released, false AS dropped "
+    "FROM UNNEST((%s)::bigint[], (%s)::numeric[]) AS call(client_id, amount) "
+    "UNION ALL SELECT client_id, 0, amount, true FROM released) AS each_one "
+    "GROUP BY client_id), "
+    f"settled AS (UPDATE {_CLIENT} AS client SET balance = client.balance + moved.amount, "
+    "held = client.held - moved.released FROM moved "
+    "WHERE client.id = moved.client_id AND (moved.amount <> 0 OR moved.dropped))"
+)
+
+
+def settle_group_credit_params(
+    *, client_ids: list[int], amounts: list[Decimal], holds: list[HeldCredit | None]
+) -> list[Any]:
+    """The parameters of SETTLE_GROUP_CREDIT_CTES: the holds to drop, then each call's
+    client and amount."""
+    return [[hold.id for hold in holds if hold is not None], client_ids, amounts]
+
+
 def settle_credit_params(*, client_id: int, amount: Decimal, hold: HeldCredit | None) -> list[Any]:
     """The parameters of SETTLE_CREDIT_CTES, in order."""
     return [hold.id if hold else None, amount, client_id, amount]

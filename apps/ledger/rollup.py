@@ -38,6 +38,33 @@ def ledger_day_upsert_sql() -> str:
     )
 
 
+def ledger_day_group_upsert_sql() -> str:
+    """The statement adding many rows to their days' buckets: its parameters are one array
+    per parameter of ledger_day_upsert_sql. Rows of the same bucket are summed first (an
+    upsert may touch a row once), and buckets are written in the order of their key, so two
+    groups written at once lock them in the same order."""
+    table = connection.ops.quote_name(LedgerDay._meta.db_table)
+    dimensions = ", ".join(DIMENSIONS)
+    arrays = ", ".join(f"(%s)::{db_type}[]" for db_type in _BUCKET_ARRAY_TYPES)
+    added = ", ".join(
+        f"{name} = {table}.{name} + EXCLUDED.{name}" for name in ("calls", "cost", "revenue")
+    )
+    return (
+        f"INSERT INTO {table} ({dimensions}, calls, cost, revenue) "  # noqa: S608
+        f"SELECT {dimensions}, sum(calls), sum(cost), sum(revenue) "
+        f"FROM UNNEST({arrays}) AS added({dimensions}, calls, cost, revenue) "
+        f"GROUP BY {dimensions} ORDER BY {dimensions} "
+        f"ON CONFLICT ({dimensions}) DO UPDATE SET {added}"
+    )
+
+
+# The SQL types of ledger_day_upsert_params, in order: the dimensions, calls, cost, revenue.
+_BUCKET_ARRAY_TYPES = (
+    "date", "bigint", "varchar", "varchar", "varchar", "varchar", "varchar", "varchar",
+    "bigint", "numeric", "numeric",
+)  # fmt: skip
+
+
 def ledger_day_upsert_params(entry: LedgerEntry) -> list[Any]:
     calls = 1 if entry.kind == LedgerEntry.Kind.CHARGE else 0
     cost = entry.cost if entry.kind == LedgerEntry.Kind.CHARGE else ZERO

@@ -20,8 +20,9 @@ from apps.billing.models import CreditHold
 from apps.billing.pending import settle_pending_marked
 from apps.billing.services import HeldCredit, credit_settle
 from apps.core.db import then_release_connection
+from apps.core.group_commit import arun_grouped
 from apps.core.money import to_money
-from apps.core.statements import arun, run
+from apps.core.statements import run
 from apps.ledger.models import LedgerEntry, LedgerReversal
 from apps.ledger.rollup import ledger_day_add
 from apps.ledger.statements import CALL_SETTLE, Settlement
@@ -62,13 +63,14 @@ async def aledger_record_call(
     """ledger_record_call from the event loop.
 
     A call with nothing else to commit with its row (no `after`) sends its one statement over
-    apps.core.asyncdb's pool where that pool is used; the others go through Django's
+    apps.core.asyncdb's pool where that pool is used, together with the other calls of the
+    event loop settling at the same moment (apps.core.group_commit); the others go through Django's
     connection on a thread, which goes back to Django's pool afterwards (on the ASGI
     endpoint no request_finished signal closes it, and a broken one must not outlive its
     call).
     """
     if after is None:
-        return await arun(CALL_SETTLE, Settlement(entry=_call_entry(fields), hold=hold))
+        return await arun_grouped(CALL_SETTLE, Settlement(entry=_call_entry(fields), hold=hold))
     return await sync_to_async(then_release_connection(ledger_record_call))(
         hold=hold, after=after, **fields
     )

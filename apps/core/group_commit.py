@@ -1,0 +1,142 @@
+"""Group commit: the money statements of concurrent calls sent as one statement, one commit.
+
+Every call's path ends in a statement that commits (its settle: apps.ledger.statements), and
+under load most of PostgreSQL's work per call is per statement and per commit, not per row:
+parse and bind, a snapshot, the client's row rewritten, a WAL flush. Here the calls of one
+event loop that reach the same statement while an earlier group of theirs is being written
+wait for it and then go together: one statement (the rows passed as arrays), one round
+trip, one commit. Each call still gets its own result only once that statement, with its
+own row, has committed: nothing is answered from a write that might still fail.
+
+There is no timer. A call that finds no group being written goes at once (after one turn of
+the event loop, so that calls finishing in the same turn join it); a lone call pays nothing.
+Groups grow only with the load, as calls arrive while the previous group is on the wire.
+
+A group that fails as a whole because of one call's data (a constraint, a value the column
+refuses) is tried again call by call, so that only that call fails. A database that went
+away fails the whole group: each call's own retry (apps.gateway.settle) sends it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from apps.core.asyncdb import db_pool, live_connection
+from apps.core.errors import database_unavailable
+from apps.core.statements import Params, Row, Statement, arun
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+# At most this many calls share one statement (its parameters are arrays of this length).
+MAX_GROUP = 64
+
+
+class GroupStatement(Statement[A, R], Generic[A, R]):
+    """A money statement that can also be sent for many calls at once.
+
+    `sql`/`params`/`result`/`orm` are the one-call statement (apps.core.statements); the
+    group form's text is constant too, whatever the group's size, so it stays prepared.
+    """
+
+    @property
+    @abstractmethod
+    def group_sql(self) -> str:
+        """The statement for a group of calls: one row back per call, in the calls' order."""
+
+    @abstractmethod
+    def group_params(self, group: Sequence[A]) -> Params:
+        """The parameters of `group_sql` for these calls, in this order."""
+
+
+@dataclass(eq=False)
+class _Waiting(Generic[A, R]):
+    """The calls of one event loop waiting to be sent, and whether a group is on the wire."""
+
+    calls: list[tuple[A, asyncio.Future[R]]] = field(default_factory=list)
+    sender: asyncio.Task[None] | None = None
+
+
+_waiting: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[GroupStatement[Any, Any], _Waiting[Any, Any]]
+] = weakref.WeakKeyDictionary()
+
+
+async def arun_grouped(statement: GroupStatement[A, R], args: A) -> R:
+    """`arun(statement, args)`, sent together with the concurrent calls of this loop.
+
+    Without this loop's pool (no PostgreSQL, a short-lived loop) it is `arun` itself.
+    """
+    pool = db_pool()
+    if pool is None:
+        return await arun(statement, args)
+    loop = asyncio.get_running_loop()
+    waiting: _Waiting[A, R] = _waiting.setdefault(loop, {}).setdefault(statement, _Waiting())
+    result: asyncio.Future[R] = loop.create_future()
+    waiting.calls.append((args, result))
+    if waiting.sender is None:
+        waiting.sender = loop.create_task(_send_while_waiting(statement, waiting))
+    return await result
+
+
+async def _send_while_waiting(statement: GroupStatement[A, R], waiting: _Waiting[A, R]) -> None:
+    try:
+        while waiting.calls:
+            await asyncio.sleep(0)  # the calls finishing in this turn of the loop join
+            group, waiting.calls = waiting.calls[:MAX_GROUP], waiting.calls[MAX_GROUP:]
+            await _send(statement, group)
+    finally:
+        waiting.sender = None
+        for _, result in waiting.calls:  # only when this task itself was cancelled
+            result.cancel()
+        waiting.calls.clear()
+
+
+async def _send(statement: GroupStatement[A, R], group: list[tuple[A, asyncio.Future[R]]]) -> None:
+    calls = [args for args, _ in group]
+    try:
+        rows = await _execute(statement, calls)
+    except Exception as exc:
+        if len(group) == 1 or database_unavailable(exc) is not None:
+            _fail(group, exc)
+            return
+        # One call's data failed the group: each alone, so that only that one fails.
+        await asyncio.gather(*(_send_alone(statement, args, result) for args, result in group))
+        return
+    except BaseException:
+        for _, result in group:
+            result.cancel()
+        raise
+    for (args, result), row in zip(group, rows, strict=True):
+        if not result.done():  # its caller may have been cancelled meanwhile
+            result.set_result(statement.result(args, row))
+
+
+async def _execute(statement: GroupStatement[A, R], calls: list[A]) -> list[Row]:
+    pool = db_pool()
+    assert pool is not None
+    if len(calls) == 1:
+        sql, params = statement.sql, statement.params(calls[0])
+    else:
+        sql, params = statement.group_sql, statement.group_params(calls)
+    async with live_connection(pool) as conn:
+        cursor = await conn.execute(sql, params)
+        rows = await cursor.fetchall()
+    if len(rows) != len(calls):
+        raise AssertionError(f"{len(calls)} calls sent, {len(rows)} rows back")
+    return rows
+
+
+async def _send_alone(statement: GroupStatement[A, R], args: A, result: asyncio.Future[R]) -> None:
+    await _send(statement, [(args, result)])
+
+
+def _fail(group: list[tuple[A, asyncio.Future[R]]], exc: Exception) -> None:
+    for _, result in group:
+        if not result.done():
+            result.set_exception(exc)
