@@ -20,7 +20,8 @@ from apps.billing.statements import (
     HoldRequest,
     credit_settle_orm,
 )
-from apps.core.statements import arun, run
+from apps.core.group_commit import arun_grouped
+from apps.core.statements import run
 
 __all__ = ["HeldCredit", "acredit_hold", "credit_hold", "credit_settle"]
 
@@ -35,8 +36,9 @@ def credit_hold(
 async def acredit_hold(
     *, client_id: int, amount: Decimal, request_id: str, method: str
 ) -> HeldCredit | None:
-    """credit_hold from the event loop (over apps.core.asyncdb's pool where it is used)."""
-    return await arun(CREDIT_HOLD, _hold_request(client_id, amount, request_id, method))
+    """credit_hold from the event loop (over apps.core.asyncdb's pool where it is used, with
+    the other calls of the loop holding at the same moment: apps.core.group_commit)."""
+    return await arun_grouped(CREDIT_HOLD, _hold_request(client_id, amount, request_id, method))
 
 
 def _hold_request(client_id: int, amount: Decimal, request_id: str, method: str) -> HoldRequest:

@@ -14,7 +14,9 @@ Groups grow only with the load, as calls arrive while the previous group is on t
 
 A group that fails as a whole because of one call's data (a constraint, a value the column
 refuses) is tried again call by call, so that only that call fails. A database that went
-away fails the whole group: each call's own retry (apps.gateway.settle) sends it again.
+away fails the whole group: each call's own retry (apps.gateway.settle) sends it again. A
+statement may also answer some calls AGAIN (a group of holds that did not fit the credit
+as a whole): those are sent again one by one, in the order they came, for their own verdict.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ R = TypeVar("R")
 MAX_GROUP = 64
 
 
+class Again:
+    """A call the group could not decide: it is sent again on its own."""
+
+
+AGAIN = Again()
+
+
 class GroupStatement(Statement[A, R], Generic[A, R]):
     """A money statement that can also be sent for many calls at once.
 
@@ -52,6 +61,13 @@ class GroupStatement(Statement[A, R], Generic[A, R]):
     @abstractmethod
     def group_params(self, group: Sequence[A]) -> Params:
         """The parameters of `group_sql` for these calls, in this order."""
+
+    def group_results(self, group: Sequence[A], rows: list[Row]) -> list[R | Again]:
+        """Each call's result from the group's rows (by default one row per call, in order);
+        AGAIN for a call to send again alone."""
+        if len(rows) != len(group):
+            raise AssertionError(f"{len(group)} calls sent, {len(rows)} rows back")
+        return [self.result(args, row) for args, row in zip(group, rows, strict=True)]
 
 
 @dataclass(eq=False)
@@ -100,7 +116,7 @@ async def _send_while_waiting(statement: GroupStatement[A, R], waiting: _Waiting
 async def _send(statement: GroupStatement[A, R], group: list[tuple[A, asyncio.Future[R]]]) -> None:
     calls = [args for args, _ in group]
     try:
-        rows = await _execute(statement, calls)
+        results = await _execute(statement, calls)
     except Exception as exc:
         if len(group) == 1 or database_unavailable(exc) is not None:
             _fail(group, exc)
@@ -112,24 +128,28 @@ async def _send(statement: GroupStatement[A, R], group: list[tuple[A, asyncio.Fu
         for _, result in group:
             result.cancel()
         raise
-    for (args, result), row in zip(group, rows, strict=True):
-        if not result.done():  # its caller may have been cancelled meanwhile
-            result.set_result(statement.result(args, row))
+    again = []
+    for (args, result), outcome in zip(group, results, strict=True):
+        if isinstance(outcome, Again):
+            again.append((args, result))
+        elif not result.done():  # its caller may have been cancelled meanwhile
+            result.set_result(outcome)
+    for args, result in again:  # one by one, in the order they came
+        await _send(statement, [(args, result)])
 
 
-async def _execute(statement: GroupStatement[A, R], calls: list[A]) -> list[Row]:
+async def _execute(statement: GroupStatement[A, R], calls: list[A]) -> list[R | Again]:
     pool = db_pool()
     assert pool is not None
-    if len(calls) == 1:
-        sql, params = statement.sql, statement.params(calls[0])
-    else:
-        sql, params = statement.group_sql, statement.group_params(calls)
+    alone = len(calls) == 1
+    sql = statement.sql if alone else statement.group_sql
+    params = statement.params(calls[0]) if alone else statement.group_params(calls)
     async with live_connection(pool) as conn:
         cursor = await conn.execute(sql, params)
         rows = await cursor.fetchall()
-    if len(rows) != len(calls):
-        raise AssertionError(f"{len(calls)} calls sent, {len(rows)} rows back")
-    return rows
+    if alone:
+        return [statement.result(calls[0], rows[0] if rows else None)]
+    return statement.group_results(calls, rows)
 
 
 async def _send_alone(statement: GroupStatement[A, R], args: A, result: asyncio.Future[R]) -> None:

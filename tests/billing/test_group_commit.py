@@ -209,3 +209,48 @@ async def test_the_settle_of_a_cancelled_caller_is_still_written(
     written = [row[0] for row in books_["rows"]]
     assert {"x0", "x2"} <= set(written)
     assert books_["balance"] == sum(row[3] for row in books_["rows"])
+
+
+async def test_holds_taken_at_once_share_one_statement(statements_sent: list[str]) -> None:
+    # given a client with room for all of its calls
+    money = Money(SQL_ASYNC)
+    client = await new_client(credit="10")
+    statements_sent.clear()
+
+    # when eight calls hold their price at the same moment
+    holds = await asyncio.gather(*(money.hold(client, "0.30", f"h{n}") for n in range(8)))
+
+    # then one statement took every hold, each call its own
+    assert len(statements_sent) == 1 and "UNNEST" in statements_sent[0]
+    assert all(hold is not None for hold in holds)
+    assert len({hold.id for hold in holds if hold}) == 8
+    books_ = await books(client)
+    assert books_["held"] == Decimal("2.4000")
+    assert books_["holds"] == sorted((f"h{n}", Decimal("0.3000")) for n in range(8))
+
+
+async def test_holds_at_once_past_the_limit_get_the_verdicts_they_get_one_by_one(
+    statements_sent: list[str],
+) -> None:
+    # given a client with 1.00 of credit, and another one with plenty
+    money = Money(SQL_ASYNC)
+    tight, roomy = await new_client(credit="1.0000"), await new_client(credit="10")
+
+    # when calls of both hold at the same moment: 0.40, 0.50 and 0.30 of the tight one's
+    asked = [(tight, "0.40", "t1"), (roomy, "0.30", "r1"), (tight, "0.50", "t2"),
+             (tight, "0.30", "t3"), (roomy, "0.30", "r2")]  # fmt: skip
+    holds = await asyncio.gather(*(money.hold(c, amount, rid) for c, amount, rid in asked))
+
+    # then the tight client's first two fit and its third does not (0.40 + 0.50 + 0.30 > 1),
+    # as one by one in the order they came; the other client's calls are held
+    assert [hold is not None for hold in holds] == [True, True, True, False, True]
+    assert (await books(tight))["held"] == Decimal("0.9000")
+    assert (await books(roomy))["held"] == Decimal("0.6000")
+    assert [request_id for request_id, _ in (await books(tight))["holds"]] == [
+        "r1",
+        "r2",
+        "t1",
+        "t2",
+    ]
+    # the group went first, then the tight client's calls one by one
+    assert len(statements_sent) == 4
