@@ -163,11 +163,14 @@ async def test_without_db_async_the_call_goes_through_djangos_connection(
 async def test_after_the_server_dropped_the_pools_connections_the_next_call_is_served(
     caller, sandbox_only
 ):
-    # given a loop whose pool holds connections (three calls at once open three)
+    # given a loop whose pool holds connections (calls at once share their statements, so
+    # three are taken at once here)
     results = await asyncio.gather(*(call(caller) for _ in range(3)))
     assert [status for status, _ in results] == [200, 200, 200]
     pool = asyncdb.db_pool()
-    assert pool is not None and pool.get_stats()["pool_available"] >= 2
+    assert pool is not None
+    await asyncio.gather(*(hold_a_connection(pool) for _ in range(3)))
+    assert pool.get_stats()["pool_available"] >= 2
 
     # when PostgreSQL ends every one of them (as a restart does)
     ended = await orm(terminate_pool_connections)
@@ -179,6 +182,11 @@ async def test_after_the_server_dropped_the_pools_connections_the_next_call_is_s
     assert await orm(LedgerEntry.objects.filter(request_id=answer["request_id"]).exists)
     client = await orm(Client.objects.get, pk=caller.client.pk)
     assert (client.balance, client.held) == (-4 * PRICE, Decimal("0"))
+
+
+async def hold_a_connection(pool: Any) -> None:
+    async with pool.connection():
+        await asyncio.sleep(0.05)
 
 
 def terminate_pool_connections() -> int:
