@@ -11,6 +11,11 @@ and fixer's error bodies (HTTP 200 with "success": false) for a missing access k
 an unknown base (201) and unknown symbols (202). Bodies are rendered once per query string,
 so the upstream costs next to nothing next to what it stands in front of.
 
+For a peer that speaks OpenAI's format (the LiteLLM proxy of bench/peers/), it also answers
+`POST .../chat/completions` with OpenAI's documented `chat.completion` body, usage included,
+rendered once: the assistant's message is the fixer body for EUR, so the peer carries about
+the same bytes as the gateway does.
+
     python bench/upstream.py --port 18081 [--delay-ms 200]
 
 --delay-ms makes every answer wait, like a distant vendor: it shows what an in-flight call
@@ -77,6 +82,45 @@ def _error(code: int, kind: str, info: str) -> dict[str, Any]:
     return {"success": False, "error": {"code": code, "type": kind, "info": info}}
 
 
+def render_chat() -> bytes:
+    """OpenAI's chat.completion body (the create-chat-completion reference), with usage."""
+    rates = render(b"access_key=bench&base=EUR").decode()
+    body = {
+        "id": "chatcmpl-bench0000000000000000000000001",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": rates,
+                    "refusal": None,
+                    "annotations": [],
+                },
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": 19,
+            "completion_tokens": 1500,
+            "total_tokens": 1519,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+        "service_tier": "default",
+        "system_fingerprint": "fp_bench",
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
 def render(query: bytes) -> bytes:
     """The body fixer sends for one query string."""
     params = {k: v[-1] for k, v in parse_qs(query.decode("latin-1")).items()}
@@ -100,6 +144,9 @@ def render(query: bytes) -> bytes:
         "rates": {code: float(f"{_TABLE[code] / divisor:.6g}") for code in codes},
     }
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+_CHAT = render_chat()
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -127,6 +174,13 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if len(_cache) < 10_000:
                 _cache[query] = body
         status = 200  # fixer answers its errors with HTTP 200 and "success": false
+        if _delay_s:
+            await asyncio.sleep(_delay_s)
+    elif scope["method"] == "POST" and path.endswith("/chat/completions"):
+        while (await receive()).get("more_body"):
+            pass  # the prompt does not change the answer
+        body = _CHAT
+        status = 200
         if _delay_s:
             await asyncio.sleep(_delay_s)
     else:
