@@ -29,6 +29,7 @@ GROUPS = [  # first match wins: (group, comm, cmdline fragment)
     ("gateway", "", "gateway_project.asgi"),
     ("bare proxy", "", "bench.bare_proxy.asgi"),
     ("upstream", "", "bench/upstream.py"),
+    ("litellm", "", "gateway-bench-peers/litellm-"),  # the peer's venv (bench/peers/)
     ("postgres (bench db)", "postgres", BENCH_DB),
     ("redis", "redis-server", ""),
     ("py-spy", "py-spy", ""),
@@ -64,12 +65,15 @@ def snapshot() -> dict[str, object]:
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         rest = stat[stat.rindex(")") + 2 :].split()
+        # utime + stime of all threads, + cutime + cstime: children it has reaped (wrk, or
+        # a test run that starts and ends within the measured run) count for the parent. Not
+        # for PostgreSQL: the postmaster reaps the backends of every database, so other
+        # people's closed connections would count as the server's work for the benchmark.
+        counted = rest[11:13] if comm == "postgres" else rest[11:15]
         processes[entry.name] = {
             "comm": comm,
             "cmd": cmdline[:300],
-            # utime + stime of all threads, + cutime + cstime: children it has reaped (wrk, or
-            # a test run that starts and ends within the measured run) count for the parent.
-            "ticks": sum(int(v) for v in rest[11:15]),
+            "ticks": sum(int(v) for v in counted),
         }
     fields = _cpu_fields()
     busy, total = _busy_ticks()
