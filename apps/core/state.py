@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import psycopg
 import redis
@@ -78,8 +78,22 @@ def forget_redis_failure() -> None:
     _redis_down_until = _last_warning = 0.0
 
 
+# Awaited, in order, before an event loop's client is closed: what was queued for Redis on
+# that loop (the breakers' successes) is written first.
+_before_close: list[Callable[[], Awaitable[None]]] = []
+
+
+def before_client_close(hook: Callable[[], Awaitable[None]]) -> None:
+    """Have close_async_client await `hook()` first (once, however often it is registered)."""
+    if hook not in _before_close:
+        _before_close.append(hook)
+
+
 async def close_async_client() -> None:
-    """Close this event loop's client (a short-lived loop, e.g. a Celery task's)."""
+    """Close this event loop's client (a short-lived loop, e.g. a Celery task's), once what was
+    queued for it is written."""
+    for hook in _before_close:
+        await hook()
     client = _async_clients.pop(asyncio.get_running_loop(), None)
     if client is not None:
         await client.aclose()
@@ -178,6 +192,28 @@ async def read_versions(*names: str) -> tuple[int, ...]:
     elif _database_due():
         await sync_to_async(_database_read_then_release)()
     return _known(keys)
+
+
+async def read_versions_and_fields(
+    names: Sequence[str], hashes: Sequence[str], fields: Sequence[str]
+) -> tuple[tuple[int, ...], list[list[bytes | None]] | None]:
+    """read_versions(*names) and, in the same round trip, `fields` of each of `hashes`: the
+    hot path reads what it needs of its breakers with the versions it reads anyway. The
+    fields are None when Redis was not read for them (not configured, unreachable, or a
+    bump made during an outage still to replay)."""
+    keys = [KEY_PREFIX + name for name in names]
+    if not (hashes and redis_usable() and not _pending_bumps):
+        return await read_versions(*names), None
+    try:
+        pipe = async_client().pipeline(transaction=False)
+        pipe.mget(keys)
+        for key in hashes:
+            pipe.hmget(key, fields)
+        versions, *values = await pipe.execute()
+    except REDIS_ERRORS:
+        note_redis_unreachable("cached catalog and key versions")
+        return _known(keys), None
+    return _remember(keys, versions), values
 
 
 def read_versions_sync(*names: str) -> tuple[int, ...]:

@@ -34,7 +34,6 @@ from apps.billing.ratelimits import FreeAllowance, free_call_release, month_star
 from apps.billing.services import HeldCredit, acredit_hold
 from apps.catalog.registry import Preparation
 from apps.catalog.services import CATALOG_VERSION
-from apps.core import state
 from apps.core.db import then_release_connection
 from apps.core.errors import (
     CreditLimitExceeded,
@@ -49,10 +48,11 @@ from apps.gateway.documents import (
     document_call_check,
 )
 from apps.gateway.responses import refusal, replay_response
-from apps.gateway.snapshot import Snapshot, current_snapshot
+from apps.gateway.snapshot import Snapshot, current_snapshot, last_snapshot
 from apps.gateway.stages import Admission, Admitted, GatewayRequest, Refused, Replayed
 from apps.ledger.selectors import ledger_free_calls_used
 from apps.observability.spans import admission_traced
+from apps.routing.breakers import versions_and_breakers
 from apps.routing.routes import MethodRoute
 
 logger = logging.getLogger(__name__)
@@ -151,10 +151,14 @@ def _admitted(
 
 
 async def _principal(request: GatewayRequest) -> tuple[int, Principal]:
-    """The catalog's version (one Redis round trip with the principals') and the caller:
-    named by the channel (a queue message) or authenticated from the headers."""
-    catalog_version, principals_version = await state.read_versions(
-        CATALOG_VERSION, PRINCIPALS_VERSION
+    """The catalog's version and the caller: named by the channel (a queue message) or
+    authenticated from the headers. One Redis round trip reads the versions with the
+    principals' and the breakers of the method as this process's snapshot has it, for the
+    executor (apps.routing.breaker_peek)."""
+    known = last_snapshot()
+    route = known.methods.get(f"{request.service}.{request.method}") if known else None
+    catalog_version, principals_version = await versions_and_breakers(
+        (CATALOG_VERSION, PRINCIPALS_VERSION), route
     )
     if request.principal is not None:
         return catalog_version, request.principal

@@ -2,7 +2,8 @@
 
 A worker that stops (a deploy, a restart) closes its call pool's PostgreSQL connections
 (apps.core.asyncdb), its provider HTTP connections and its Redis connections, instead of
-leaving each server to notice a vanished client.
+leaving each server to notice a vanished client. Closing the Redis client first writes what
+was queued for it: the breakers' record of the last successes (apps.routing.breaker_batch).
 """
 
 from __future__ import annotations

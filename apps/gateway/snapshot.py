@@ -135,6 +135,11 @@ async def current_snapshot(version: int | None = None) -> Snapshot:
     return await sync_to_async(then_release_connection(_snapshot_for))(version)
 
 
+def last_snapshot() -> Snapshot | None:
+    """This process's snapshot as it stands, with no read of the version (it may be stale)."""
+    return _current
+
+
 def current_snapshot_sync() -> Snapshot:
     (version,) = state.read_versions_sync(CATALOG_VERSION)
     return _snapshot_for(version)

@@ -15,19 +15,15 @@ from typing import Any
 
 from apps.routing.breaker_rules import (
     AVAILABLE,
-    CIRCUIT_OPEN,
     COOLDOWN,
-    COOLING_DOWN,
     FAULT,
     FORCE_CLOSED,
     FORCE_OPEN,
-    FORCED_OPEN,
-    OK,
     PROBE,
-    PROBE_IN_FLIGHT,
     RELEASE,
     RESET_FIELDS,
     SUCCESS,
+    candidate_status,
 )
 
 
@@ -50,24 +46,9 @@ class BreakerMemory:
             for i in range(n):
                 offering_id, _, cooldown, lease, forced = args[3 + i * 5 : 8 + i * 5]
                 h = self.hashes.setdefault(keys[i], {})
-                opened = float(h.get("opened_at", 0))
-                cool = float(h.get("cool_until", 0))
-                probe_until = float(h.get("probe_until", 0))
-                status, retry_at = OK, ""
-                if forced == FORCE_OPEN:
-                    status = FORCED_OPEN
-                elif forced == FORCE_CLOSED:
-                    status = OK
-                elif cool > now:
-                    status, retry_at = COOLING_DOWN, repr(cool)
-                elif opened > 0:
-                    if now < opened + float(cooldown):
-                        status, retry_at = CIRCUIT_OPEN, repr(opened + float(cooldown))
-                    elif probe_until > now:
-                        status, retry_at = PROBE_IN_FLIGHT, repr(probe_until)
-                    else:
-                        h["probe_until"] = repr(now + float(lease))
-                        status = PROBE
+                status, retry_at = candidate_status(h, now, float(cooldown), forced)
+                if status == PROBE:
+                    h["probe_until"] = repr(now + float(lease))
                 statuses.append([status, retry_at, h.get("ewma", "")])
                 if status in AVAILABLE:
                     available.append(i)

@@ -62,6 +62,30 @@ _NO_LATENCY = {OUTCOME_CONNECTION, OUTCOME_MISCONFIGURED, OUTCOME_ADAPTER_ERROR}
 RESET_FIELDS = ("opened_at", "fails", "probe_until", "cool_until")
 
 
+def candidate_status(
+    fields: dict[str, str], now: float, cooldown_s: float, forced: str
+) -> tuple[str, str]:
+    """A candidate's status and when it may be tried again ('' for now), from its breaker's
+    fields: BEGIN's rule (apps.routing.breaker_scripts) without its write. PROBE means a probe
+    is due: whoever answers it must take the lease (probe_until) in the same step."""
+    opened = float(fields.get("opened_at") or 0)
+    cool = float(fields.get("cool_until") or 0)
+    probe_until = float(fields.get("probe_until") or 0)
+    if forced == FORCE_OPEN:
+        return FORCED_OPEN, ""
+    if forced == FORCE_CLOSED:
+        return OK, ""
+    if cool > now:
+        return COOLING_DOWN, repr(cool)
+    if opened > 0:
+        if now < opened + cooldown_s:
+            return CIRCUIT_OPEN, repr(opened + cooldown_s)
+        if probe_until > now:
+            return PROBE_IN_FLIGHT, repr(probe_until)
+        return PROBE, ""
+    return OK, ""
+
+
 def breaker_key(offering_id: int) -> str:
     return f"{state.KEY_PREFIX}br:{offering_id}"
 

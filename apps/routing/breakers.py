@@ -6,11 +6,14 @@ last error and fault counters per window bucket. One hash per method holds the c
 smooth weighted round robin. Ops' forcing of a breaker is not here but on the offering row
 (it reaches the scripts with the catalog), so that it outlives Redis.
 
-A call costs two Redis round trips here, each one Lua script: `route_begin` before the first
-attempt (reads every candidate's state, takes the probe lease of a half-open breaker, steps
-the weighted rotation) and `route_end` after the last (records every attempt). When Redis is
-unreachable both run against this process's memory with the same rules: the gateway keeps
-serving, each process with its own breakers and rotation, and a warning is logged.
+A call's breakers are read with the versions admission reads anyway (apps.routing.breaker_peek).
+`route_begin`, before the first attempt, answers from that read when it only has to read;
+otherwise (a half-open breaker's probe lease to take, the weighted rotation to step) it runs a
+Lua script: one round trip. After the last attempt `route_end_soon` records every attempt:
+plain successes are queued to share one round trip with other calls'
+(apps.routing.breaker_batch), anything else is written at once by a Lua script. When Redis is
+unreachable the scripts run against this process's memory with the same rules: the gateway
+keeps serving, each process with its own breakers and rotation, and a warning is logged.
 
 This module is the API everything else imports. The vocabulary (statuses, kinds, force modes,
 key layout; exported here) is apps.routing.breaker_rules; the scripts are
@@ -30,7 +33,9 @@ from typing import Any
 
 from apps.core import state
 from apps.routing import breaker_scripts as scripts
+from apps.routing.breaker_batch import SuccessBatch
 from apps.routing.breaker_memory import BreakerMemory
+from apps.routing.breaker_peek import peeked_begin, versions_and_breakers
 from apps.routing.breaker_rules import (
     AUTOMATIC,
     AVAILABLE,
@@ -90,6 +95,8 @@ __all__ = [
     "rotation_key",
     "route_begin",
     "route_end",
+    "route_end_soon",
+    "versions_and_breakers",
 ]
 
 logger = logging.getLogger(__name__)
@@ -149,10 +156,14 @@ memory = BreakerMemory()
 async def route_begin(
     candidates: Sequence[OfferingRoute], *, method: str, rotate: bool = False
 ) -> RouteState:
-    """Every candidate's state, probe leases taken, the rotation stepped: one round trip."""
+    """Every candidate's state, probe leases taken, the rotation stepped: one round trip, or
+    none when admission's read of the breakers (apps.routing.breaker_peek) is enough."""
     if not candidates:
         return RouteState()
     keys, args = scripts.begin_args(candidates, method, rotate, clock())
+    peeked = peeked_begin(method, keys, args)  # read with admission's versions, when enough
+    if peeked is not None:
+        return _route_state(peeked, candidates)
     if state.redis_usable():
         try:
             raw = await scripts.run(scripts.BEGIN, scripts.BEGIN_SHA, keys, args)
@@ -174,6 +185,19 @@ async def route_end(records: Sequence[AttemptRecord]) -> None:
         except state.REDIS_ERRORS:
             state.note_redis_unreachable("breakers and weights")
     memory.end(keys, args)
+
+
+# Plain successes, queued to share one round trip (apps.routing.breaker_batch); an event loop
+# that closes its Redis client writes them first.
+successes = SuccessBatch(route_end)
+state.before_client_close(successes.flush)
+
+
+async def route_end_soon(records: Sequence[AttemptRecord]) -> None:
+    """route_end, except that plain successes wait a few milliseconds to be recorded in one
+    round trip with other calls' (a fault or a probe's outcome is written at once)."""
+    if records:
+        await successes.record(records)
 
 
 async def record_health_check(
@@ -251,5 +275,6 @@ def breaker_reset(offering_ids: Iterable[int]) -> None:
 
 
 def forget_process_state() -> None:
-    """Drop this process's fallback breakers and rotation (tests)."""
+    """Drop this process's fallback breakers and rotation, and successes queued (tests)."""
     memory.clear()
+    successes.clear()

@@ -5,9 +5,10 @@ Only provider faults fail over. A provider saying the input is invalid ends the 
 whose outcome is unknown (a timeout, or a dropped connection, once the request was sent):
 the first may have sent it.
 
-Before the first attempt one round trip to the shared state reads every candidate's breaker
-(open, half-open, forced, cooling down after a 429) and latency and steps the weighted
-rotation; after the last, one round trip records what every attempt said. Candidates that
+Before the first attempt every candidate's breaker (open, half-open, forced, cooling down after
+a 429) and latency are known: read with admission's versions, or by a round trip of their own
+when a probe lease must be taken or the weighted rotation stepped. After the last attempt what
+every attempt said is recorded: a fault at once, successes batched across calls. Candidates that
 may not be tried are skipped and named, with the reason, in the decision on the ledger row.
 """
 
@@ -79,7 +80,8 @@ async def execute(
 
 
 async def _finish(call: RoutedCall, ordered: list[OfferingRoute]) -> None:
-    """Tell the breakers what every attempt said (one round trip), then count the attempts."""
+    """Tell the breakers what every attempt said (successes are batched with other calls'),
+    then count the attempts."""
     records = call.records
     made = [(r.offering.provider.slug, r.outcome, r.latency_ms) for r in records]
     # Probe leases this call took but did not use go back at once.
@@ -89,7 +91,7 @@ async def _finish(call: RoutedCall, ordered: list[OfferingRoute]) -> None:
         for o in ordered
         if call.state.of(o).status == breakers.PROBE and o.offering_id not in tried
     ]
-    await breakers.route_end([*records, *unused])
+    await breakers.route_end_soon([*records, *unused])
     attempts_made(call.route.key, made)
 
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+import redis.asyncio
 import respx
+from redis.asyncio.client import Pipeline
 
 from apps.catalog.models import Offering, Provider
 from apps.core import state
@@ -84,3 +86,23 @@ def vendors() -> Iterator[respx.MockRouter]:
         router.route(host="127.0.0.1").pass_through()
         router.get(f"{OXR_URL}/latest.json").respond(json=OXR_LATEST)
         yield router
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """Every round trip the async Redis client makes, as the names of the commands it sent:
+    one command, or a pipeline of them (EVALSHA counts as one command)."""
+    trips: list[tuple[str, ...]] = []
+    command, execute = redis.asyncio.Redis.execute_command, Pipeline.execute
+
+    async def one(self, *args, **options):  # type: ignore[no-untyped-def]
+        trips.append((str(args[0]).upper(),))
+        return await command(self, *args, **options)
+
+    async def pipelined(self, *args, **options):  # type: ignore[no-untyped-def]
+        trips.append(tuple(str(sent[0]).upper() for sent, _ in self.command_stack))
+        return await execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.asyncio.Redis, "execute_command", one)
+    monkeypatch.setattr(Pipeline, "execute", pipelined)
+    return trips

@@ -9,14 +9,13 @@ import weakref
 from pathlib import Path
 
 import pytest
-import redis.asyncio
 from django.conf import settings
 
 from apps.core import state
 from apps.ledger.models import LedgerEntry
 from apps.routing import breakers
 from tests.integrations.currency.vendor_answers import FIXER_LATEST
-from tests.support.routing import FIXER_URL, configure, post, sandbox_catalog
+from tests.support.routing import FIXER_URL, configure, post, sandbox_catalog, set_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,35 +62,36 @@ def test_the_rotation_is_one_sequence_for_all_processes():
     assert [next(slug for slug, n in p.items() if n) for p in picks] == ["alpha", "beta", "gamma"]
 
 
-@pytest.fixture
-def redis_commands(monkeypatch):
-    """Every command the async Redis client sends, by name (EVALSHA counts as one)."""
-    sent: list[str] = []
-    original = redis.asyncio.Redis.execute_command
-
-    async def counting(self, *args, **options):
-        sent.append(str(args[0]).upper())
-        return await original(self, *args, **options)
-
-    monkeypatch.setattr(redis.asyncio.Redis, "execute_command", counting)
-    return sent
-
-
-def test_a_call_costs_one_redis_round_trip_for_routing_before_and_one_after(
-    api, caller, db, redis_commands
+def test_a_served_call_costs_one_redis_round_trip_before_its_attempt_and_one_after(
+    api, caller, db, redis_round_trips
 ):
-    # given a warm gateway (snapshot built, scripts loaded) with three providers
+    # given a warm gateway (snapshot built, scripts loaded) with three providers by priority
     sandbox_catalog({"alpha": {"priority": 1}, "beta": {"priority": 2}, "gamma": {}})
     post(api, caller)
-    redis_commands.clear()
+    redis_round_trips.clear()
 
     # when
     for _ in range(5):
         assert post(api, caller).status_code == 200
 
-    # then routing used exactly two scripts per call, whatever the number of candidates
-    assert redis_commands.count("EVALSHA") == 10
-    assert "EVAL" not in redis_commands  # scripts are sent once, then called by hash
+    # then before the attempt one pipeline read the versions with the three breakers, and
+    # after it one script recorded the attempt: nothing else, whatever the candidates
+    versions_and_breakers = ("MGET", "HMGET", "HMGET", "HMGET")
+    assert redis_round_trips == [versions_and_breakers, ("EVALSHA",)] * 5
+
+
+def test_a_weighted_method_also_steps_the_shared_rotation(api, caller, db, redis_round_trips):
+    # given a warm gateway whose method is routed by weight
+    sandbox_catalog({"alpha": {"weight": 3}, "beta": {"weight": 1}})
+    set_policy("latest_rates", strategy="weighted")
+    post(api, caller)
+    redis_round_trips.clear()
+
+    # when
+    assert post(api, caller).status_code == 200
+
+    # then the rotation's script runs between the read and the record
+    assert redis_round_trips == [("MGET", "HMGET", "HMGET"), ("EVALSHA",), ("EVALSHA",)]
 
 
 @pytest.fixture
@@ -143,8 +143,6 @@ def test_weights_fall_back_to_this_process_when_redis_is_unreachable(
     api, caller, db, redis_goes_away
 ):
     sandbox_catalog({"alpha": {"weight": 3}, "beta": {"weight": 1}})
-    from tests.support.routing import set_policy
-
     set_policy("latest_rates", strategy="weighted")
     redis_goes_away()
 

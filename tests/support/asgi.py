@@ -32,6 +32,7 @@ from django.db import close_old_connections
 from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.test import Client
 
+from apps.core import state
 from apps.core.asyncdb import close_db_pool
 from apps.gateway.http import CALL_PATH
 from apps.routing.http import close_http_client
@@ -174,14 +175,15 @@ def _request_of(environ: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _answer_and_close(**request: Any) -> AsgiAnswer:
-    """The answer; the event loop ends with the call, so its HTTP client and database pool
-    are closed before it does."""
+    """The answer; the event loop ends with the call, so its HTTP client, database pool and
+    Redis client are closed before it does (the breakers' queued successes written first)."""
     try:
         with _connections_kept():
             return await asgi_request(**request)
     finally:
         await close_http_client()
         await close_db_pool()
+        await state.close_async_client()
 
 
 @contextmanager
