@@ -156,6 +156,9 @@ ATOMIC_REQUESTS = False  # a request must never hold a transaction while a provi
 GATEWAY_DB_ASYNC = env.bool("DB_ASYNC", default=True)
 GATEWAY_DB_ASYNC_POOL_SIZE = env.int("DB_ASYNC_POOL_SIZE", default=8)
 GATEWAY_DB_ASYNC_POOL_TIMEOUT_S = env.float("DB_ASYNC_POOL_TIMEOUT_S", default=2.0)
+# Over that pool, the holds and settles of calls arriving at the same moment share one
+# statement and one commit (apps.core.group_commit); false sends each call's on its own.
+GATEWAY_DB_GROUP_COMMIT = env.bool("DB_GROUP_COMMIT", default=True)
 # Executions of a statement on a connection before it is prepared server-side; empty: never
 # (a PgBouncer older than 1.21 in transaction mode cannot keep prepared statements).
 _prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="5")

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
+
 from apps.core.asyncdb import db_pool, live_connection
 from apps.core.errors import database_unavailable
 from apps.core.statements import Params, Row, Statement, arun
@@ -86,10 +88,11 @@ _waiting: weakref.WeakKeyDictionary[
 async def arun_grouped(statement: GroupStatement[A, R], args: A) -> R:
     """`arun(statement, args)`, sent together with the concurrent calls of this loop.
 
-    Without this loop's pool (no PostgreSQL, a short-lived loop) it is `arun` itself.
+    Without this loop's pool (no PostgreSQL, a short-lived loop), or with DB_GROUP_COMMIT
+    off, it is `arun` itself.
     """
     pool = db_pool()
-    if pool is None:
+    if pool is None or not settings.GATEWAY_DB_GROUP_COMMIT:
         return await arun(statement, args)
     loop = asyncio.get_running_loop()
     waiting: _Waiting[A, R] = _waiting.setdefault(loop, {}).setdefault(statement, _Waiting())

@@ -254,3 +254,20 @@ async def test_holds_at_once_past_the_limit_get_the_verdicts_they_get_one_by_one
     ]
     # the group went first, then the tight client's calls one by one
     assert len(statements_sent) == 4
+
+
+async def test_with_group_commit_off_each_call_sends_its_own_statement(
+    statements_sent: list[str], settings: Any
+) -> None:
+    # given group commit turned off (DB_GROUP_COMMIT=false)
+    settings.GATEWAY_DB_GROUP_COMMIT = False
+    money = Money(SQL_ASYNC)
+    client = await new_client(credit="10")
+    statements_sent.clear()
+
+    # when four calls hold at the same moment
+    holds = await asyncio.gather(*(money.hold(client, "0.30", f"o{n}") for n in range(4)))
+
+    # then each sent its own one-call statement
+    assert all(holds)
+    assert len(statements_sent) == 4 and not any("UNNEST" in s for s in statements_sent)
