@@ -56,6 +56,12 @@ class GroupStatement(Statement[A, R], Generic[A, R]):
     """
 
     @property
+    def pool_sql(self) -> str:
+        """The one-call text sent over the pool, as a transaction of its own (by default
+        `sql`; a statement may relax what only its own transaction needs)."""
+        return self.sql
+
+    @property
     @abstractmethod
     def group_sql(self) -> str:
         """The statement for a group of calls: one row back per call, in the calls' order."""
@@ -145,7 +151,7 @@ async def _execute(statement: GroupStatement[A, R], calls: list[A]) -> list[R | 
     pool = db_pool()
     assert pool is not None
     alone = len(calls) == 1
-    sql = statement.sql if alone else statement.group_sql
+    sql = statement.pool_sql if alone else statement.group_sql
     params = statement.params(calls[0]) if alone else statement.group_params(calls)
     async with live_connection(pool) as conn:
         cursor = await conn.execute(sql, params)

@@ -271,3 +271,27 @@ async def test_with_group_commit_off_each_call_sends_its_own_statement(
     # then each sent its own one-call statement
     assert all(holds)
     assert len(statements_sent) == 4 and not any("UNNEST" in s for s in statements_sent)
+
+
+async def test_a_hold_does_not_wait_for_the_disk_and_the_settle_after_it_does(
+    statements_sent: list[str],
+) -> None:
+    # given a call alone on the loop's pool (one connection)
+    money = Money(SQL_ASYNC)
+    client = await new_client()
+
+    # when it holds, then settles
+    held = await money.hold(client, "0.30", "durable")
+    await money.settle(client, "durable", price="0.30", hold=held)
+
+    # then the hold's own transaction committed asynchronously, the settle's did not, and
+    # the connection is back to durable commits for whatever it runs next
+    hold_sql, settle_sql = statements_sent
+    assert "set_config('synchronous_commit', 'off', true)" in hold_sql
+    assert "synchronous_commit" not in settle_sql
+    pool = asyncdb.db_pool()
+    assert pool is not None
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SHOW synchronous_commit")
+        assert await cursor.fetchone() == ("on",)
+    assert (await books(client))["balance"] == Decimal("-0.3000")
