@@ -194,7 +194,7 @@ def terminate_pool_connections() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = %s",
+            "WHERE application_name = %s AND datname = current_database()",
             [asyncdb.POOL_APPLICATION_NAME],
         )
         (ended,) = cursor.fetchone()
@@ -206,7 +206,8 @@ def terminate_pool_connections() -> int:
 def pool_backends() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = %s AND datname = current_database()",
             [asyncdb.POOL_APPLICATION_NAME],
         )
         (count,) = cursor.fetchone()
