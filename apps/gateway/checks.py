@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import cache
 from typing import Any
+
+from rest_framework import serializers
 
 from apps.accounts.authentication import Principal
 from apps.core import jsonbytes
@@ -42,7 +45,7 @@ def validate(route: MethodRoute, body: bytes) -> dict[str, Any]:
         raise InvalidRequest(f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(payload, dict):
         raise ValidationFailed(errors={"non_field_errors": ["The payload must be a JSON object."]})
-    serializer = route.spec.request(data=payload)
+    serializer = _request_serializer(route.spec.request, payload)
     valid = serializer.is_valid()
     # A misspelt optional field would otherwise be ignored without a word.
     unknown = {name: ["Unknown field."] for name in payload if name not in serializer.fields}
@@ -50,6 +53,25 @@ def validate(route: MethodRoute, body: bytes) -> dict[str, Any]:
         errors = flatten_validation_errors(serializer.errors) if not valid else {}
         raise ValidationFailed(errors={**errors, **unknown})
     return dict(serializer.validated_data)
+
+
+def _request_serializer(
+    serializer_class: type[serializers.Serializer], payload: dict[str, Any]
+) -> serializers.Serializer:
+    """The method's request serializer for `payload`, with its fields bound once.
+
+    DRF deep-copies every declared field (and a nested serializer's) for each serializer it
+    makes: ~60 us of a call's CPU. The request serializers' fields keep no state of a
+    validation (none reads its parent's data or context), so one bound set serves every call.
+    """
+    serializer = serializer_class(data=payload)
+    serializer.__dict__["fields"] = _bound_fields(serializer_class)  # what `fields` caches
+    return serializer
+
+
+@cache
+def _bound_fields(serializer_class: type[serializers.Serializer]) -> Any:
+    return serializer_class().fields
 
 
 def requester_country(principal: Principal, headers: Mapping[str, str]) -> str:
