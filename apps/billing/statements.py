@@ -156,9 +156,13 @@ CREDIT_HOLD = CreditHoldStatement()
 
 # The settle's credit half, as two CTEs (`released`, `settled`) of the ledger's settle
 # statement. A hold released already (by the dangling-hold release) is not released twice;
-# a call with neither an amount nor a hold leaves the client's row alone.
+# a call with neither an amount nor a hold leaves the client's row alone. A hold is dropped
+# by its id and its client: should a database crash lose a hold's (asynchronous) commit and
+# its id be handed out again, the late settle of the lost one can never touch the `held` of
+# another client.
 SETTLE_CREDIT_CTES = (
-    f"released AS (DELETE FROM {_HOLD} WHERE id = %s RETURNING amount), "  # noqa: S608
+    f"released AS (DELETE FROM {_HOLD} WHERE id = %s AND client_id = %s "  # noqa: S608
+    "RETURNING amount), "
     f"settled AS (UPDATE {_CLIENT} SET balance = balance + %s, "
     "held = held - COALESCE((SELECT amount FROM released), 0) "
     "WHERE id = %s AND (%s <> 0 OR EXISTS (SELECT 1 FROM released)))"
@@ -168,8 +172,10 @@ SETTLE_CREDIT_CTES = (
 # The same for a group of calls (apps.core.group_commit): every hold of the group dropped,
 # and each client's row moved once, by the sum of its calls' amounts and released holds.
 SETTLE_GROUP_CREDIT_CTES = (
-    f"released AS (DELETE FROM {_HOLD} WHERE id = ANY((%s)::bigint[]) "  # noqa: S608
-    "RETURNING client_id, amount), "
+    f"released AS (DELETE FROM {_HOLD} AS hold "  # noqa: S608
+    "USING UNNEST((%s)::bigint[], (%s)::bigint[]) AS dropped(id, client_id) "
+    "WHERE hold.id = dropped.id AND hold.client_id = dropped.client_id "
+    "RETURNING hold.client_id, hold.amount), "
     "moved AS (SELECT client_id, sum(amount) AS amount, sum(released) AS released, "
     "bool_or(dropped) AS dropped FROM ("
     "SELECT client_id, amount, 0 AS released, false AS dropped "
@@ -187,12 +193,13 @@ def settle_group_credit_params(
 ) -> list[Any]:
     """The parameters of SETTLE_GROUP_CREDIT_CTES: the holds to drop, then each call's
     client and amount."""
-    return [[hold.id for hold in holds if hold is not None], client_ids, amounts]
+    dropped = [(hold.id, client_id) for hold, client_id in zip(holds, client_ids) if hold]
+    return [[id_ for id_, _ in dropped], [client for _, client in dropped], client_ids, amounts]
 
 
 def settle_credit_params(*, client_id: int, amount: Decimal, hold: HeldCredit | None) -> list[Any]:
     """The parameters of SETTLE_CREDIT_CTES, in order."""
-    return [hold.id if hold else None, amount, client_id, amount]
+    return [hold.id if hold else None, client_id, amount, client_id, amount]
 
 
 def credit_settle_orm(*, client_id: int, amount: Decimal, hold: HeldCredit | None) -> None:
@@ -201,7 +208,7 @@ def credit_settle_orm(*, client_id: int, amount: Decimal, hold: HeldCredit | Non
         if amount:
             Client.objects.filter(pk=client_id).update(balance=F("balance") + amount)
         return
-    deleted, _ = CreditHold.objects.filter(pk=hold.id).delete()
+    deleted, _ = CreditHold.objects.filter(pk=hold.id, client_id=client_id).delete()
     Client.objects.filter(pk=client_id).update(
         balance=F("balance") + amount, held=F("held") - (hold.amount if deleted else 0)
     )

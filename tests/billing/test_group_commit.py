@@ -295,3 +295,21 @@ async def test_a_hold_does_not_wait_for_the_disk_and_the_settle_after_it_does(
         cursor = await conn.execute("SHOW synchronous_commit")
         assert await cursor.fetchone() == ("on",)
     assert (await books(client))["balance"] == Decimal("-0.3000")
+
+
+@pytest.mark.parametrize("form", [SQL_ASYNC, SQL_SYNC, ORM])
+async def test_a_settle_never_drops_another_clients_hold(form: str, money: Money) -> None:
+    # given a hold of bob's, and a late settle of ann's naming that hold's id (a hold whose
+    # commit a database crash lost, its id handed out again)
+    ann, bob = await new_client(), await new_client()
+    bobs = await money.hold(bob, "0.30", "bob")
+    assert bobs is not None
+
+    # when ann's call settles, alone and beside another of hers
+    await settle_all(money, [(ann, "late", "0.30", bobs, {}), (ann, "other", "0.10", None, {})])
+
+    # then ann is charged, and bob's hold and held are untouched
+    assert (await books(ann))["balance"] == Decimal("-0.4000")
+    assert (await books(ann))["held"] == Decimal("0")
+    assert (await books(bob))["held"] == Decimal("0.3000")
+    assert (await books(bob))["holds"] == [("bob", Decimal("0.3000"))]
