@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
-# The gateway benchmark, in one command (about 6 minutes):
+# The gateway benchmark, in one command (about 9 minutes; 11 with BENCH_PEERS=litellm):
 #
 #     bench/run.sh
+#     BENCH_PEERS=litellm bench/run.sh      # with LiteLLM's proxy as a peer, in the same run
 #
 # Starts a fixer-format upstream (bench/upstream.py), the bare async Django proxy
 # (bench/bare_proxy/, the stack's ceiling) and the gateway (production command: gunicorn +
 # uvicorn workers, DEBUG off, PostgreSQL ledger on a fresh `gateway_bench` database, Redis),
-# then loads each in turn with wrk, for BENCH_ROUNDS rounds: 64 connections, then 1
-# connection. Prints requests/s, p50/p99 and errors per target and round, and checks the
-# targets of docs/benchmarks.md on the medians of the rounds. Any non-2xx answer,
-# socket error or failed ledger row makes the run invalid (exit status 1).
+# and with BENCH_PEERS=litellm the LiteLLM proxy (bench/peers/litellm.sh: a scratch venv of
+# its own, as many processes as the gateway, routed to the same upstream). Then, for
+# BENCH_ROUNDS rounds, each target in turn takes 64 connections, then 1; and the gateway,
+# pointed at a second upstream that waits 200 ms per answer, 256 connections (bench/slow.sh).
+# Prints requests/s, p50/p99 and errors per target and round, and the five targets of issue
+# #17 on the medians of the rounds (bench/report.py). Any non-2xx answer, socket error or
+# failed ledger row makes the run invalid (exit status 1); a missed target exits 2.
 #
-# Knobs (environment): BENCH_ROUNDS (3), BENCH_DURATION (15s), BENCH_ONE_DURATION (10s),
-# BENCH_WARMUP (3s), BENCH_CONNECTIONS (64), BENCH_WORKERS (2), BENCH_ADAPTER (currency.fixer;
-# currency.sandbox runs without the upstream), BENCH_BODY ('{"base":"EUR"}'), BENCH_PROFILE=1
-# (one more gateway run under py-spy, profiles left in the log directory), BENCH_PORT_BASE
-# (18081), BENCH_RETRIES (2: a run during which other processes used > 0.1 core is repeated),
-# BENCH_QUIET_WAIT (90: seconds to wait for an idle machine before each run),
-# BENCH_UPSTREAM_DELAY_MS (0: how long the upstream waits before each answer).
+# Knobs (environment):
+#   BENCH_ROUNDS (3), BENCH_DURATION (15s), BENCH_ONE_DURATION (10s: the 1-connection runs),
+#   BENCH_WARMUP (3s), BENCH_CONNECTIONS (64), BENCH_WORKERS (2: processes of each server),
+#   BENCH_PEERS (none; litellm: its venv goes to /tmp/gateway-bench-peers/, kept for reuse),
+#   BENCH_SLOW_CONNECTIONS (256), BENCH_SLOW_DELAY_MS (200: the slow upstream's wait; 0 skips
+#   the slow phase), BENCH_UPSTREAM_DELAY_MS (0: the fast upstream's wait),
+#   BENCH_ADAPTER (currency.fixer; currency.sandbox runs the gateway alone, no upstream),
+#   BENCH_BODY ('{"base":"EUR"}'), BENCH_PROFILE=1 (one more gateway run under py-spy,
+#   profiles left in the log directory), BENCH_PORT_BASE (18081: five ports from it),
+#   BENCH_RETRIES (2: a run during which other processes used > 0.1 core is repeated),
+#   BENCH_QUIET_WAIT (90: seconds to wait for an idle machine before each run).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +39,9 @@ WARMUP=${BENCH_WARMUP:-3s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 ROUNDS=${BENCH_ROUNDS:-3}            # every target is measured this often, in turns
 WORKERS=${BENCH_WORKERS:-2}
+PEERS=${BENCH_PEERS:-}
+SLOW_CONNECTIONS=${BENCH_SLOW_CONNECTIONS:-256}
+SLOW_DELAY_MS=${BENCH_SLOW_DELAY_MS:-200}
 ADAPTER=${BENCH_ADAPTER:-currency.fixer}
 BODY=${BENCH_BODY:-'{"base":"EUR"}'}
 PORT_BASE=${BENCH_PORT_BASE:-18081}
@@ -40,10 +51,21 @@ FOREIGN_MAX=0.1                      # cores other processes may use during a va
 UPSTREAM_PORT=$PORT_BASE
 BARE_PORT=$((PORT_BASE + 1))
 GATEWAY_PORT=$((PORT_BASE + 2))
+LITELLM_PORT=$((PORT_BASE + 3))
+SLOW_PORT=$((PORT_BASE + 4))
 UPSTREAM=http://127.0.0.1:$UPSTREAM_PORT
+SLOW_UPSTREAM=http://127.0.0.1:$SLOW_PORT
 CALL_PATH=/api/v1/services/currency/latest_rates/
 # The query fixer gets for BODY; the bare proxy and the adapter send the same.
 UPSTREAM_QUERY="/latest?access_key=bench&base=$(jq -r '.base // "EUR"' <<<"$BODY")"
+WITH_LITELLM=0
+for peer in $PEERS; do
+    case $peer in
+        litellm) WITH_LITELLM=1 ;;
+        *) echo "BENCH_PEERS: unknown peer $peer (known: litellm)" >&2; exit 1 ;;
+    esac
+done
+[ "$ADAPTER" = currency.fixer ] || { WITH_LITELLM=0; SLOW_DELAY_MS=0; }   # no upstream
 
 DB_NAME=gateway_bench
 export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB_NAME
@@ -61,42 +83,18 @@ unset DJANGO_SETTINGS_MODULE
 
 LOGDIR=$(mktemp -d /tmp/gateway-bench.XXXXXX)
 RESULTS=$LOGDIR/results.jsonl
-PIDS=()
-
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
-cleanup() {
-    local status=$?
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in $(seq 50); do
-        local alive=0
-        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        [ "$alive" = 0 ] && break
-        sleep 0.1
-    done
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    log "logs and raw results in $LOGDIR"
-    exit "$status"
-}
+source bench/lib.sh
+source bench/measure.sh
+source bench/slow.sh
+source bench/peers/litellm.sh
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-wait_until() {  # wait_until <what> <command...>: retry for up to 30 s
-    local what=$1; shift
-    for _ in $(seq 300); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    log "$what did not come up; see $LOGDIR"
-    exit 1
-}
-
-for port in "$UPSTREAM_PORT" "$BARE_PORT" "$GATEWAY_PORT"; do
-    port_free "$port" || { log "port $port is in use"; exit 1; }
+for port in "$UPSTREAM_PORT" "$BARE_PORT" "$GATEWAY_PORT" "$LITELLM_PORT" "$SLOW_PORT"; do
+    port_free "$port" || { log "port $port is in use (BENCH_PORT_BASE moves them)"; exit 1; }
 done
 command -v wrk >/dev/null || { log "wrk is missing: apt-get install -y wrk"; exit 1; }
+if [ "$WITH_LITELLM" = 1 ]; then litellm_install; fi
 
 # --- The machine --------------------------------------------------------------------------
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -118,22 +116,20 @@ PGOPTIONS=--client-min-messages=warning psql -q -h 127.0.0.1 -U postgres -d post
 redis-cli -n 9 FLUSHDB >/dev/null
 "$PY" manage.py migrate --noinput -v 0 >"$LOGDIR/migrate.log" 2>&1
 
-# --- The upstream -------------------------------------------------------------------------
+# --- The upstreams ------------------------------------------------------------------------
 if [ "$ADAPTER" = currency.fixer ]; then
-    "$PY" bench/upstream.py --port "$UPSTREAM_PORT" --delay-ms "${BENCH_UPSTREAM_DELAY_MS:-0}" \
-        >"$LOGDIR/upstream.log" 2>&1 &
-    PIDS+=($!)
-    wait_until "the upstream" curl -sf "$UPSTREAM$UPSTREAM_QUERY"
+    start_upstream upstream "$UPSTREAM_PORT" "${BENCH_UPSTREAM_DELAY_MS:-0}"
 fi
+if [ "$SLOW_DELAY_MS" != 0 ]; then start_upstream slow-upstream "$SLOW_PORT" "$SLOW_DELAY_MS"; fi
 
 # --- Catalog, plan, client, key -----------------------------------------------------------
 log "configuring provider, plan, client and API key ($ADAPTER)"
 if [ "$ADAPTER" = currency.fixer ] && "$PY" manage.py help gateway_apply >/dev/null 2>&1 \
     && "$PY" manage.py help create_api_key >/dev/null 2>&1; then
-    sed "s#@UPSTREAM@#$UPSTREAM#" bench/bench.yaml >"$LOGDIR/bench.yaml"
-    "$PY" manage.py gateway_apply "$LOGDIR/bench.yaml" >"$LOGDIR/configure.log" 2>&1
+    catalog_apply "$UPSTREAM"
     API_KEY=$("$PY" manage.py create_api_key bench --name bench 2>>"$LOGDIR/configure.log" | tail -n1)
 else
+    SLOW_DELAY_MS=0   # the slow phase re-applies bench.yaml
     BASE_URL=$UPSTREAM
     [ "$ADAPTER" = currency.fixer ] || BASE_URL=sandbox://rates
     API_KEY=$("$PY" bench/setup_db.py --adapter "$ADAPTER" --slug "${ADAPTER#currency.}" \
@@ -141,13 +137,27 @@ else
 fi
 [ -n "$API_KEY" ] || { log "no API key; see $LOGDIR/configure.log"; exit 1; }
 
-# --- The bare proxy and the gateway, with the same production command -----------------------
-serve() {  # serve <name> <settings> <asgi app> <port>
-    DJANGO_SETTINGS_MODULE=$2 BENCH_UPSTREAM_URL=$UPSTREAM \
-        "$VENV/bin/gunicorn" "$3" -k uvicorn_worker.UvicornWorker -w "$WORKERS" --reuse-port \
-        --bind "127.0.0.1:$4" >"$LOGDIR/$1.log" 2>&1 &
-    PIDS+=($!)
+# --- The targets: how wrk calls each (bench/measure.sh) -----------------------------------
+TARGETS=()
+add_target() {  # add_target <name> <url> <port> <body> <authorization>
+    TARGETS+=("$1"); URL_OF[$1]=$2; PORT_OF[$1]=$3; BODY_OF[$1]=$4; AUTH_OF[$1]=$5
 }
+if [ "$ADAPTER" = currency.fixer ]; then
+    add_target upstream "$UPSTREAM$UPSTREAM_QUERY" "$UPSTREAM_PORT" "" ""
+    add_target bare "http://127.0.0.1:$BARE_PORT$CALL_PATH" "$BARE_PORT" "$BODY" "Api-Key $API_KEY"
+fi
+if [ "$WITH_LITELLM" = 1 ]; then
+    litellm_start "$LITELLM_PORT" "$UPSTREAM"   # sets LITELLM_KEY; its start takes a while
+    add_target litellm "http://127.0.0.1:$LITELLM_PORT/v1/chat/completions" "$LITELLM_PORT" \
+        "$LITELLM_BODY" "Bearer $LITELLM_KEY"
+fi
+add_target gateway "http://127.0.0.1:$GATEWAY_PORT$CALL_PATH" "$GATEWAY_PORT" "$BODY" \
+    "Api-Key $API_KEY"
+# The gateway through the slow upstream: the same call, measured apart (bench/slow.sh).
+URL_OF[slow]=${URL_OF[gateway]}; PORT_OF[slow]=$GATEWAY_PORT
+BODY_OF[slow]=$BODY; AUTH_OF[slow]=${AUTH_OF[gateway]}
+
+# --- The bare proxy and the gateway, with the same production command -----------------------
 log "starting the bare proxy and the gateway ($WORKERS workers each)"
 serve bare bench.bare_proxy.settings bench.bare_proxy.asgi:application "$BARE_PORT"
 serve gateway gateway_project.settings gateway_project.asgi:application "$GATEWAY_PORT"
@@ -166,85 +176,24 @@ if ! grep -qi "^x-provider: ${ADAPTER#currency.}" <<<"$ANSWER" \
     log "the gateway did not answer through ${ADAPTER#currency.}:"; echo "$ANSWER" >&2; exit 1
 fi
 log "gateway answers through ${ADAPTER#currency.}: $(tail -n1 <<<"$ANSWER" | head -c 160)..."
+if [ "$WITH_LITELLM" = 1 ]; then litellm_check "$LITELLM_PORT" "$UPSTREAM"; fi
 
 # --- Load ---------------------------------------------------------------------------------
-split_of() {  # split_of <port>: established connections per server process, e.g. 40/24
-    ss -tnpH state established "( sport = :$1 )" | grep -o 'pid=[0-9]*' | sort | uniq -c \
-        | awk '{print $1}' | sort -rn | paste -sd/
-}
-
-wrk_once() {  # wrk_once <target> <connections> <duration> <url>: the BENCH json on stdout
-    local body="" auth=""
-    if [ "$1" != upstream ]; then body=$BODY; auth="Api-Key $API_KEY"; fi
-    BENCH_BODY=$body BENCH_AUTH=$auth wrk -t1 -c"$2" -d"$3" --timeout 5s \
-        -s bench/wrk/report.lua "$4" | tee -a "$LOGDIR/wrk.log" | grep '^BENCH ' | cut -c7-
-}
-
-measure() {  # measure <target> <connections> <duration> <url> <port>: one recorded result
-    local target=$1 conns=$2 duration=$3 url=$4 port=$5
-    local line cpu foreign split dbconns attempt splitter
-    for attempt in $(seq 0 "$RETRIES"); do
-        # Do not start on top of someone else's work (a test suite on the same 2 cores).
-        "$PY" bench/cpuacct.py quiet --max-busy 0.1 --wait "$QUIET_WAIT" \
-            || log "WARNING: the machine is busy with other work"
-        "$PY" bench/cpuacct.py snap "$LOGDIR/cpu-before.json"
-        rm -f "$LOGDIR/split" "$LOGDIR/dbconns"
-        splitter=""
-        if [ "$conns" -gt 1 ] && [ "$target" != upstream ]; then
-            (
-                sleep "$(( ${duration%s} / 2 ))"
-                split_of "$port" >"$LOGDIR/split"
-                psql -h 127.0.0.1 -U postgres -d postgres -tA -c "SELECT count(*) FROM
-                    pg_stat_activity WHERE datname = '$DB_NAME'" >"$LOGDIR/dbconns" 2>/dev/null
-            ) &
-            splitter=$!
-        fi
-        line=$(wrk_once "$target" "$conns" "$duration" "$url")
-        if [ -n "$splitter" ]; then wait "$splitter"; fi
-        "$PY" bench/cpuacct.py snap "$LOGDIR/cpu-after.json"
-        cpu=$("$PY" bench/cpuacct.py diff "$LOGDIR/cpu-before.json" "$LOGDIR/cpu-after.json" \
-            --requests "$(jq .requests <<<"$line")")
-        foreign=$(jq '.cores.foreign // 0' <<<"$cpu")
-        split=$(cat "$LOGDIR/split" 2>/dev/null || true)
-        dbconns=$(cat "$LOGDIR/dbconns" 2>/dev/null || echo null)
-        log "$(printf '%-8s c=%-3s %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %s  split %s  foreign CPU %.2f cores' \
-            "$target" "$conns" "$(jq .rps <<<"$line")" "$(jq .p50_ms <<<"$line")" \
-            "$(jq .p99_ms <<<"$line")" "$(jq '.non2xx + .socket_errors' <<<"$line")" \
-            "${split:--}" "$foreign")"
-        # Other work on the machine during the run makes it unrepresentative: run it again.
-        if jq -e --argjson max "$FOREIGN_MAX" '(.cores.foreign // 0) <= $max' <<<"$cpu" >/dev/null \
-            || [ "$attempt" = "$RETRIES" ]; then
-            break
-        fi
-        log "other processes used $foreign cores during that run; running it again"
-    done
-    jq -c --arg t "$target" --argjson c "$conns" --argjson cpu "$cpu" --arg split "$split" \
-        --argjson attempts "$((attempt + 1))" --argjson dbconns "${dbconns:-null}" \
-        --argjson round "$ROUND" \
-        '. + {target: $t, connections: $c, cpu: $cpu, split: $split, attempts: $attempts,
-              db_connections: $dbconns, round: $round}' <<<"$line" >>"$RESULTS"
-}
-
-TARGETS=(gateway)
-URLS=("http://127.0.0.1:$GATEWAY_PORT$CALL_PATH")
-PORTS=("$GATEWAY_PORT")
-if [ "$ADAPTER" = currency.fixer ]; then
-    TARGETS=(upstream bare gateway)
-    URLS=("$UPSTREAM$UPSTREAM_QUERY" "http://127.0.0.1:$BARE_PORT$CALL_PATH" "${URLS[0]}")
-    PORTS=("$UPSTREAM_PORT" "$BARE_PORT" "$GATEWAY_PORT")
-fi
-for i in "${!TARGETS[@]}"; do
-    log "${TARGETS[$i]}: warm-up $WARMUP"
-    wrk_once "${TARGETS[$i]}" "$CONNECTIONS" "$WARMUP" "${URLS[$i]}" >/dev/null
+for target in "${TARGETS[@]}"; do
+    log "$target: warm-up $WARMUP"
+    wrk_once "$target" "$CONNECTIONS" "$WARMUP" >/dev/null
 done
 # The targets take turns, round after round: this VM's speed drifts by 10-20 % within
 # minutes, so each ratio compares runs made a minute apart, and the verdicts take medians.
+# The slow phase closes each round, so its figure too sits next to the fast ones it is
+# compared with.
 for ROUND in $(seq 1 "$ROUNDS"); do
-    for i in "${!TARGETS[@]}"; do
-        log "round $ROUND/$ROUNDS, ${TARGETS[$i]}: $CONNECTIONS connections for $DURATION, then 1 for $ONE_DURATION"
-        measure "${TARGETS[$i]}" "$CONNECTIONS" "$DURATION" "${URLS[$i]}" "${PORTS[$i]}"
-        measure "${TARGETS[$i]}" 1 "$ONE_DURATION" "${URLS[$i]}" "${PORTS[$i]}"
+    for target in "${TARGETS[@]}"; do
+        log "round $ROUND/$ROUNDS, $target: $CONNECTIONS connections for $DURATION, then 1 for $ONE_DURATION"
+        measure "$target" "$CONNECTIONS" "$DURATION"
+        measure "$target" 1 "$ONE_DURATION"
     done
+    if [ "$SLOW_DELAY_MS" != 0 ]; then slow_phase; fi
 done
 
 if [ "${BENCH_PROFILE:-0}" = 1 ]; then
@@ -256,7 +205,7 @@ if [ "${BENCH_PROFILE:-0}" = 1 ]; then
         PIDS+=($!)
     done
     sleep 0.5
-    wrk_once gateway "$CONNECTIONS" "$DURATION" "${URLS[-1]}" >/dev/null
+    wrk_once gateway "$CONNECTIONS" "$DURATION" >/dev/null
     sleep 2
 fi
 
@@ -269,9 +218,13 @@ read -r LEDGER_ROWS LEDGER_BAD <<<"$LEDGER"
 HOLDS_LEFT=$(psql -h 127.0.0.1 -U postgres -d "$DB_NAME" -tA \
     -c "SELECT count(*) FROM billing_credithold" 2>/dev/null || echo 0)
 GATEWAY_ERRORS=$(grep -cE 'ERROR|Traceback|CRITICAL' "$LOGDIR/gateway.log" || true)
+if [ "$WITH_LITELLM" = 1 ] && grep -qE 'ERROR|Traceback' "$LOGDIR/litellm.log"; then
+    log "WARNING: LiteLLM logged errors: $(grep -cE 'ERROR|Traceback' "$LOGDIR/litellm.log") lines in $LOGDIR/litellm.log"
+fi
 
-"$PY" bench/report.py "$RESULTS" --ledger-rows "$LEDGER_ROWS" --ledger-bad "$LEDGER_BAD" \
+"$PY" -m bench.report "$RESULTS" --ledger-rows "$LEDGER_ROWS" --ledger-bad "$LEDGER_BAD" \
     --log-errors "$GATEWAY_ERRORS" --holds-left "$HOLDS_LEFT" \
+    --slow-delay-ms "$SLOW_DELAY_MS" --slow-connections "$SLOW_CONNECTIONS" \
     --machine "$(nproc) CPUs, $CPU_MODEL, $MEMORY RAM" --code "$COMMIT" \
     --calibration "$CALIBRATION" || STATUS=$?
 if compgen -G "$LOGDIR/profile-*.txt" >/dev/null; then
