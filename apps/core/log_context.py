@@ -96,16 +96,21 @@ def call_logged(
     """
     log = CallLog(channel=channel, started=time.monotonic(), service=service, method=method)
     log_token = _call_log.set(log)
+    # request_id_bound's work, inline: a second context manager per call cost ~3 us.
+    id_token = request_id_var.set(request_id) if request_id else None
     try:
-        with request_id_bound(request_id):
-            try:
-                yield log
-            except Exception:
-                log.status = 500
-                raise
-            finally:
+        try:
+            yield log
+        except Exception:
+            log.status = 500
+            raise
+        finally:
+            # The record is only built when it is written (not with LOG_LEVEL=WARNING).
+            if access_logger.isEnabledFor(logging.INFO):
                 access_logger.info(_summary(log), extra=log.fields())
     finally:
+        if id_token is not None:
+            request_id_var.reset(id_token)
         _call_log.reset(log_token)
 
 
