@@ -61,8 +61,9 @@ def _request_serializer(
     """The method's request serializer for `payload`, with its fields bound once.
 
     DRF deep-copies every declared field (and a nested serializer's) for each serializer it
-    makes: ~60 us of a call's CPU. The request serializers' fields keep no state of a
-    validation (none reads its parent's data or context), so one bound set serves every call.
+    makes: most of validate's CPU (latest_rates 262 -> 64 us). The request serializers'
+    fields keep no state of a validation (none reads its parent's data, context or
+    instance), so one bound set serves every call.
     """
     serializer = serializer_class(data=payload)
     serializer.__dict__["fields"] = _bound_fields(serializer_class)  # what `fields` caches
