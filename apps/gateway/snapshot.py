@@ -1,7 +1,9 @@
 """Everything a call reads that ops tune, loaded once per catalog version per process.
 
 A call costs one Redis round trip to learn the current version (MGET with the principals
-version); the snapshot itself is rebuilt from the database only after a change.
+version, and the breakers of the method's offerings as the last snapshot names them:
+apps.routing.breaker_peek); the snapshot itself is rebuilt from the database only after a
+change.
 """
 
 from __future__ import annotations
