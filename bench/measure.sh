@@ -16,6 +16,14 @@ wrk_once() {  # wrk_once <target> <connections> <duration>: the BENCH json on st
         | cut -c7-
 }
 
+all_workers_serve() {  # all_workers_serve <target>: a short load reaches WORKERS processes
+    ( sleep 1; split_of "${PORT_OF[$1]}" >"$LOGDIR/split-check" ) &
+    local sampler=$!
+    wrk_once "$1" 16 2s >/dev/null
+    wait "$sampler"
+    [ "$(tr '/' '\n' <"$LOGDIR/split-check" | grep -c .)" -ge "$WORKERS" ]
+}
+
 sample_during() {  # sample_during <target> <seconds>: worker split and PostgreSQL connections
     sleep "$2"
     split_of "${PORT_OF[$1]}" >"$LOGDIR/split"

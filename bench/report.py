@@ -114,6 +114,16 @@ def validity(run: Run, args: argparse.Namespace) -> list[str]:
         f"Ledger: {args.ledger_rows} rows ({args.ledger_bad} not succeeded through the bench "
         f"provider) for {answered} gateway calls answered during measured runs"
     )
+    short = [
+        f"{r['target']} c={r['connections']} round {r.get('round', 1)} ({r['split']})"
+        for r in run.rows
+        if r.get("split") and len(r["split"].split("/")) < args.workers
+    ]
+    if short:
+        print(
+            f"WARNING: fewer than {args.workers} server processes held connections during "
+            + ", ".join(short)
+        )
     if args.holds_left:
         print(
             f"Credit holds left unsettled: {args.holds_left} (calls still in flight when wrk "
@@ -145,6 +155,7 @@ def main() -> int:
     parser.add_argument("--ledger-bad", type=int, required=True)
     parser.add_argument("--log-errors", type=int, required=True)
     parser.add_argument("--holds-left", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--slow-connections", type=int, default=256)
     parser.add_argument("--slow-delay-ms", type=float, default=200.0)
     parser.add_argument("--machine", default="")

@@ -180,6 +180,10 @@ if [ "$WITH_LITELLM" = 1 ]; then litellm_check "$LITELLM_PORT" "$UPSTREAM"; fi
 
 # --- Load ---------------------------------------------------------------------------------
 for target in "${TARGETS[@]}"; do
+    # A server still starting one of its processes would be measured at half strength.
+    if [ "$target" != upstream ]; then
+        WAIT_SECONDS=300 wait_until "all $WORKERS processes of $target" all_workers_serve "$target"
+    fi
     log "$target: warm-up $WARMUP"
     wrk_once "$target" "$CONNECTIONS" "$WARMUP" >/dev/null
 done
@@ -224,7 +228,7 @@ fi
 
 "$PY" -m bench.report "$RESULTS" --ledger-rows "$LEDGER_ROWS" --ledger-bad "$LEDGER_BAD" \
     --log-errors "$GATEWAY_ERRORS" --holds-left "$HOLDS_LEFT" \
-    --slow-delay-ms "$SLOW_DELAY_MS" --slow-connections "$SLOW_CONNECTIONS" \
+    --slow-delay-ms "$SLOW_DELAY_MS" --slow-connections "$SLOW_CONNECTIONS" --workers "$WORKERS" \
     --machine "$(nproc) CPUs, $CPU_MODEL, $MEMORY RAM" --code "$COMMIT" \
     --calibration "$CALIBRATION" || STATUS=$?
 if compgen -G "$LOGDIR/profile-*.txt" >/dev/null; then

@@ -45,12 +45,17 @@ litellm_start() {  # litellm_start <port> <upstream url>: the proxy, WORKERS pro
     sed "s#@UPSTREAM@#$2#" bench/peers/litellm-config.yaml >"$LOGDIR/litellm-config.yaml"
     LITELLM_KEY=sk-bench-$("$PY" -c 'import secrets; print(secrets.token_hex(16))')
     # A clean environment: LiteLLM reads DATABASE_URL, REDIS_* and others of the gateway's.
+    # uvicorn's supervisor kills a worker that does not answer its ping within 5 s and starts
+    # another (a minute of imports here); on these shared 2 cores a loaded worker can miss
+    # that, so it gets the 30 s that gunicorn gives the gateway's workers.
     env -i PATH=/usr/bin:/bin HOME="$venv" LANG=C.UTF-8 NO_PROXY=127.0.0.1,localhost \
         LITELLM_MASTER_KEY="$LITELLM_KEY" LITELLM_LOG=ERROR LITELLM_LOCAL_MODEL_COST_MAP=True \
         LITELLM_TELEMETRY_DISABLED=true \
         "$venv/bin/litellm" --config "$LOGDIR/litellm-config.yaml" --host 127.0.0.1 \
-        --port "$1" --num_workers "$WORKERS" >"$LOGDIR/litellm.log" 2>&1 &
+        --port "$1" --num_workers "$WORKERS" --timeout_worker_healthcheck 30 \
+        >"$LOGDIR/litellm.log" 2>&1 &
     PIDS+=($!)
+    LITELLM_STARTED=$SECONDS
 }
 
 litellm_call() {  # litellm_call <port>: one chat completion, headers and body on stdout
@@ -60,13 +65,14 @@ litellm_call() {  # litellm_call <port>: one chat completion, headers and body o
 
 litellm_check() {  # litellm_check <port> <upstream url>: up, and answering from that upstream
     local answer
-    WAIT_SECONDS=180 wait_until "LiteLLM" curl -sf "http://127.0.0.1:$1/health/liveliness"
+    WAIT_SECONDS=300 wait_until "LiteLLM" \
+        curl -sf --max-time 5 "http://127.0.0.1:$1/health/liveliness"
     answer=$(litellm_call "$1")
     if ! head -n1 <<<"$answer" | grep -q ' 200' \
         || ! grep -qi "^x-litellm-model-api-base: $2/v1" <<<"$answer" \
         || ! grep -q '"chatcmpl-bench' <<<"$answer"; then
         log "LiteLLM did not answer through the bench upstream:"; echo "$answer" >&2; exit 1
     fi
-    log "LiteLLM answers through $2 (cost $(grep -i '^x-litellm-response-cost:' <<<"$answer" \
+    log "LiteLLM up $((SECONDS - LITELLM_STARTED)) s after its start, answers through $2 (cost $(grep -i '^x-litellm-response-cost:' <<<"$answer" \
         | cut -d' ' -f2 | tr -d '\r') per call): $(tail -n1 <<<"$answer" | head -c 120)..."
 }
