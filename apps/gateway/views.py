@@ -29,6 +29,7 @@ from rest_framework.response import Response
 
 from apps.catalog.documents import CHUNK_BYTES
 from apps.catalog.registry import MethodSpec, ServiceDefinition
+from apps.core import state
 from apps.core.errors import GatewayError
 from apps.core.log_context import call_logged
 from apps.core.middleware import request_id_for
@@ -150,7 +151,8 @@ def _answer(django_request: HttpRequest, request_id: str) -> HttpAnswer:
     except GatewayError as error:
         return problem_answer(error, request_id)
     # Under WSGI (and Django's test client) each call runs in an event loop of its own, which
-    # ends with it: its HTTP connections are closed with it.
+    # ends with it: its Redis and HTTP connections are closed with it, the breakers' queued
+    # successes written first.
     return async_to_sync(_answer_in_loop)(request, isinstance(django_request, WSGIRequest))
 
 
@@ -159,6 +161,7 @@ async def _answer_in_loop(request: GatewayRequest, loop_ends: bool) -> HttpAnswe
         return await answer_call(request)
     finally:
         if loop_ends:
+            await state.close_async_client()
             await close_http_client()
 
 

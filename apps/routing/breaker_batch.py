@@ -52,14 +52,19 @@ class SuccessBatch:
                 loop.call_later(SUCCESS_BATCH_S, self._write_later, loop)
             queued.extend(records)
             return
-        await self._write([*self._queued.pop(loop, []), *records])
+        queued = self._queued.pop(loop, [])
+        await self._under_way(loop)  # earlier successes land first, or they undo this fault
+        await self._write([*queued, *records])
 
     async def flush(self) -> None:
-        """Write what this event loop has queued, and wait for its writes under way."""
+        """Wait for this event loop's writes under way, then write what it has queued."""
         loop = asyncio.get_running_loop()
         queued = self._queued.pop(loop, None)
+        await self._under_way(loop)
         if queued:
             await self._write(queued)
+
+    async def _under_way(self, loop: asyncio.AbstractEventLoop) -> None:
         writing = [task for task in self._writing if task.get_loop() is loop]
         if writing:
             await asyncio.gather(*writing, return_exceptions=True)
