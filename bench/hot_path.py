@@ -13,7 +13,9 @@ your own N on a shared machine). --setup recreates that database and configures 
 bench/run.sh does: bench/bench.yaml through gateway_apply, then create_api_key (the key is
 kept in /tmp/<db>.key). Each round sends --calls calls (3000) of currency.latest_rates with
 --concurrency of them in flight at once (64, as the benchmark's connections), after a
-warm-up, and prints the CPU per call in ms. Every answer must be a 200 through fixer.
+warm-up, and prints the CPU per call in ms, the worker's and that of the PostgreSQL sessions of the
+database (DB_GROUP_COMMIT=false in the environment compares without group commit). Every
+answer must be a 200 through fixer.
 """
 
 from __future__ import annotations
@@ -148,10 +150,29 @@ async def measure(args: argparse.Namespace, key: str) -> None:
         await close_db_pool()
 
 
+def postgres_cpu_s(db: str) -> float:
+    """CPU seconds so far of the PostgreSQL sessions connected to `db` (from /proc)."""
+    found = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-tAc",
+         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+         "AND pid <> pg_backend_pid()"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    ticks = 0
+    for pid in found.stdout.split():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # the session ended meanwhile
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 async def rounds(application: Any, args: argparse.Namespace, key: str) -> None:
     await calls(application, key, args.warmup, args.concurrency)
     for round_ in range(1, args.rounds + 1):
         profile = cProfile.Profile() if args.profile else None
+        postgres = postgres_cpu_s(args.db)
         cpu, wall = time.process_time(), time.perf_counter()
         if profile:
             profile.enable()
@@ -159,8 +180,10 @@ async def rounds(application: Any, args: argparse.Namespace, key: str) -> None:
         if profile:
             profile.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        postgres = postgres_cpu_s(args.db) - postgres
         print(
             f"round {round_}: {args.calls} calls, CPU {1000 * cpu / args.calls:.3f} ms/call, "
+            f"PostgreSQL {1000 * postgres / args.calls:.3f} ms/call, "
             f"wall {1000 * wall / args.calls:.3f} ms/call",
             flush=True,
         )
