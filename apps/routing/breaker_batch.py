@@ -65,7 +65,8 @@ class SuccessBatch:
             await self._write(queued)
 
     async def _under_way(self, loop: asyncio.AbstractEventLoop) -> None:
-        writing = [task for task in self._writing if task.get_loop() is loop]
+        # A copy first: another thread's loop (a WSGI server's) may add or drop its own.
+        writing = [task for task in list(self._writing) if task.get_loop() is loop]
         if writing:
             await asyncio.gather(*writing, return_exceptions=True)
 
