@@ -6,6 +6,7 @@ load generator sharing the process, so time.process_time() per call is the gatew
     .venv/bin/python bench/hot_path.py --setup            # once: fresh database, catalog, key
     .venv/bin/python bench/hot_path.py --rounds 3         # CPU per call, three rounds
     .venv/bin/python bench/hot_path.py --profile /tmp/hot.prof   # the same under cProfile
+    .venv/bin/python bench/hot_path.py --upstream-delay-ms 200 --concurrency 128   # slow
 
 It starts bench/upstream.py (fixer's format, --upstream-port, 19181 by default) for the run,
 and uses its own database and Redis db (--db, default gw_hot_3; --redis-db, default 3: take
@@ -203,6 +204,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", help="cProfile the rounds into this file")
+    parser.add_argument("--upstream-delay-ms", type=int, default=0, help="a slow upstream")
     args = parser.parse_args()
     env = environment(args)
     if args.setup:
@@ -211,7 +213,10 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     key = Path(f"/tmp/{args.db}.key").read_text().strip()
     upstream = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench/upstream.py"), "--port", str(args.upstream_port)],
+        [
+            *(sys.executable, str(ROOT / "bench/upstream.py")),
+            *("--port", str(args.upstream_port), "--delay-ms", str(args.upstream_delay_ms)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
