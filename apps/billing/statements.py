@@ -94,10 +94,11 @@ RETURNING id
         f"AND balance - held - %(amount)s >= -credit_limit AND {_ASYNC_COMMIT}",
     )
 
+    # Arrays go in PostgreSQL's binary format (%b): the text format quotes every element.
     group_sql = f"""
 WITH call AS (
-    SELECT * FROM UNNEST((%s)::bigint[], (%s)::numeric[], (%s)::varchar[], (%s)::varchar[],
-                         (%s)::timestamptz[])
+    SELECT * FROM UNNEST((%b)::bigint[], (%b)::numeric[], (%b)::varchar[], (%b)::varchar[],
+                         (%b)::timestamptz[])
     WITH ORDINALITY AS call(client_id, amount, request_id, method, created_at, n)
 ),
 reserved AS (
@@ -193,7 +194,8 @@ def settle_group_credit_params(
 ) -> list[Any]:
     """The parameters of SETTLE_GROUP_CREDIT_CTES: the holds to drop, then each call's
     client and amount."""
-    dropped = [(hold.id, client_id) for hold, client_id in zip(holds, client_ids) if hold]
+    pairs = zip(holds, client_ids, strict=True)
+    dropped = [(hold.id, client_id) for hold, client_id in pairs if hold is not None]
     return [[id_ for id_, _ in dropped], [client for _, client in dropped], client_ids, amounts]
 
 
