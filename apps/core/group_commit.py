@@ -143,8 +143,15 @@ async def _send(statement: GroupStatement[A, R], group: list[tuple[A, asyncio.Fu
             again.append((args, result))
         elif not result.done():  # its caller may have been cancelled meanwhile
             result.set_result(outcome)
-    for args, result in again:  # one by one, in the order they came
-        await _send(statement, [(args, result)])
+    for n, (args, result) in enumerate(again):  # one by one, in the order they came
+        if result.done():
+            continue  # its caller went away: nothing would settle what it took
+        try:
+            await _send(statement, [(args, result)])
+        except BaseException:  # this task cancelled: the calls not sent yet are answered too
+            for _, later in again[n + 1 :]:
+                later.cancel()
+            raise
 
 
 async def _execute(statement: GroupStatement[A, R], calls: list[A]) -> list[R | Again]:
