@@ -95,15 +95,22 @@ RETURNING id
     )
 
     # Arrays go in PostgreSQL's binary format (%b): the text format quotes every element.
+    # The clients' rows are locked in id order (`locked`, which the UPDATE waits for) before
+    # any is updated: two groups over the same clients never take them in opposite orders.
     group_sql = f"""
 WITH call AS (
     SELECT * FROM UNNEST((%b)::bigint[], (%b)::numeric[], (%b)::varchar[], (%b)::varchar[],
                          (%b)::timestamptz[])
     WITH ORDINALITY AS call(client_id, amount, request_id, method, created_at, n)
 ),
+locked AS MATERIALIZED (
+    SELECT id FROM {_CLIENT} WHERE id IN (SELECT client_id FROM call)
+    ORDER BY id FOR NO KEY UPDATE
+),
 reserved AS (
     UPDATE {_CLIENT} AS client SET held = client.held + wanted.amount
-    FROM (SELECT client_id, sum(amount) AS amount FROM call GROUP BY client_id) AS wanted
+    FROM (SELECT client_id, sum(amount) AS amount FROM call
+          WHERE (SELECT count(*) FROM locked) >= 0 GROUP BY client_id) AS wanted
     WHERE client.id = wanted.client_id
       AND client.balance - client.held - wanted.amount >= -client.credit_limit
     RETURNING client.id
@@ -160,18 +167,21 @@ CREDIT_HOLD = CreditHoldStatement()
 # a call with neither an amount nor a hold leaves the client's row alone. A hold is dropped
 # by its id and its client: should a database crash lose a hold's (asynchronous) commit and
 # its id be handed out again, the late settle of the lost one can never touch the `held` of
-# another client.
+# another client. The client's row is taken only after the ledger statement's `day` bucket,
+# in every form (the ORM's too), so no two settles take them in opposite orders.
 SETTLE_CREDIT_CTES = (
     f"released AS (DELETE FROM {_HOLD} WHERE id = %s AND client_id = %s "  # noqa: S608
     "RETURNING amount), "
     f"settled AS (UPDATE {_CLIENT} SET balance = balance + %s, "
     "held = held - COALESCE((SELECT amount FROM released), 0) "
-    "WHERE id = %s AND (%s <> 0 OR EXISTS (SELECT 1 FROM released)))"
+    "WHERE id = %s AND (%s <> 0 OR EXISTS (SELECT 1 FROM released)) "
+    "AND (SELECT count(*) FROM day) >= 0)"
 )
 
 
 # The same for a group of calls (apps.core.group_commit): every hold of the group dropped,
-# and each client's row moved once, by the sum of its calls' amounts and released holds.
+# and each client's row moved once, by the sum of its calls' amounts and released holds;
+# the rows are locked in id order (`locked`) after the day buckets, before any is updated.
 SETTLE_GROUP_CREDIT_CTES = (
     f"released AS (DELETE FROM {_HOLD} AS hold "  # noqa: S608
     "USING UNNEST((%s)::bigint[], (%s)::bigint[]) AS dropped(id, client_id) "
@@ -183,9 +193,13 @@ SETTLE_GROUP_CREDIT_CTES = (
     "FROM UNNEST((%s)::bigint[], (%s)::numeric[]) AS call(client_id, amount) "
     "UNION ALL SELECT client_id, 0, amount, true FROM released) AS each_one "
     "GROUP BY client_id), "
+    f"locked AS MATERIALIZED (SELECT id FROM {_CLIENT} WHERE id IN "
+    "(SELECT client_id FROM moved) AND (SELECT count(*) FROM day) >= 0 "
+    "ORDER BY id FOR NO KEY UPDATE), "
     f"settled AS (UPDATE {_CLIENT} AS client SET balance = client.balance + moved.amount, "
     "held = client.held - moved.released FROM moved "
-    "WHERE client.id = moved.client_id AND (moved.amount <> 0 OR moved.dropped))"
+    "WHERE client.id = moved.client_id AND (moved.amount <> 0 OR moved.dropped) "
+    "AND (SELECT count(*) FROM locked) >= 0)"
 )
 
 

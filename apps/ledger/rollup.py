@@ -34,7 +34,7 @@ def ledger_day_upsert_sql() -> str:
     # Only identifiers of our own model are interpolated; every value is a parameter.
     return (
         f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({', '.join(DIMENSIONS)}) DO UPDATE SET {added}"
+        f"ON CONFLICT ({', '.join(DIMENSIONS)}) DO UPDATE SET {added} RETURNING 1"
     )
 
 
@@ -54,7 +54,7 @@ def ledger_day_group_upsert_sql() -> str:
         f"SELECT {dimensions}, sum(calls), sum(cost), sum(revenue) "
         f"FROM UNNEST({arrays}) AS added({dimensions}, calls, cost, revenue) "
         f"GROUP BY {dimensions} ORDER BY {dimensions} "
-        f"ON CONFLICT ({dimensions}) DO UPDATE SET {added}"
+        f"ON CONFLICT ({dimensions}) DO UPDATE SET {added} RETURNING 1"
     )
 
 

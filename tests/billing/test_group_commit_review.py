@@ -1,7 +1,7 @@
 """Group commit (apps.core.group_commit) reviewed: under two event loops at once, each with
 its own pool (as two server processes), holds near the credit limit never spend past it and
-settles leave the balance the sum of the ledger's rows; two groups can deadlock on clients'
-rows (xfail); calls a group answered AGAIN are all answered, and never sent for a caller
+settles leave the balance the sum of the ledger's rows; two groups never deadlock on clients'
+rows; calls a group answered AGAIN are all answered, and never sent for a caller
 that went away."""
 
 import asyncio
@@ -53,11 +53,8 @@ def group_failures(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
 
 
 def assert_only_deadlocks(failures: list[BaseException]) -> None:
-    """No group failed but as a deadlock's victim (a known issue: see the xfail below),
-    and each such group's calls were then sent again alone and succeeded."""
-    assert all(isinstance(f, psycopg.errors.DeadlockDetected) for f in failures), failures
-    if failures:
-        print("deadlocks:", [f.__notes__ for f in failures])
+    """No group failed, not even as a deadlock's victim (groups lock clients in id order)."""
+    assert failures == [], failures
 
 
 def on_two_loops(work: Callable[[int], Awaitable[list[Any]]]) -> list[list[Any]]:
@@ -209,12 +206,6 @@ ORDER_OF_CLIENTS = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the group forms lock clients' rows in plan order (hash or heap), not in id order: "
-    "two groups can deadlock; the victim is sent again call by call after deadlock_timeout",
-)
 def test_two_groups_of_holds_over_the_same_two_clients_do_not_deadlock() -> None:
     # given a realistic number of clients: a small group's UPDATE then takes the clients'
     # rows by index in the order its GROUP BY hashes them, a large group's by a scan of the
