@@ -110,6 +110,13 @@ def validity(run: Run, args: argparse.Namespace) -> list[str]:
         problems.append(f"{args.ledger_rows} ledger rows for {answered} answered gateway calls")
     if args.log_errors:
         problems.append(f"{args.log_errors} error lines in the gateway log")
+    if args.books_off:
+        problems.append(f"{args.books_off} clients whose balance or held disagrees with the books")
+    print(
+        "Books: "
+        + ("balance = sum of ledger rows and held = sum of open holds for every client"
+           if not args.books_off else f"{args.books_off} clients disagree")
+    )  # fmt: skip
     print(
         f"Ledger: {args.ledger_rows} rows ({args.ledger_bad} not succeeded through the bench "
         f"provider) for {answered} gateway calls answered during measured runs"
@@ -155,6 +162,7 @@ def main() -> int:
     parser.add_argument("--ledger-bad", type=int, required=True)
     parser.add_argument("--log-errors", type=int, required=True)
     parser.add_argument("--holds-left", type=int, default=0)
+    parser.add_argument("--books-off", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--slow-connections", type=int, default=256)
     parser.add_argument("--slow-delay-ms", type=float, default=200.0)

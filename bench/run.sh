@@ -221,13 +221,18 @@ read -r LEDGER_ROWS LEDGER_BAD <<<"$LEDGER"
 # Holds never settled: calls cancelled when wrk closed its connections at the end of a run.
 HOLDS_LEFT=$(psql -h 127.0.0.1 -U postgres -d "$DB_NAME" -tA \
     -c "SELECT count(*) FROM billing_credithold" 2>/dev/null || echo 0)
+# The books: clients whose balance is not the sum of their ledger rows, or whose `held` is
+# not the sum of their open holds (the money guarantees group commit must keep).
+BOOKS_OFF=$(psql -h 127.0.0.1 -U postgres -d "$DB_NAME" -tA -c "SELECT count(*) FROM accounts_client c
+    WHERE c.balance <> (SELECT COALESCE(sum(amount), 0) FROM ledger_ledgerentry WHERE client_id = c.id)
+       OR c.held <> (SELECT COALESCE(sum(amount), 0) FROM billing_credithold WHERE client_id = c.id)")
 GATEWAY_ERRORS=$(grep -cE 'ERROR|Traceback|CRITICAL' "$LOGDIR/gateway.log" || true)
 if [ "$WITH_LITELLM" = 1 ] && grep -qE 'ERROR|Traceback' "$LOGDIR/litellm.log"; then
     log "WARNING: LiteLLM logged errors: $(grep -cE 'ERROR|Traceback' "$LOGDIR/litellm.log") lines in $LOGDIR/litellm.log"
 fi
 
 "$PY" -m bench.report "$RESULTS" --ledger-rows "$LEDGER_ROWS" --ledger-bad "$LEDGER_BAD" \
-    --log-errors "$GATEWAY_ERRORS" --holds-left "$HOLDS_LEFT" \
+    --log-errors "$GATEWAY_ERRORS" --holds-left "$HOLDS_LEFT" --books-off "$BOOKS_OFF" \
     --slow-delay-ms "$SLOW_DELAY_MS" --slow-connections "$SLOW_CONNECTIONS" --workers "$WORKERS" \
     --machine "$(nproc) CPUs, $CPU_MODEL, $MEMORY RAM" --code "$COMMIT" \
     --calibration "$CALIBRATION" || STATUS=$?
