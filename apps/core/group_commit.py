@@ -125,7 +125,7 @@ async def _send_while_waiting(statement: GroupStatement[A, R], waiting: _Waiting
 async def _send(statement: GroupStatement[A, R], group: list[tuple[A, asyncio.Future[R]]]) -> None:
     calls = [args for args, _ in group]
     try:
-        results = await _execute(statement, calls)
+        rows = await _execute(statement, calls)
     except Exception as exc:
         if len(group) == 1 or database_unavailable(exc) is not None:
             _fail(group, exc)
@@ -137,6 +137,11 @@ async def _send(statement: GroupStatement[A, R], group: list[tuple[A, asyncio.Fu
         for _, result in group:
             result.cancel()
         raise
+    try:
+        results = _results(statement, calls, rows)
+    except Exception as exc:  # committed already: sending these calls again would repeat them
+        _fail(group, exc)
+        return
     again = []
     for (args, result), outcome in zip(group, results, strict=True):
         if isinstance(outcome, Again):
@@ -154,7 +159,7 @@ async def _send(statement: GroupStatement[A, R], group: list[tuple[A, asyncio.Fu
             raise
 
 
-async def _execute(statement: GroupStatement[A, R], calls: list[A]) -> list[R | Again]:
+async def _execute(statement: GroupStatement[A, R], calls: list[A]) -> list[Row]:
     pool = db_pool()
     assert pool is not None
     alone = len(calls) == 1
@@ -162,8 +167,11 @@ async def _execute(statement: GroupStatement[A, R], calls: list[A]) -> list[R | 
     params = statement.params(calls[0]) if alone else statement.group_params(calls)
     async with live_connection(pool) as conn:
         cursor = await conn.execute(sql, params)
-        rows = await cursor.fetchall()
-    if alone:
+        return await cursor.fetchall()
+
+
+def _results(statement: GroupStatement[A, R], calls: list[A], rows: list[Row]) -> list[R | Again]:
+    if len(calls) == 1:
         return [statement.result(calls[0], rows[0] if rows else None)]
     return statement.group_results(calls, rows)
 

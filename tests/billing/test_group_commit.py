@@ -313,3 +313,28 @@ async def test_a_settle_never_drops_another_clients_hold(form: str, money: Money
     assert (await books(ann))["held"] == Decimal("0")
     assert (await books(bob))["held"] == Decimal("0.3000")
     assert (await books(bob))["holds"] == [("bob", Decimal("0.3000"))]
+
+
+async def test_a_group_that_committed_is_never_sent_again(
+    statements_sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given three calls settling together, and their group's rows unreadable once committed
+    from apps.ledger.statements import CALL_SETTLE
+
+    def unreadable(group: Any, rows: Any) -> Any:
+        raise RuntimeError("the rows could not be read")
+
+    monkeypatch.setattr(CALL_SETTLE, "group_results", unreadable)
+    money = Money(SQL_ASYNC)
+    client = await new_client()
+    statements_sent.clear()
+
+    # when they settle at the same moment
+    results = await settle_all(money, [(client, f"w{n}", "0.10", None, {}) for n in range(3)])
+
+    # then each call learns of the failure, and the committed group was not sent again call
+    # by call (which would have charged every call twice)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert len(statements_sent) == 1
+    books_ = await books(client)
+    assert len(books_["rows"]) == 3 and books_["balance"] == Decimal("-0.3000")

@@ -297,6 +297,7 @@ async def test_calls_sent_again_are_all_answered_when_the_sender_is_cancelled(
         return [None]
 
     monkeypatch.setattr(group_commit, "_execute", execute)
+    monkeypatch.setattr(group_commit, "_results", lambda statement, calls, rows: rows)
     try:
         calls = [
             asyncio.ensure_future(group_commit.arun_grouped(statement, hold_request(n)))
@@ -335,6 +336,7 @@ async def test_a_hold_sent_again_is_not_taken_for_a_caller_gone_meanwhile(
         return [None]
 
     monkeypatch.setattr(group_commit, "_execute", execute)
+    monkeypatch.setattr(group_commit, "_results", lambda statement, calls, rows: rows)
     try:
         calls = [
             asyncio.ensure_future(group_commit.arun_grouped(CREDIT_HOLD, hold_request(n)))
