@@ -136,12 +136,7 @@ RETURNING id, client_id
         """The holds come back in the calls' order, every call of a reserved client's."""
         held = iter(rows)
         reserved = {client_id for _, client_id in rows}
-        return [
-            HeldCredit(id=next(held)[0], amount=args.amount)
-            if args.client_id in reserved
-            else AGAIN
-            for args in group
-        ]
+        return [_held(next(held), args) if args.client_id in reserved else AGAIN for args in group]
 
     def orm(self, args: HoldRequest) -> HeldCredit | None:
         with transaction.atomic():
@@ -162,13 +157,23 @@ RETURNING id, client_id
 
 CREDIT_HOLD = CreditHoldStatement()
 
+
+def _held(row: Row, args: HoldRequest) -> HeldCredit:
+    hold_id, client_id = row
+    if client_id != args.client_id:  # the rows come back in the calls' order, or not at all
+        raise AssertionError(f"hold {hold_id} of client {client_id} for {args.request_id}")
+    return HeldCredit(id=hold_id, amount=args.amount)
+
+
 # The settle's credit half, as two CTEs (`released`, `settled`) of the ledger's settle
 # statement. A hold released already (by the dangling-hold release) is not released twice;
 # a call with neither an amount nor a hold leaves the client's row alone. A hold is dropped
 # by its id and its client: should a database crash lose a hold's (asynchronous) commit and
 # its id be handed out again, the late settle of the lost one can never touch the `held` of
 # another client. The client's row is taken only after the ledger statement's `day` bucket,
-# in every form (the ORM's too), so no two settles take them in opposite orders.
+# in every form (the ORM's too), so no two settles take them in opposite orders. (A pending
+# settle, apps.gateway.settle, locks its client first; a deadlock with a group is broken by
+# PostgreSQL and both are written again.)
 SETTLE_CREDIT_CTES = (
     f"released AS (DELETE FROM {_HOLD} WHERE id = %s AND client_id = %s "  # noqa: S608
     "RETURNING amount), "

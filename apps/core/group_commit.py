@@ -12,11 +12,14 @@ There is no timer. A call that finds no group being written goes at once (after 
 the event loop, so that calls finishing in the same turn join it); a lone call pays nothing.
 Groups grow only with the load, as calls arrive while the previous group is on the wire.
 
-A group that fails as a whole because of one call's data (a constraint, a value the column
-refuses) is tried again call by call, so that only that call fails. A database that went
-away fails the whole group: each call's own retry (apps.gateway.settle) sends it again. A
-statement may also answer some calls AGAIN (a group of holds that did not fit the credit
-as a whole): those are sent again one by one, in the order they came, for their own verdict.
+A group the server refused as a whole because of one call's data (a constraint, a value the
+column refuses) is tried again call by call, so that only that call fails. A database that
+went away fails the whole group, as it fails a lone call: a settle's own retry
+(apps.gateway.settle) writes it once the database is back; a hold is answered 503. Anything
+that fails after the statement ran (reading its rows, returning the connection) fails the
+group's calls and is never sent again: the group may have committed. A statement may also
+answer some calls AGAIN (a group of holds that did not fit the credit as a whole): those are
+sent again one by one, in the order they came, for their own verdict.
 """
 
 from __future__ import annotations
@@ -126,12 +129,17 @@ async def _send(statement: GroupStatement[A, R], group: list[tuple[A, asyncio.Fu
     calls = [args for args, _ in group]
     try:
         rows = await _execute(statement, calls)
+    except _AfterTheStatement as after:
+        _fail(group, after.error)
+        return
     except Exception as exc:
         if len(group) == 1 or database_unavailable(exc) is not None:
             _fail(group, exc)
             return
-        # One call's data failed the group: each alone, so that only that one fails.
-        await asyncio.gather(*(_send_alone(statement, args, result) for args, result in group))
+        # One call's data failed the group: each alone, one after the other (the pool is
+        # small, and they may wait on the same row), so that only that one fails.
+        for args, result in group:
+            await _send(statement, [(args, result)])
         return
     except BaseException:
         for _, result in group:
@@ -165,19 +173,30 @@ async def _execute(statement: GroupStatement[A, R], calls: list[A]) -> list[Row]
     alone = len(calls) == 1
     sql = statement.pool_sql if alone else statement.group_sql
     params = statement.params(calls[0]) if alone else statement.group_params(calls)
-    async with live_connection(pool) as conn:
-        cursor = await conn.execute(sql, params)
-        return await cursor.fetchall()
+    executed = False
+    try:
+        async with live_connection(pool) as conn:
+            cursor = await conn.execute(sql, params)
+            executed = True
+            return await cursor.fetchall()
+    except Exception as exc:
+        if executed and database_unavailable(exc) is None:
+            raise _AfterTheStatement(exc) from exc
+        raise
+
+
+class _AfterTheStatement(Exception):
+    """A failure once the statement had run: its group may have committed."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _results(statement: GroupStatement[A, R], calls: list[A], rows: list[Row]) -> list[R | Again]:
     if len(calls) == 1:
         return [statement.result(calls[0], rows[0] if rows else None)]
     return statement.group_results(calls, rows)
-
-
-async def _send_alone(statement: GroupStatement[A, R], args: A, result: asyncio.Future[R]) -> None:
-    await _send(statement, [(args, result)])
 
 
 def _fail(group: list[tuple[A, asyncio.Future[R]]], exc: Exception) -> None:

@@ -338,3 +338,26 @@ async def test_a_group_that_committed_is_never_sent_again(
     assert len(statements_sent) == 1
     books_ = await books(client)
     assert len(books_["rows"]) == 3 and books_["balance"] == Decimal("-0.3000")
+
+
+async def test_a_group_whose_answer_is_lost_after_it_ran_is_never_sent_again(
+    statements_sent: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given three calls settling together, and the statement's answer lost once it has run
+    async def lost(self: psycopg.AsyncCursor[Any]) -> Any:
+        raise RuntimeError("the answer was lost")
+
+    monkeypatch.setattr(psycopg.AsyncCursor, "fetchall", lost)
+    money = Money(SQL_ASYNC)
+    client = await new_client()
+    statements_sent.clear()
+
+    # when they settle at the same moment
+    results = await settle_all(money, [(client, f"l{n}", "0.10", None, {}) for n in range(3)])
+
+    # then each call fails, and the group (committed) was not sent again call by call
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert len(statements_sent) == 1
+    monkeypatch.undo()
+    books_ = await books(client)
+    assert len(books_["rows"]) == 3 and books_["balance"] == Decimal("-0.3000")
