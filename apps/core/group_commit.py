@@ -138,8 +138,7 @@ async def _send(statement: GroupStatement[A, R], group: list[tuple[A, asyncio.Fu
             return
         # One call's data failed the group: each alone, one after the other (the pool is
         # small, and they may wait on the same row), so that only that one fails.
-        for args, result in group:
-            await _send(statement, [(args, result)])
+        await _send_each(statement, group)
         return
     except BaseException:
         for _, result in group:
@@ -156,13 +155,26 @@ async def _send(statement: GroupStatement[A, R], group: list[tuple[A, asyncio.Fu
             again.append((args, result))
         elif not result.done():  # its caller may have been cancelled meanwhile
             result.set_result(outcome)
-    for n, (args, result) in enumerate(again):  # one by one, in the order they came
-        if result.done():
-            continue  # its caller went away: nothing would settle what it took
+    # One by one, in the order they came; a caller gone meanwhile: nothing would settle
+    # what it took.
+    await _send_each(statement, again, skip_gone=True)
+
+
+async def _send_each(
+    statement: GroupStatement[A, R],
+    calls: list[tuple[A, asyncio.Future[R]]],
+    *,
+    skip_gone: bool = False,
+) -> None:
+    """Send the calls alone, one after the other; if this task is cancelled meanwhile, the
+    calls not sent yet are answered (cancelled) too, never left waiting."""
+    for n, (args, result) in enumerate(calls):
+        if skip_gone and result.done():
+            continue
         try:
             await _send(statement, [(args, result)])
-        except BaseException:  # this task cancelled: the calls not sent yet are answered too
-            for _, later in again[n + 1 :]:
+        except BaseException:
+            for _, later in calls[n + 1 :]:
                 later.cancel()
             raise
 

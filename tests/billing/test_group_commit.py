@@ -12,6 +12,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
 from django.db.models import F
+from django.utils import timezone
 
 from apps.accounts.models import Client
 from apps.billing.models import CreditHold
@@ -361,3 +362,47 @@ async def test_a_group_whose_answer_is_lost_after_it_ran_is_never_sent_again(
     monkeypatch.undo()
     books_ = await books(client)
     assert len(books_["rows"]) == 3 and books_["balance"] == Decimal("-0.3000")
+
+
+async def test_calls_sent_again_after_a_refused_group_are_answered_when_the_sender_stops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given three calls whose group the server refused, the first of which is being sent
+    # again alone on a connection that never answers
+    from apps.billing.statements import CREDIT_HOLD, HoldRequest
+    from apps.core import group_commit
+
+    never = asyncio.Event()
+
+    async def execute(_: Any, calls: list[Any]) -> list[Any]:
+        if len(calls) > 1:
+            raise psycopg.errors.StringDataRightTruncation("value too long")
+        await never.wait()
+        return []
+
+    monkeypatch.setattr(group_commit, "_execute", execute)
+    await asyncdb.open_db_pool()
+    client = await new_client()
+    try:
+        calls = [
+            asyncio.ensure_future(
+                group_commit.arun_grouped(
+                    CREDIT_HOLD,
+                    HoldRequest(client.pk, Decimal("0.10"), f"r{n}", "fx.rates", timezone.now()),
+                )
+            )
+            for n in range(3)
+        ]
+        await asyncio.sleep(0.05)
+        sender = group_commit._waiting[asyncio.get_running_loop()][CREDIT_HOLD].sender
+        assert sender is not None
+
+        # when the task sending them is cancelled (its loop shutting down)
+        sender.cancel()
+        done, pending = await asyncio.wait(calls, timeout=1)
+
+        # then no caller is left waiting forever
+        assert not pending
+        assert all(call.cancelled() for call in done)
+    finally:
+        await asyncdb.close_db_pool()
