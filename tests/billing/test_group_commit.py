@@ -3,7 +3,7 @@ same moment share one statement and one commit, and leave exactly the books they
 left one by one: the same rows, balances, holds and rollup buckets."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,6 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
 from django.db.models import F
-from django.utils import timezone
 
 from apps.accounts.models import Client
 from apps.billing.models import CreditHold
@@ -20,28 +19,13 @@ from apps.billing.services import HeldCredit
 from apps.core import asyncdb
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import aledger_record_call
+from apps.ledger.statements import CALL_SETTLE
 from tests.billing.test_money import ORM, SQL_ASYNC, SQL_SYNC, Money, books, call_fields, new_client
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="groups are PostgreSQL's"),
 ]
-
-
-@pytest.fixture
-async def statements_sent(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[str]]:
-    """The event loop's pool, and the text of every statement sent over it."""
-    sent: list[str] = []
-    execute = psycopg.AsyncCursor.execute
-
-    async def spy(self: psycopg.AsyncCursor[Any], query: Any, params: Any = None, **kw: Any) -> Any:
-        sent.append(str(query))
-        return await execute(self, query, params, **kw)
-
-    monkeypatch.setattr(psycopg.AsyncCursor, "execute", spy)
-    await asyncdb.open_db_pool()
-    yield sent
-    await asyncdb.close_db_pool()
 
 
 async def settle_all(money: Money, calls: list[tuple[Any, ...]]) -> list[Any]:
@@ -316,16 +300,32 @@ async def test_a_settle_never_drops_another_clients_hold(form: str, money: Money
     assert (await books(bob))["holds"] == [("bob", Decimal("0.3000"))]
 
 
-async def test_a_group_that_committed_is_never_sent_again(
-    statements_sent: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # given three calls settling together, and their group's rows unreadable once committed
-    from apps.ledger.statements import CALL_SETTLE
+def rows_unreadable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The group's rows cannot be read back once it committed."""
 
     def unreadable(group: Any, rows: Any) -> Any:
         raise RuntimeError("the rows could not be read")
 
     monkeypatch.setattr(CALL_SETTLE, "group_results", unreadable)
+
+
+def answer_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The statement's answer is lost once it has run."""
+
+    async def lost(self: psycopg.AsyncCursor[Any]) -> Any:
+        raise RuntimeError("the answer was lost")
+
+    monkeypatch.setattr(psycopg.AsyncCursor, "fetchall", lost)
+
+
+@pytest.mark.parametrize("failure", [rows_unreadable, answer_lost])
+async def test_a_group_that_ran_is_never_sent_again(
+    failure: Callable[[pytest.MonkeyPatch], None],
+    statements_sent: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given three calls settling together, and what follows their group's statement failing
+    failure(monkeypatch)
     money = Money(SQL_ASYNC)
     client = await new_client()
     statements_sent.clear()
@@ -333,76 +333,9 @@ async def test_a_group_that_committed_is_never_sent_again(
     # when they settle at the same moment
     results = await settle_all(money, [(client, f"w{n}", "0.10", None, {}) for n in range(3)])
 
-    # then each call learns of the failure, and the committed group was not sent again call
+    # then each call learns of the failure, and the group (committed) was not sent again call
     # by call (which would have charged every call twice)
     assert all(isinstance(r, RuntimeError) for r in results)
     assert len(statements_sent) == 1
     books_ = await books(client)
     assert len(books_["rows"]) == 3 and books_["balance"] == Decimal("-0.3000")
-
-
-async def test_a_group_whose_answer_is_lost_after_it_ran_is_never_sent_again(
-    statements_sent: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # given three calls settling together, and the statement's answer lost once it has run
-    async def lost(self: psycopg.AsyncCursor[Any]) -> Any:
-        raise RuntimeError("the answer was lost")
-
-    monkeypatch.setattr(psycopg.AsyncCursor, "fetchall", lost)
-    money = Money(SQL_ASYNC)
-    client = await new_client()
-    statements_sent.clear()
-
-    # when they settle at the same moment
-    results = await settle_all(money, [(client, f"l{n}", "0.10", None, {}) for n in range(3)])
-
-    # then each call fails, and the group (committed) was not sent again call by call
-    assert all(isinstance(r, RuntimeError) for r in results)
-    assert len(statements_sent) == 1
-    monkeypatch.undo()
-    books_ = await books(client)
-    assert len(books_["rows"]) == 3 and books_["balance"] == Decimal("-0.3000")
-
-
-async def test_calls_sent_again_after_a_refused_group_are_answered_when_the_sender_stops(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # given three calls whose group the server refused, the first of which is being sent
-    # again alone on a connection that never answers
-    from apps.billing.statements import CREDIT_HOLD, HoldRequest
-    from apps.core import group_commit
-
-    never = asyncio.Event()
-
-    async def execute(_: Any, calls: list[Any]) -> list[Any]:
-        if len(calls) > 1:
-            raise psycopg.errors.StringDataRightTruncation("value too long")
-        await never.wait()
-        return []
-
-    monkeypatch.setattr(group_commit, "_execute", execute)
-    await asyncdb.open_db_pool()
-    client = await new_client()
-    try:
-        calls = [
-            asyncio.ensure_future(
-                group_commit.arun_grouped(
-                    CREDIT_HOLD,
-                    HoldRequest(client.pk, Decimal("0.10"), f"r{n}", "fx.rates", timezone.now()),
-                )
-            )
-            for n in range(3)
-        ]
-        await asyncio.sleep(0.05)
-        sender = group_commit._waiting[asyncio.get_running_loop()][CREDIT_HOLD].sender
-        assert sender is not None
-
-        # when the task sending them is cancelled (its loop shutting down)
-        sender.cancel()
-        done, pending = await asyncio.wait(calls, timeout=1)
-
-        # then no caller is left waiting forever
-        assert not pending
-        assert all(call.cancelled() for call in done)
-    finally:
-        await asyncdb.close_db_pool()

@@ -281,23 +281,44 @@ def send_group(group: list[Any], outcomes: dict[str, Any], name: str) -> None:
         outcomes[name] = exc
 
 
-async def test_calls_sent_again_are_all_answered_when_the_sender_is_cancelled(
-    monkeypatch: pytest.MonkeyPatch,
+def group_answered(
+    monkeypatch: pytest.MonkeyPatch, group: Callable[[list[Any]], list[Any]], alone: Any
 ) -> None:
-    # given three calls their group answered AGAIN, the first of which is being sent again
-    # alone on a connection that never answers
+    """Statements answered without a database: a group by `group(calls)`, a call alone by
+    awaiting `alone(call)`; the answers are the calls' results as they are."""
+
+    async def execute(_: Any, calls: list[Any]) -> list[Any]:
+        if len(calls) > 1:
+            return group(calls)
+        return cast(list[Any], await alone(calls[0]))
+
+    monkeypatch.setattr(group_commit, "_execute", execute)
+    monkeypatch.setattr(group_commit, "_results", lambda statement, calls, rows: rows)
+
+
+def answered_again(calls: list[Any]) -> list[Any]:
+    return [group_commit.AGAIN] * len(calls)
+
+
+def refused(calls: list[Any]) -> list[Any]:
+    raise psycopg.errors.StringDataRightTruncation("value too long")
+
+
+@pytest.mark.parametrize("group", [answered_again, refused])
+async def test_calls_sent_again_are_all_answered_when_the_sender_is_cancelled(
+    group: Callable[[list[Any]], list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given three calls their group answered AGAIN (or the server refused), the first of
+    # which is being sent again alone on a connection that never answers
     await asyncdb.open_db_pool()
     statement = CREDIT_HOLD
     never = asyncio.Event()
 
-    async def execute(_: Any, calls: list[Any]) -> list[Any]:
-        if len(calls) > 1:
-            return [group_commit.AGAIN] * len(calls)
+    async def alone(call: Any) -> list[Any]:
         await never.wait()
         return [None]
 
-    monkeypatch.setattr(group_commit, "_execute", execute)
-    monkeypatch.setattr(group_commit, "_results", lambda statement, calls, rows: rows)
+    group_answered(monkeypatch, group, alone)
     try:
         calls = [
             asyncio.ensure_future(group_commit.arun_grouped(statement, hold_request(n)))
@@ -327,16 +348,13 @@ async def test_a_hold_sent_again_is_not_taken_for_a_caller_gone_meanwhile(
     first_sent = asyncio.Event()
     slow = asyncio.Event()
 
-    async def execute(_: Any, calls: list[Any]) -> list[Any]:
-        if len(calls) > 1:
-            return [group_commit.AGAIN] * len(calls)
-        sent_alone.append(calls[0].request_id)
+    async def alone(call: Any) -> list[Any]:
+        sent_alone.append(call.request_id)
         first_sent.set()
         await slow.wait()
         return [None]
 
-    monkeypatch.setattr(group_commit, "_execute", execute)
-    monkeypatch.setattr(group_commit, "_results", lambda statement, calls, rows: rows)
+    group_answered(monkeypatch, answered_again, alone)
     try:
         calls = [
             asyncio.ensure_future(group_commit.arun_grouped(CREDIT_HOLD, hold_request(n)))

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -261,19 +260,11 @@ async def test_a_dangling_hold_is_released_as_an_interrupted_unbilled_call(money
 
 
 async def test_on_postgresql_the_hold_and_the_settle_are_one_constant_statement_each(
-    monkeypatch: pytest.MonkeyPatch,
+    statements_sent: list[str],
 ) -> None:
     # given the event loop's pool, and every statement it sends written down
-    sent: list[str] = []
-    execute = psycopg.AsyncCursor.execute
-
-    async def spy(self: psycopg.AsyncCursor[Any], query: Any, params: Any = None, **kw: Any) -> Any:
-        sent.append(str(query))
-        return await execute(self, query, params, **kw)
-
-    monkeypatch.setattr(psycopg.AsyncCursor, "execute", spy)
+    sent = statements_sent
     money = Money(SQL_ASYNC)
-    await asyncdb.open_db_pool()
     client = await new_client()
 
     # when two calls are held and settled, one served and one failed
